@@ -1,0 +1,32 @@
+# portsync: make demo | make test | make lint | make serve | make bench
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint serve bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	mkdir -p out
+	$(BIN)/portsync solve instances/caspian/week.json --time-limit 30 --out out/week-plan.json --gantt out/week-gantt.html
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check optimizer api tests
+	$(BIN)/mypy
+
+serve: $(STAMP)
+	$(BIN)/portsync serve
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""portsync optimizer: one berth plan for Aktau, Kuryk and Alat."""

@@ -1,0 +1,193 @@
+"""The problem in whole time steps from the horizon start, as the model and the baseline see it.
+
+Rounding is always to the safe side, so a plan that is feasible here is feasible in exact time:
+earliest times and minimum sailing times round up, latest times and maximum sailing times round
+down, handling times round up, closed and unavailable windows grow to whole steps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from optimizer.domain import Problem, berth_misfit, handling_hours
+from optimizer.plan import CallAssignment
+
+
+@dataclass(frozen=True)
+class Option:
+    """A berth the call can use and how many steps it occupies it."""
+
+    berth: int
+    steps: int
+
+
+@dataclass
+class CompiledCall:
+    index: int
+    id: str
+    port: int
+    vessel: str
+    weight: int
+    options: list[Option]
+    earliest: int  # no berthing before (cargo ready); already includes the ETA for first calls
+    latest_end: int | None  # hard latest departure
+    due: int | None  # requested departure (soft)
+    prev: int | None  # previous call of the voyage
+    sail_min: int = 0  # steps from previous departure to arrival, at max speed
+    sail_max: int = 0  # ... at min speed
+    sail_service: int = 0  # ... at service speed
+    eta: int | None = None  # fixed arrival of a first call
+    frozen: tuple[int, int, int, int | None] | None = None  # berth, start, end, arrival
+
+    def option_steps(self, berth: int) -> int | None:
+        for o in self.options:
+            if o.berth == berth:
+                return o.steps
+        return None
+
+
+@dataclass
+class CompiledLink:
+    before: int
+    after: int
+    min_gap: int
+    max_gap: int | None
+
+
+@dataclass
+class CompiledProblem:
+    problem: Problem
+    step: int
+    calls: list[CompiledCall]
+    berth_ids: list[str]
+    berth_port: list[int]
+    port_ids: list[str]
+    closed: list[list[tuple[int, int]]]  # per port: closed start/end steps [a, b] inclusive
+    unavailable: list[list[tuple[int, int]]]  # per berth: [start, end) busy steps
+    links: list[CompiledLink]
+    horizon: int  # an upper bound on every time in a feasible plan
+    previous: dict[int, tuple[int, int]] = field(default_factory=dict)  # call -> (berth, start)
+    call_index: dict[str, int] = field(default_factory=dict)
+    berth_index: dict[str, int] = field(default_factory=dict)
+
+    # -- time conversion ------------------------------------------------------------------------
+
+    def up(self, t: datetime) -> int:
+        return math.ceil(round(self.problem.minutes(t) / self.step, 9))
+
+    def down(self, t: datetime) -> int:
+        return math.floor(round(self.problem.minutes(t) / self.step, 9))
+
+    def time(self, steps: int) -> datetime:
+        return self.problem.horizon_start + timedelta(minutes=steps * self.step)
+
+    def is_closed(self, port: int, t: int) -> bool:
+        return any(a <= t <= b for a, b in self.closed[port])
+
+    def assignment(self, call: int, berth: int, arrival: int, start: int, end: int) -> CallAssignment:
+        c = self.calls[call]
+        if c.frozen is not None:
+            f = self.problem.call_map()[c.id].frozen
+            assert f is not None
+            return CallAssignment(call_id=c.id, berth_id=f.berth_id,
+                                  arrival=f.arrival or min(self.time(arrival), f.berth_start),
+                                  berth_start=f.berth_start, berth_end=f.berth_end)
+        return CallAssignment(call_id=c.id, berth_id=self.berth_ids[berth], arrival=self.time(arrival),
+                              berth_start=self.time(start), berth_end=self.time(end))
+
+
+def compile_problem(p: Problem) -> CompiledProblem:
+    """Translate a validated problem into integer steps."""
+    step = p.time_step_minutes
+    port_ids = [x.id for x in p.ports]
+    port_index = {pid: i for i, pid in enumerate(port_ids)}
+    berth_ids: list[str] = []
+    berth_port: list[int] = []
+    for pi, port in enumerate(p.ports):
+        for b in port.berths:
+            berth_ids.append(b.id)
+            berth_port.append(pi)
+    berth_index = {b: i for i, b in enumerate(berth_ids)}
+    berths = p.berths()
+    vessels = p.vessel_map()
+    order = p.voyage_order()
+    cp = CompiledProblem(problem=p, step=step, calls=[], berth_ids=berth_ids, berth_port=berth_port,
+                         port_ids=port_ids, closed=[], unavailable=[], links=[], horizon=0,
+                         berth_index=berth_index)
+
+    def steps_up(minutes: float) -> int:
+        return math.ceil(round(minutes / step, 9))
+
+    def steps_down(minutes: float) -> int:
+        return math.floor(round(minutes / step, 9))
+
+    for port in p.ports:
+        # A start or end at step s happens at minute s*step; it is closed when that minute lies in
+        # a closure [a, b).
+        cp.closed.append(sorted((cp.up(w.start), steps_up(p.minutes(w.end)) - 1) for w in port.closures
+                                if steps_up(p.minutes(w.end)) - 1 >= cp.up(w.start)))
+    for bid in berth_ids:
+        cp.unavailable.append(sorted((cp.down(w.start), cp.up(w.end)) for w in berths[bid].unavailable))
+
+    cp.call_index = {c.id: i for i, c in enumerate(p.calls)}
+    latest_anchor = cp.up(p.horizon_end)
+    total = 0
+    for i, c in enumerate(p.calls):
+        vessel = vessels[c.vessel_id]
+        port = p.port(c.port_id)
+        options = []
+        for b in port.berths:
+            if berth_misfit(c, vessel, b) is None:
+                hours = handling_hours(c, b)
+                assert hours is not None
+                options.append(Option(berth_index[b.id], max(1, steps_up(hours * 60))))
+        voyage, k = order[c.id]
+        earliest = cp.up(c.earliest_start) if c.earliest_start else -10**9
+        cc = CompiledCall(
+            index=i, id=c.id, port=port_index[c.port_id], vessel=c.vessel_id, weight=c.weight,
+            options=options, earliest=earliest,
+            latest_end=cp.down(c.latest_departure) if c.latest_departure else None,
+            due=cp.up(c.requested_departure) if c.requested_departure else None,
+            prev=None,
+        )
+        if k == 0:
+            cc.eta = cp.up(voyage.eta)
+            cc.earliest = max(cc.earliest, cc.eta)
+        else:
+            prev_call_id = voyage.call_ids[k - 1]
+            prev_port = p.calls[cp.call_index[prev_call_id]].port_id
+            nm = p.distance_nm(prev_port, c.port_id)
+            assert nm is not None
+            cc.prev = cp.call_index[prev_call_id]
+            cc.sail_min = steps_up(nm / vessel.max_speed_kn * 60)
+            cc.sail_max = max(cc.sail_min, steps_down(nm / vessel.min_speed_kn * 60))
+            cc.sail_service = min(cc.sail_max, max(cc.sail_min, round(nm / vessel.service_speed_kn * 60 / step)))
+        if c.frozen is not None:
+            f = c.frozen
+            arr = cp.down(f.arrival) if f.arrival else None
+            cc.frozen = (berth_index[f.berth_id], cp.down(f.berth_start), cp.up(f.berth_end), arr)
+            fsteps = cc.frozen[2] - cc.frozen[1]
+            cc.options = [Option(berth_index[f.berth_id], fsteps)]
+            cc.earliest = min(cc.earliest, cc.frozen[1])
+            latest_anchor = max(latest_anchor, cc.frozen[2])
+        for t in (c.earliest_start, c.latest_departure, c.requested_departure):
+            if t is not None:
+                latest_anchor = max(latest_anchor, cp.up(t))
+        total += max((o.steps for o in cc.options), default=0) + cc.sail_max
+        cp.calls.append(cc)
+
+    for link in p.links:
+        cp.links.append(CompiledLink(
+            before=cp.call_index[link.before], after=cp.call_index[link.after],
+            min_gap=steps_up(link.min_gap_hours * 60),
+            max_gap=steps_down(link.max_gap_hours * 60) if link.max_gap_hours is not None else None,
+        ))
+        total += steps_up(link.min_gap_hours * 60)
+    closed_total = sum(b - a + 1 for port in cp.closed for a, b in port)
+    maint_total = sum(b - a for w in cp.unavailable for a, b in w)
+    cp.horizon = latest_anchor + total + closed_total + maint_total + 1
+    for a in p.previous_plan or []:
+        cp.previous[cp.call_index[a.call_id]] = (berth_index[a.berth_id], cp.up(a.berth_start))
+    return cp

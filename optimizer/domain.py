@@ -1,0 +1,381 @@
+"""Problem data: ports, berths, vessels, calls, voyages, links, closures.
+
+Plain pydantic records that round-trip to JSON. Checks that concern one record live on the
+record; checks that need the whole problem (references, fit, windows) live in
+:mod:`optimizer.validation` so that every problem is reported at once, per call.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+Id = Annotated[
+    str,
+    Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"),
+]
+Hours = Annotated[float, Field(ge=0, le=24 * 60)]
+
+
+class Record(BaseModel):
+    """Base of every input record: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False, populate_by_name=True)
+
+
+class CargoKind(StrEnum):
+    RAIL_FERRY = "rail_ferry"
+    RO_RO = "ro_ro"
+    CONTAINER = "container"
+    GENERAL = "general"
+    DRY_BULK = "dry_bulk"
+    GRAIN = "grain"
+    LIQUID_BULK = "liquid_bulk"
+
+
+class VesselType(StrEnum):
+    RAIL_FERRY = "rail_ferry"
+    RO_PAX = "ro_pax"
+    RO_RO = "ro_ro"
+    CONTAINER_FEEDER = "container_feeder"
+    TANKER = "tanker"
+    BULK_CARRIER = "bulk_carrier"
+    GENERAL_CARGO = "general_cargo"
+    OTHER = "other"
+
+
+class TimeWindow(Record):
+    """A half-open interval [start, end) in absolute time."""
+
+    start: AwareDatetime
+    end: AwareDatetime
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class Closure(TimeWindow):
+    """Weather closure of a port: no vessel may berth at or leave the port inside it."""
+
+
+class Berth(Record):
+    id: Id
+    name: str = ""
+    length_m: float = Field(gt=0, le=2000)
+    max_draft_m: float = Field(gt=0, le=30)
+    cargo_kinds: list[CargoKind] = Field(min_length=1)
+    unavailable: list[TimeWindow] = Field(
+        default_factory=list, description="Maintenance or other windows the berth cannot be used."
+    )
+    productivity: float = Field(
+        default=1.0,
+        gt=0,
+        le=10,
+        description="Speed factor of this berth: handling hours are divided by it.",
+    )
+    rates: dict[CargoKind, float] = Field(
+        default_factory=dict,
+        description="Handling rate per cargo kind in units per hour (tonnes, TEU, wagons...), "
+        "used for calls given by quantity.",
+    )
+
+    @field_validator("rates")
+    @classmethod
+    def _positive_rates(cls, v: dict[CargoKind, float]) -> dict[CargoKind, float]:
+        for kind, rate in v.items():
+            if rate <= 0:
+                raise ValueError(f"rate for {kind.value} must be positive")
+        return v
+
+
+class Port(Record):
+    id: Id = Field(description="UN/LOCODE, e.g. KZAAU, KZKUR, AZBAK")
+    name: str = ""
+    timezone: str = Field(description="IANA time zone, e.g. Asia/Aqtau")
+    berths: list[Berth] = Field(min_length=1)
+    closures: list[Closure] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {v!r}") from exc
+        return v
+
+
+def imo_check_digit_ok(imo: str) -> bool:
+    """IMO number: digits 1-6 times 7,6,5,4,3,2, summed; last digit of the sum is digit 7."""
+    total = sum(int(d) * w for d, w in zip(imo[:6], (7, 6, 5, 4, 3, 2), strict=True))
+    return total % 10 == int(imo[6])
+
+
+class Vessel(Record):
+    id: Id
+    name: str = ""
+    imo: str | None = Field(default=None, description="7-digit IMO number, check digit validated")
+    mmsi: str | None = Field(default=None, description="9-digit MMSI")
+    type: VesselType = VesselType.OTHER
+    length_m: float = Field(gt=0, le=500)
+    draft_m: float = Field(gt=0, le=30)
+    min_speed_kn: float = Field(default=6.0, gt=0, le=40)
+    service_speed_kn: float = Field(default=12.0, gt=0, le=40)
+    max_speed_kn: float = Field(default=14.0, gt=0, le=40)
+    fuel_t_per_day: float | None = Field(
+        default=None,
+        gt=0,
+        description="Main-engine fuel at service speed (t/day); an estimate by type if absent.",
+    )
+
+    @field_validator("imo")
+    @classmethod
+    def _imo(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        v = v.removeprefix("IMO").strip()
+        if not re.fullmatch(r"\d{7}", v):
+            raise ValueError("IMO number must be 7 digits")
+        if not imo_check_digit_ok(v):
+            raise ValueError(f"IMO number {v} fails its check digit")
+        return v
+
+    @field_validator("mmsi")
+    @classmethod
+    def _mmsi(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"\d{9}", v):
+            raise ValueError("MMSI must be 9 digits")
+        return v
+
+    @model_validator(mode="after")
+    def _speeds(self) -> Self:
+        if not self.min_speed_kn <= self.service_speed_kn <= self.max_speed_kn:
+            raise ValueError("speeds must satisfy min_speed_kn <= service_speed_kn <= max_speed_kn")
+        return self
+
+
+class Handling(Record):
+    """How long a call occupies a berth.
+
+    Either `hours` (at a berth of productivity 1, divided by the berth's productivity), or
+    `quantity` worked at the berth's rate for the call's cargo kind; `hours_by_berth` overrides
+    both for named berths.
+    """
+
+    hours: Hours | None = None
+    quantity: float | None = Field(default=None, gt=0)
+    hours_by_berth: dict[str, Hours] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _some(self) -> Self:
+        if self.hours is None and self.quantity is None and not self.hours_by_berth:
+            raise ValueError("give hours, quantity or hours_by_berth")
+        return self
+
+
+class FrozenAssignment(Record):
+    """A call already at berth, or locked by the planner: it keeps this berth and these times."""
+
+    berth_id: Id
+    berth_start: AwareDatetime
+    berth_end: AwareDatetime
+    arrival: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.berth_end <= self.berth_start:
+            raise ValueError("berth_end must be after berth_start")
+        if self.arrival is not None and self.arrival > self.berth_start:
+            raise ValueError("arrival must not be after berth_start")
+        return self
+
+
+class Call(Record):
+    """One visit of one vessel to one port."""
+
+    id: Id
+    vessel_id: Id
+    port_id: Id
+    cargo: CargoKind
+    handling: Handling
+    earliest_start: AwareDatetime | None = Field(
+        default=None, description="Cargo or train ready: no berthing before this."
+    )
+    requested_departure: AwareDatetime | None = Field(
+        default=None, description="Soft due time; lateness against it is penalised."
+    )
+    latest_departure: AwareDatetime | None = Field(
+        default=None, description="Hard: the vessel must leave the berth by then."
+    )
+    weight: int = Field(default=1, ge=1, le=1000, description="Priority weight in the objective.")
+    allowed_berths: list[Id] | None = Field(
+        default=None, description="Restrict the call to these berths (ids of its port)."
+    )
+    frozen: FrozenAssignment | None = None
+
+    @field_validator("handling", mode="before")
+    @classmethod
+    def _hours_shortcut(cls, v: Any) -> Any:
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            return {"hours": v}
+        return v
+
+
+class Voyage(Record):
+    """A vessel's calls in the order it makes them. The first call's arrival is its ETA."""
+
+    vessel_id: Id
+    eta: AwareDatetime = Field(description="Estimated time of arrival at the first call's port.")
+    call_ids: list[Id] = Field(min_length=1)
+
+
+class Link(Record):
+    """`after` may not start before `before` ends plus `min_gap_hours` (and within max gap)."""
+
+    before: Id
+    after: Id
+    min_gap_hours: float = Field(default=0.0, ge=0, le=24 * 60)
+    max_gap_hours: float | None = Field(default=None, ge=0, le=24 * 60)
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _gaps(self) -> Self:
+        if self.before == self.after:
+            raise ValueError("a call cannot be linked to itself")
+        if self.max_gap_hours is not None and self.max_gap_hours < self.min_gap_hours:
+            raise ValueError("max_gap_hours must be at least min_gap_hours")
+        return self
+
+
+class SailingDistance(Record):
+    from_port: Id
+    to_port: Id
+    nm: float = Field(gt=0, le=5000)
+
+
+DEFAULT_DISTANCES_NM: dict[frozenset[str], float] = {
+    # Great-circle ESTIMATES from shared/domain/caspian.md.
+    frozenset({"KZAAU", "AZBAK"}): 255.0,
+    frozenset({"KZKUR", "AZBAK"}): 235.0,
+    frozenset({"KZAAU", "KZKUR"}): 35.0,
+}
+
+
+class PreviousAssignment(Record):
+    """One call of a previous plan: the solver starts from it and penalises changes."""
+
+    call_id: Id
+    berth_id: Id
+    berth_start: AwareDatetime
+
+
+class Problem(Record):
+    """Everything the planner sends: one berth plan is made for all its ports together."""
+
+    name: str = "problem"
+    description: str = ""
+    horizon_start: AwareDatetime
+    horizon_end: AwareDatetime
+    time_step_minutes: int = Field(
+        default=1, ge=1, le=60, description="Model granularity in minutes (1, 5, 15 ...)."
+    )
+    ports: list[Port] = Field(min_length=1)
+    vessels: list[Vessel] = Field(min_length=1)
+    calls: list[Call] = Field(min_length=1)
+    voyages: list[Voyage] = Field(default_factory=list)
+    links: list[Link] = Field(default_factory=list)
+    distances: list[SailingDistance] = Field(
+        default_factory=list, description="Overrides of the built-in Caspian distance table."
+    )
+    previous_plan: list[PreviousAssignment] | None = None
+
+    @model_validator(mode="after")
+    def _horizon(self) -> Self:
+        if self.horizon_end <= self.horizon_start:
+            raise ValueError("horizon_end must be after horizon_start")
+        if self.horizon_end - self.horizon_start > timedelta(days=366):
+            raise ValueError("horizon may not exceed 366 days")
+        return self
+
+    # -- lookups used everywhere -------------------------------------------------------------
+
+    def port(self, port_id: str) -> Port:
+        return next(p for p in self.ports if p.id == port_id)
+
+    def berth_port(self) -> dict[str, Port]:
+        return {b.id: p for p in self.ports for b in p.berths}
+
+    def berths(self) -> dict[str, Berth]:
+        return {b.id: b for p in self.ports for b in p.berths}
+
+    def vessel_map(self) -> dict[str, Vessel]:
+        return {v.id: v for v in self.vessels}
+
+    def call_map(self) -> dict[str, Call]:
+        return {c.id: c for c in self.calls}
+
+    def distance_nm(self, a: str, b: str) -> float | None:
+        if a == b:
+            return 0.0
+        for d in self.distances:
+            if {d.from_port, d.to_port} == {a, b}:
+                return d.nm
+        return DEFAULT_DISTANCES_NM.get(frozenset({a, b}))
+
+    def voyage_order(self) -> dict[str, tuple[Voyage, int]]:
+        """Call id -> (its voyage, its index in the voyage)."""
+        return {cid: (v, i) for v in self.voyages for i, cid in enumerate(v.call_ids)}
+
+    def minutes(self, t: datetime) -> float:
+        """Minutes from the horizon start (may be fractional or negative)."""
+        return (t - self.horizon_start).total_seconds() / 60.0
+
+
+# -- handling time and berth fit, shared by model, baseline and checker -------------------------
+
+
+def handling_hours(call: Call, berth: Berth) -> float | None:
+    """Hours the call occupies `berth`, or None if the berth has no rate for a quantity call."""
+    h = call.handling
+    if berth.id in h.hours_by_berth:
+        return h.hours_by_berth[berth.id]
+    if h.hours is not None:
+        return h.hours / berth.productivity
+    if h.quantity is not None:
+        rate = berth.rates.get(call.cargo)
+        if rate is None:
+            return None
+        return h.quantity / (rate * berth.productivity)
+    return None
+
+
+def berth_misfit(call: Call, vessel: Vessel, berth: Berth) -> str | None:
+    """Why `vessel` cannot work `call` at `berth`, or None if it fits."""
+    if call.allowed_berths is not None and berth.id not in call.allowed_berths:
+        return f"berth {berth.id} is not among the call's allowed berths"
+    if vessel.length_m > berth.length_m:
+        return f"vessel length {vessel.length_m} m exceeds berth {berth.id} length {berth.length_m} m"
+    if vessel.draft_m > berth.max_draft_m:
+        return f"vessel draft {vessel.draft_m} m exceeds berth {berth.id} max draft {berth.max_draft_m} m"
+    if call.cargo not in berth.cargo_kinds:
+        return f"berth {berth.id} does not work {call.cargo.value}"
+    if handling_hours(call, berth) is None:
+        return f"berth {berth.id} has no handling rate for {call.cargo.value}"
+    return None
