@@ -1,0 +1,183 @@
+"""Solve a problem with CP-SAT: start plan, search, progress, stop, and a full Plan back.
+
+The FCFS plan (or the previous plan, when the problem has one) is given to CP-SAT as a complete
+hint, so the first solution is at least as good as how the ports plan today. Each improving
+solution reaches `on_progress`; setting `stop` ends the search and keeps the best plan so far.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+from optimizer.baseline import Placement, fcfs_steps, to_assignments
+from optimizer.compiled import CompiledProblem, compile_problem
+from optimizer.domain import Problem
+from optimizer.plan import CallAssignment, Plan, SolverFacts, SolveStatus, UnservedCall
+from optimizer.solver.diagnose import diagnose_infeasible
+from optimizer.solver.model import BerthModel
+from optimizer.solver.params import ObjectiveWeights, SolveOptions
+
+__all__ = ["ObjectiveWeights", "Progress", "SolveOptions", "solve"]
+
+_STATUS = {
+    cp_model.OPTIMAL: SolveStatus.OPTIMAL,
+    cp_model.FEASIBLE: SolveStatus.FEASIBLE,
+    cp_model.INFEASIBLE: SolveStatus.INFEASIBLE,
+    cp_model.UNKNOWN: SolveStatus.UNKNOWN,
+    cp_model.MODEL_INVALID: SolveStatus.MODEL_INVALID,
+}
+
+
+HINT_ACCEPTED = "solution hint is complete and is feasible"  # CP-SAT's log line for a usable start plan
+
+
+@dataclass
+class Progress:
+    """An improving solution, as it is found."""
+
+    objective: float
+    best_bound: float
+    gap: float | None
+    seconds: float
+    solutions: int
+    assignments: list[CallAssignment]
+
+
+def relative_gap(objective: float, bound: float) -> float:
+    if objective == bound:
+        return 0.0
+    return abs(objective - bound) / max(abs(objective), 1e-9)
+
+
+def start_plan(cp: CompiledProblem, options: SolveOptions) -> tuple[dict[int, Placement], str]:
+    """The complete plan CP-SAT starts from, and where it came from."""
+    use_previous = options.start_from == "previous" or (options.start_from == "auto" and cp.previous)
+    if use_previous and cp.previous:
+        return fcfs_steps(cp, prefer=cp.previous), "previous-plan"
+    return fcfs_steps(cp), "fcfs"
+
+
+def apply_parameters(solver: cp_model.CpSolver, options: SolveOptions) -> None:
+    p = solver.parameters
+    p.max_time_in_seconds = options.time_limit_s
+    p.num_workers = options.workers
+    p.random_seed = options.seed
+    p.relative_gap_limit = options.relative_gap
+    p.log_search_progress = True
+    p.log_to_stdout = options.log_search
+    for name, value in options.cp_sat.items():
+        if not hasattr(p, name) or name.startswith("_") or callable(getattr(p, name)):
+            raise ValueError(f"options.cp_sat.{name}: not a CP-SAT parameter")
+        try:
+            setattr(p, name, value)
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"options.cp_sat.{name}: {exc}") from exc
+
+
+class _Callback(cp_model.CpSolverSolutionCallback):
+    def __init__(self, model: BerthModel, t0: float, on_progress: Callable[[Progress], None] | None):
+        super().__init__()
+        self.model, self.t0, self.on_progress = model, t0, on_progress
+        self.solutions = 0
+        self.last_improvement_s = 0.0
+
+    def on_solution_callback(self) -> None:
+        self.solutions += 1
+        self.last_improvement_s = time.monotonic() - self.t0
+        if self.on_progress is None:
+            return
+        obj, bound = self.objective_value, self.best_objective_bound
+        placed = self.model.read(self)
+        self.on_progress(Progress(objective=obj, best_bound=bound, gap=relative_gap(obj, bound),
+                                  seconds=self.last_improvement_s, solutions=self.solutions,
+                                  assignments=to_assignments(self.model.cp, placed)))
+
+
+def solve(
+    problem: Problem,
+    options: SolveOptions | None = None,
+    *,
+    on_progress: Callable[[Progress], None] | None = None,
+    stop: threading.Event | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Plan:
+    """Plan all calls of `problem` together; the returned Plan carries KPIs and the FCFS comparison."""
+    from optimizer.explain import unplannable_reasons
+    from optimizer.report import build_plan
+
+    options = options or SolveOptions()
+    t0 = time.monotonic()
+    static = unplannable_reasons(problem)
+    if static:
+        facts = SolverFacts(status=SolveStatus.INFEASIBLE, seconds=time.monotonic() - t0, source="validation")
+        return Plan(problem_name=problem.name, unserved=static, solver=facts)
+
+    cp = compile_problem(problem)
+    baseline = fcfs_steps(cp)
+    start, source = start_plan(cp, options)
+    model = BerthModel(cp, options.weights)
+    if options.start_from != "none":
+        model.hint(start)
+
+    solver = cp_model.CpSolver()
+    apply_parameters(solver, options)
+    log_lines: list[str] = []
+
+    def on_log(line: str) -> None:
+        log_lines.append(line)
+        if log is not None:
+            log(line)
+
+    solver.log_callback = on_log
+    callback = _Callback(model, t0, on_progress)
+    done = threading.Event()
+    stopped = threading.Event()
+
+    def watch() -> None:
+        assert stop is not None
+        while not done.is_set():
+            if stop.wait(0.05):
+                stopped.set()
+                solver.stop_search()
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True) if stop is not None else None
+    if watcher is not None:
+        watcher.start()
+    try:
+        code = solver.solve(model.m, callback)
+    finally:
+        done.set()
+    status = _STATUS.get(code, SolveStatus.UNKNOWN)
+    hint_used = any(HINT_ACCEPTED in ln for ln in log_lines)
+    facts = SolverFacts(status=status, seconds=time.monotonic() - t0, solutions=callback.solutions,
+                        stopped=stopped.is_set(), hint_used=hint_used, source="cp-sat")
+    unserved: list[UnservedCall] = []
+    placed: dict[int, Placement] | None = None
+    if status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
+        placed = model.read(solver)
+        facts.objective = solver.objective_value
+        facts.best_bound = solver.best_objective_bound
+        facts.gap = relative_gap(facts.objective, facts.best_bound)
+    elif status == SolveStatus.INFEASIBLE:
+        unserved = diagnose_infeasible(cp, options)
+    elif status == SolveStatus.UNKNOWN:
+        # No solution within the limit: the start plan is still a plan, when it is clean.
+        from optimizer.checker import check
+
+        candidate = to_assignments(cp, start)
+        if check(problem, candidate, options.weights).ok:
+            placed = start
+            facts.source = source
+            facts.best_bound = solver.best_objective_bound
+    assignments = to_assignments(cp, placed) if placed is not None else []
+    plan = build_plan(problem, assignments, weights=options.weights, solver=facts,
+                      baseline=to_assignments(cp, baseline), unserved=unserved)
+    if placed is not None and facts.objective is None and plan.kpis is not None:
+        facts.objective = plan.kpis.objective
+    return plan

@@ -1,0 +1,272 @@
+"""`portsync`: solve a scenario, compare with FCFS, check a plan, run benchmarks, serve the API."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from optimizer.domain import Problem
+from optimizer.plan import CallAssignment, Plan
+from optimizer.solver.params import ObjectiveWeights, SolveOptions
+from optimizer.validation import InvalidProblem, Issue, issues_from_pydantic, load_problem_file
+
+app = typer.Typer(
+    help="portsync: one berth plan for Aktau, Kuryk and the Port of Baku at Alat.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+EXIT_CLEAN, EXIT_VIOLATIONS, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _fail_input(what: str, issues: list[Issue]) -> typer.Exit:
+    err.print(f"[bold red]{what} is not valid[/] ({len(issues)} problem{'s' if len(issues) != 1 else ''}):")
+    for issue in issues[:50]:
+        err.print(f"  [yellow]{issue.path or '(root)'}[/]: {issue.msg}")
+    if len(issues) > 50:
+        err.print(f"  ... and {len(issues) - 50} more")
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+def _load(path: Path) -> Problem:
+    try:
+        return load_problem_file(path)
+    except InvalidProblem as exc:
+        raise _fail_input(str(path), exc.issues) from None
+
+
+def _load_plan(path: Path) -> list[CallAssignment]:
+    """A plan file: a Plan as `portsync solve --out` writes it, or a bare list of assignments."""
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise _fail_input(str(path), [Issue(loc=[], msg=f"cannot read: {exc.strerror}")]) from None
+    except json.JSONDecodeError as exc:
+        raise _fail_input(str(path), [Issue(loc=[], msg=f"not JSON: {exc}")]) from None
+    try:
+        if isinstance(data, list):
+            return [CallAssignment.model_validate(
+                {k: a.get(k) for k in CallAssignment.model_fields if k in a} if isinstance(a, dict) else a)
+                for a in data]
+        plan = Plan.model_validate(data)
+        return [CallAssignment(**c.model_dump(include=set(CallAssignment.model_fields))) for c in plan.calls]
+    except ValidationError as exc:
+        raise _fail_input(str(path), issues_from_pydantic(exc)) from None
+
+
+def kpi_table(plan: Plan, title: str) -> Table:
+    from optimizer.report import kpi_table_rows
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("KPI")
+    table.add_column("plan", justify="right")
+    table.add_column("FCFS", justify="right")
+    table.add_column("saving", justify="right")
+    for row in kpi_table_rows(plan):
+        table.add_row(*row)
+    return table
+
+
+def solver_summary(plan: Plan) -> str:
+    s = plan.solver
+    if s is None:
+        return ""
+    parts = [f"status {s.status.value}", f"source {s.source}", f"{s.seconds:.1f} s", f"{s.solutions} solutions"]
+    if s.objective is not None:
+        parts.append(f"objective {s.objective:,.0f}")
+    if s.best_bound is not None:
+        parts.append(f"bound {s.best_bound:,.0f}")
+    if s.gap is not None:
+        parts.append(f"gap {100 * s.gap:.1f}%")
+    if s.hint_used is not None:
+        parts.append("start plan used" if s.hint_used else "start plan not used")
+    if s.stopped:
+        parts.append("stopped")
+    return ", ".join(parts)
+
+
+def _write_outputs(problem: Problem, plan: Plan, out_path: Path | None, gantt: Path | None) -> None:
+    if out_path is not None:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_text(plan.model_dump_json(indent=2), encoding="utf-8")
+        err.print(f"plan written to {out_path}")
+    if gantt is not None:
+        from optimizer.gantt import write_gantt
+
+        gantt.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            write_gantt(gantt, problem, plan)
+        except ValueError as exc:
+            err.print(f"[red]--gantt {gantt}: {exc}[/]")
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        err.print(f"Gantt chart written to {gantt}")
+
+
+def _print_unserved(plan: Plan) -> None:
+    if plan.unserved:
+        err.print(f"[bold red]{len(plan.unserved)} call(s) cannot be served:[/]")
+        for u in plan.unserved:
+            for r in u.reasons:
+                err.print(f"  [yellow]{u.call_id}[/]: {r}")
+
+
+@app.command()
+def solve(
+    problem_file: Annotated[Path, typer.Argument(help="Problem JSON (see instances/caspian/).")],
+    time_limit: Annotated[float, typer.Option("--time-limit", "-t", help="Seconds.")] = 30.0,
+    out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Write the plan as JSON.")] = None,
+    gantt: Annotated[Path | None, typer.Option("--gantt", help="Write a Gantt chart (.html or .svg).")] = None,
+    workers: Annotated[int | None, typer.Option(help="CP-SAT workers (default: cores).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    gap: Annotated[float, typer.Option(help="Stop at this relative gap.")] = 0.0,
+    dwell_weight: Annotated[int, typer.Option(help="Objective weight of dwell.")] = ObjectiveWeights().dwell,
+    lateness_weight: Annotated[int, typer.Option(help="Objective weight of lateness.")] = (
+        ObjectiveWeights().lateness),
+    log: Annotated[bool, typer.Option(help="Print CP-SAT's search log.")] = False,
+) -> None:
+    """Solve a scenario: KPI table beside FCFS, plan JSON, Gantt chart."""
+    from optimizer.solver import Progress
+    from optimizer.solver import solve as run_solve
+
+    problem = _load(problem_file)
+    try:
+        options = SolveOptions(
+            time_limit_s=time_limit, seed=seed, relative_gap=gap, log_search=log,
+            weights=ObjectiveWeights(dwell=dwell_weight, lateness=lateness_weight),
+            **({"workers": workers} if workers else {}),
+        )
+    except ValidationError as exc:
+        raise _fail_input("options", issues_from_pydantic(exc)) from None
+    state: dict[str, Any] = {"objective": None, "bound": None, "solutions": 0}
+    t0 = time.monotonic()
+
+    def on_progress(p: Progress) -> None:
+        state.update(objective=p.objective, bound=p.best_bound, solutions=p.solutions)
+
+    def status_line() -> str:
+        el = time.monotonic() - t0
+        if state["objective"] is None:
+            return f"solving {problem.name}: {el:5.1f}/{time_limit:g} s, no plan yet"
+        gap_txt = ""
+        if state["bound"] is not None and state["objective"]:
+            gap_txt = f", gap {100 * abs(state['objective'] - state['bound']) / abs(state['objective']):.1f}%"
+        return (f"solving {problem.name}: {el:5.1f}/{time_limit:g} s, {state['solutions']} plans, "
+                f"best objective {state['objective']:,.0f}{gap_txt}")
+
+    result: dict[str, Plan] = {}
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result["plan"] = run_solve(problem, options, on_progress=on_progress)
+        except BaseException as exc:  # re-raised in the main thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    with Live(status_line(), console=err, refresh_per_second=4, transient=True) as live:
+        while worker.is_alive():
+            worker.join(0.25)
+            live.update(status_line())
+    if failure:
+        if isinstance(failure[0], ValueError):
+            err.print(f"[red]{failure[0]}[/]")
+            raise typer.Exit(EXIT_BAD_INPUT)
+        raise failure[0]
+    plan = result["plan"]
+    err.print(solver_summary(plan))
+    _print_unserved(plan)
+    if plan.kpis is not None:
+        out.print(kpi_table(plan, f"{problem.name}: optimized plan vs first come, first served"))
+    _write_outputs(problem, plan, out_path, gantt)
+    if plan.unserved:
+        raise typer.Exit(EXIT_VIOLATIONS)
+
+
+@app.command()
+def baseline(
+    problem_file: Annotated[Path, typer.Argument(help="Problem JSON.")],
+    out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Write the FCFS plan as JSON.")] = None,
+    gantt: Annotated[Path | None, typer.Option("--gantt", help="Write a Gantt chart (.html or .svg).")] = None,
+) -> None:
+    """The first-come-first-served plan and its KPIs (how the ports plan today)."""
+    from optimizer.baseline import fcfs
+    from optimizer.checker import check
+    from optimizer.report import build_plan
+
+    problem = _load(problem_file)
+    assignments = fcfs(problem)
+    plan = build_plan(problem, assignments, baseline=assignments)
+    out.print(kpi_table(plan, f"{problem.name}: first come, first served"))
+    report = check(problem, assignments)
+    if not report.ok:
+        err.print(f"[yellow]the FCFS plan breaks {len(report.violations)} hard constraint(s), e.g. "
+                  f"{report.violations[0].detail}[/]")
+    _write_outputs(problem, plan, out_path, gantt)
+
+
+@app.command("check")
+def check_plan(
+    problem_file: Annotated[Path, typer.Argument(help="Problem JSON.")],
+    plan_file: Annotated[Path, typer.Argument(help="Plan JSON (from solve --out, or a list of assignments).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print violations and KPIs as JSON.")] = False,
+) -> None:
+    """Check any plan against a problem. Exit 0 clean, 1 violations, 2 unreadable input."""
+    from optimizer.checker import check
+
+    problem = _load(problem_file)
+    assignments = _load_plan(plan_file)
+    report = check(problem, assignments)
+    if as_json:
+        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+    else:
+        if report.ok:
+            out.print(f"[green]plan is clean[/]: {len(assignments)} calls, no violated constraint")
+        else:
+            table = Table(title=f"{len(report.violations)} violation(s)", title_justify="left")
+            for col in ("kind", "call", "berth", "detail"):
+                table.add_column(col)
+            for v in report.violations:
+                table.add_row(v.kind, v.call_id or "", v.berth_id or "", v.detail)
+            out.print(table)
+        k = report.kpis
+        out.print(f"total dwell {k.total_dwell_hours:,.1f} h, waiting {k.total_waiting_hours:,.1f} h, "
+                  f"lateness {k.total_lateness_hours:,.1f} h, objective {k.objective:,.0f}")
+    raise typer.Exit(EXIT_CLEAN if report.ok else EXIT_VIOLATIONS)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default PORTSYNC_HOST or 127.0.0.1.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default PORTSYNC_PORT or 8000.")] = None,
+) -> None:
+    """Serve the REST API (OpenAPI at /docs)."""
+    from api.server import run
+
+    run(host=host, port=port)
+
+
+def _mount_bench() -> None:
+    try:
+        from optimizer.bench import bench_app
+    except ImportError:  # pragma: no cover - bench module missing in a partial install
+        return
+    app.add_typer(bench_app, name="bench", help="Benchmarks: standard BAP instances and Caspian scale.")
+
+
+_mount_bench()
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,136 @@
+"""Bad input gets an error naming the field and the reason; every issue is reported at once."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from optimizer.validation import InvalidProblem, load_problem
+from tests.builders import at, berth, call, port, problem_dict, vessel, voyage
+
+
+def good() -> dict[str, Any]:
+    return problem_dict(
+        [port("KZAAU", [berth("A1", length=160)]), port("AZBAK", [berth("B1")], tz="Asia/Baku")],
+        [vessel("V1", imo="9074729", mmsi="436000001"), vessel("V2")],
+        [call("C1", "V1", "KZAAU", 10), call("C2", "V1", "AZBAK", 8), call("C3", "V2", "KZAAU", 6)],
+        [voyage("V1", 2, "C1", "C2"), voyage("V2", 3, "C3")],
+    )
+
+
+def issues_of(data: dict[str, Any] | str) -> list[tuple[str, str, str]]:
+    with pytest.raises(InvalidProblem) as info:
+        load_problem(data)
+    return [(i.path, i.type, i.msg) for i in info.value.issues]
+
+
+def test_good_problem_loads_and_round_trips() -> None:
+    p = load_problem(good())
+    again = load_problem(p.model_dump_json())
+    assert again == p
+
+
+def test_unknown_port() -> None:
+    d = good()
+    d["calls"][2]["port_id"] = "RUMCX"
+    assert ("calls.2.port_id", "unknown_reference", "unknown port 'RUMCX'") in issues_of(d)
+
+
+def test_duplicate_ids() -> None:
+    d = good()
+    d["calls"][2]["id"] = "C1"
+    d["ports"][1]["berths"][0]["id"] = "A1"
+    found = {(path, kind) for path, kind, _ in issues_of(d)}
+    assert ("calls.2.id", "duplicate_id") in found
+    assert ("ports.1.berths.0.id", "duplicate_id") in found
+
+
+def test_vessel_too_long_for_every_berth_of_a_port_it_calls() -> None:
+    d = good()
+    d["vessels"][1]["length_m"] = 190  # A1 is 160 m long
+    found = issues_of(d)
+    assert any(path == "calls.2" and kind == "no_compatible_berth" and "length 190" in msg
+               for path, kind, msg in found)
+
+
+def test_bad_imo_check_digit() -> None:
+    d = good()
+    d["vessels"][0]["imo"] = "9074728"
+    found = issues_of(d)
+    assert any(path == "vessels.0.imo" and "check digit" in msg for path, _, msg in found)
+
+
+def test_negative_handling_time() -> None:
+    d = good()
+    d["calls"][0]["handling"] = {"hours": -4}
+    assert any(path == "calls.0.handling.hours" for path, _, _ in issues_of(d))
+
+
+def test_eta_outside_horizon() -> None:
+    d = good()
+    d["voyages"][1]["eta"] = at(24 * 30)
+    assert any(path == "voyages.1.eta" and kind == "outside_horizon" for path, kind, _ in issues_of(d))
+
+
+def test_non_iso_time() -> None:
+    d = good()
+    d["calls"][0]["earliest_start"] = "next tuesday"
+    assert any(path == "calls.0.earliest_start" for path, _, _ in issues_of(d))
+
+
+def test_time_without_offset_is_refused() -> None:
+    d = good()
+    d["calls"][0]["earliest_start"] = "2026-11-02T10:00:00"
+    assert any(path == "calls.0.earliest_start" and "timezone" in msg for path, _, msg in issues_of(d))
+
+
+def test_voyage_out_of_order_in_time() -> None:
+    d = good()
+    d["calls"][0]["earliest_start"] = at(50)  # C1 first, but only ready at 50 h
+    d["calls"][1]["latest_departure"] = at(40)  # C2 after it must be gone by 40 h
+    assert any(path == "voyages.0.call_ids.1" and kind == "voyage_order" for path, kind, _ in issues_of(d))
+
+
+def test_every_issue_is_reported_at_once() -> None:
+    d = good()
+    d["calls"][2]["port_id"] = "RUMCX"
+    d["calls"][1]["vessel_id"] = "GHOST"
+    d["links"] = [{"before": "C1", "after": "C9"}]
+    paths = {path for path, _, _ in issues_of(d)}
+    assert {"calls.2.port_id", "calls.1.vessel_id", "links.0.after"} <= paths
+
+
+def test_field_errors_are_reported_at_once() -> None:
+    d = good()
+    d["vessels"][0]["imo"] = "123"
+    d["calls"][0]["cargo"] = "bananas"
+    paths = {path for path, _, _ in issues_of(d)}
+    assert {"vessels.0.imo", "calls.0.cargo"} <= paths
+
+
+def test_impossible_window_reported_per_call() -> None:
+    d = good()
+    d["calls"][0]["latest_departure"] = at(5)  # ETA 2 h + 10 h handling
+    d["calls"][2]["latest_departure"] = at(4)  # ETA 3 h + 6 h handling
+    found = {(path, kind) for path, kind, _ in issues_of(d)}
+    assert ("calls.0.latest_departure", "impossible_window") in found
+    assert ("calls.2.latest_departure", "impossible_window") in found
+
+
+def test_links_forming_a_cycle() -> None:
+    d = good()
+    d["links"] = [{"before": "C2", "after": "C3"}, {"before": "C3", "after": "C1"}]
+    assert any(kind == "cycle" for _, kind, _ in issues_of(d))
+
+
+def test_call_in_no_voyage() -> None:
+    d = good()
+    d["voyages"] = d["voyages"][:1]
+    assert any(path == "calls.2.id" and kind == "missing_voyage" for path, kind, _ in issues_of(d))
+
+
+def test_malformed_json_names_the_problem() -> None:
+    found = issues_of(json.dumps(good())[:-5])
+    assert found and found[0][1] == "json_invalid"
