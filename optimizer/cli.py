@@ -57,9 +57,12 @@ def _load_plan(path: Path) -> list[CallAssignment]:
         raise _fail_input(str(path), [Issue(loc=[], msg=f"not JSON: {exc}")]) from None
     try:
         if isinstance(data, list):
-            return [CallAssignment.model_validate(
-                {k: a.get(k) for k in CallAssignment.model_fields if k in a} if isinstance(a, dict) else a)
-                for a in data]
+            return [
+                CallAssignment.model_validate(
+                    {k: a.get(k) for k in CallAssignment.model_fields if k in a} if isinstance(a, dict) else a
+                )
+                for a in data
+            ]
         plan = Plan.model_validate(data)
         return [CallAssignment(**c.model_dump(include=set(CallAssignment.model_fields))) for c in plan.calls]
     except ValidationError as exc:
@@ -83,7 +86,12 @@ def solver_summary(plan: Plan) -> str:
     s = plan.solver
     if s is None:
         return ""
-    parts = [f"status {s.status.value}", f"source {s.source}", f"{s.seconds:.1f} s", f"{s.solutions} solutions"]
+    parts = [
+        f"status {s.status.value}",
+        f"source {s.source}",
+        f"{s.seconds:.1f} s",
+        f"{s.solutions} solutions",
+    ]
     if s.objective is not None:
         parts.append(f"objective {s.objective:,.0f}")
     if s.best_bound is not None:
@@ -127,13 +135,16 @@ def solve(
     problem_file: Annotated[Path, typer.Argument(help="Problem JSON (see instances/caspian/).")],
     time_limit: Annotated[float, typer.Option("--time-limit", "-t", help="Seconds.")] = 30.0,
     out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Write the plan as JSON.")] = None,
-    gantt: Annotated[Path | None, typer.Option("--gantt", help="Write a Gantt chart (.html or .svg).")] = None,
+    gantt: Annotated[
+        Path | None, typer.Option("--gantt", help="Write a Gantt chart (.html or .svg).")
+    ] = None,
     workers: Annotated[int | None, typer.Option(help="CP-SAT workers (default: cores).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     gap: Annotated[float, typer.Option(help="Stop at this relative gap.")] = 0.0,
     dwell_weight: Annotated[int, typer.Option(help="Objective weight of dwell.")] = ObjectiveWeights().dwell,
     lateness_weight: Annotated[int, typer.Option(help="Objective weight of lateness.")] = (
-        ObjectiveWeights().lateness),
+        ObjectiveWeights().lateness
+    ),
     log: Annotated[bool, typer.Option(help="Print CP-SAT's search log.")] = False,
 ) -> None:
     """Solve a scenario: KPI table beside FCFS, plan JSON, Gantt chart."""
@@ -143,7 +154,10 @@ def solve(
     problem = _load(problem_file)
     try:
         options = SolveOptions(
-            time_limit_s=time_limit, seed=seed, relative_gap=gap, log_search=log,
+            time_limit_s=time_limit,
+            seed=seed,
+            relative_gap=gap,
+            log_search=log,
             weights=ObjectiveWeights(dwell=dwell_weight, lateness=lateness_weight),
             **({"workers": workers} if workers else {}),
         )
@@ -162,8 +176,10 @@ def solve(
         gap_txt = ""
         if state["bound"] is not None and state["objective"]:
             gap_txt = f", gap {100 * abs(state['objective'] - state['bound']) / abs(state['objective']):.1f}%"
-        return (f"solving {problem.name}: {el:5.1f}/{time_limit:g} s, {state['solutions']} plans, "
-                f"best objective {state['objective']:,.0f}{gap_txt}")
+        return (
+            f"solving {problem.name}: {el:5.1f}/{time_limit:g} s, {state['solutions']} plans, "
+            f"best objective {state['objective']:,.0f}{gap_txt}"
+        )
 
     result: dict[str, Plan] = {}
     failure: list[BaseException] = []
@@ -199,7 +215,9 @@ def solve(
 def baseline(
     problem_file: Annotated[Path, typer.Argument(help="Problem JSON.")],
     out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Write the FCFS plan as JSON.")] = None,
-    gantt: Annotated[Path | None, typer.Option("--gantt", help="Write a Gantt chart (.html or .svg).")] = None,
+    gantt: Annotated[
+        Path | None, typer.Option("--gantt", help="Write a Gantt chart (.html or .svg).")
+    ] = None,
 ) -> None:
     """The first-come-first-served plan and its KPIs (how the ports plan today)."""
     from optimizer.baseline import fcfs
@@ -212,15 +230,19 @@ def baseline(
     out.print(kpi_table(plan, f"{problem.name}: first come, first served"))
     report = check(problem, assignments)
     if not report.ok:
-        err.print(f"[yellow]the FCFS plan breaks {len(report.violations)} hard constraint(s), e.g. "
-                  f"{report.violations[0].detail}[/]")
+        err.print(
+            f"[yellow]the FCFS plan breaks {len(report.violations)} hard constraint(s), e.g. "
+            f"{report.violations[0].detail}[/]"
+        )
     _write_outputs(problem, plan, out_path, gantt)
 
 
 @app.command("check")
 def check_plan(
     problem_file: Annotated[Path, typer.Argument(help="Problem JSON.")],
-    plan_file: Annotated[Path, typer.Argument(help="Plan JSON (from solve --out, or a list of assignments).")],
+    plan_file: Annotated[
+        Path, typer.Argument(help="Plan JSON (from solve --out, or a list of assignments).")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print violations and KPIs as JSON.")] = False,
 ) -> None:
     """Check any plan against a problem. Exit 0 clean, 1 violations, 2 unreadable input."""
@@ -242,8 +264,10 @@ def check_plan(
                 table.add_row(v.kind, v.call_id or "", v.berth_id or "", v.detail)
             out.print(table)
         k = report.kpis
-        out.print(f"total dwell {k.total_dwell_hours:,.1f} h, waiting {k.total_waiting_hours:,.1f} h, "
-                  f"lateness {k.total_lateness_hours:,.1f} h, objective {k.objective:,.0f}")
+        out.print(
+            f"total dwell {k.total_dwell_hours:,.1f} h, waiting {k.total_waiting_hours:,.1f} h, "
+            f"lateness {k.total_lateness_hours:,.1f} h, objective {k.objective:,.0f}"
+        )
     raise typer.Exit(EXIT_CLEAN if report.ok else EXIT_VIOLATIONS)
 
 

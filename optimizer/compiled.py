@@ -91,11 +91,20 @@ class CompiledProblem:
         if c.frozen is not None:
             f = self.problem.call_map()[c.id].frozen
             assert f is not None
-            return CallAssignment(call_id=c.id, berth_id=f.berth_id,
-                                  arrival=f.arrival or min(self.time(arrival), f.berth_start),
-                                  berth_start=f.berth_start, berth_end=f.berth_end)
-        return CallAssignment(call_id=c.id, berth_id=self.berth_ids[berth], arrival=self.time(arrival),
-                              berth_start=self.time(start), berth_end=self.time(end))
+            return CallAssignment(
+                call_id=c.id,
+                berth_id=f.berth_id,
+                arrival=f.arrival or min(self.time(arrival), f.berth_start),
+                berth_start=f.berth_start,
+                berth_end=f.berth_end,
+            )
+        return CallAssignment(
+            call_id=c.id,
+            berth_id=self.berth_ids[berth],
+            arrival=self.time(arrival),
+            berth_start=self.time(start),
+            berth_end=self.time(end),
+        )
 
 
 def compile_problem(p: Problem) -> CompiledProblem:
@@ -113,9 +122,19 @@ def compile_problem(p: Problem) -> CompiledProblem:
     berths = p.berths()
     vessels = p.vessel_map()
     order = p.voyage_order()
-    cp = CompiledProblem(problem=p, step=step, calls=[], berth_ids=berth_ids, berth_port=berth_port,
-                         port_ids=port_ids, closed=[], unavailable=[], links=[], horizon=0,
-                         berth_index=berth_index)
+    cp = CompiledProblem(
+        problem=p,
+        step=step,
+        calls=[],
+        berth_ids=berth_ids,
+        berth_port=berth_port,
+        port_ids=port_ids,
+        closed=[],
+        unavailable=[],
+        links=[],
+        horizon=0,
+        berth_index=berth_index,
+    )
 
     def steps_up(minutes: float) -> int:
         return math.ceil(round(minutes / step, 9))
@@ -126,8 +145,13 @@ def compile_problem(p: Problem) -> CompiledProblem:
     for port in p.ports:
         # A start or end at step s happens at minute s*step; it is closed when that minute lies in
         # a closure [a, b).
-        cp.closed.append(sorted((cp.up(w.start), steps_up(p.minutes(w.end)) - 1) for w in port.closures
-                                if steps_up(p.minutes(w.end)) - 1 >= cp.up(w.start)))
+        cp.closed.append(
+            sorted(
+                (cp.up(w.start), steps_up(p.minutes(w.end)) - 1)
+                for w in port.closures
+                if steps_up(p.minutes(w.end)) - 1 >= cp.up(w.start)
+            )
+        )
     for bid in berth_ids:
         cp.unavailable.append(sorted((cp.down(w.start), cp.up(w.end)) for w in berths[bid].unavailable))
 
@@ -144,10 +168,15 @@ def compile_problem(p: Problem) -> CompiledProblem:
                 assert hours is not None
                 options.append(Option(berth_index[b.id], max(1, steps_up(hours * 60))))
         voyage, k = order[c.id]
-        earliest = cp.up(c.earliest_start) if c.earliest_start else -10**9
+        earliest = cp.up(c.earliest_start) if c.earliest_start else -(10**9)
         cc = CompiledCall(
-            index=i, id=c.id, port=port_index[c.port_id], vessel=c.vessel_id, weight=c.weight,
-            options=options, earliest=earliest,
+            index=i,
+            id=c.id,
+            port=port_index[c.port_id],
+            vessel=c.vessel_id,
+            weight=c.weight,
+            options=options,
+            earliest=earliest,
             latest_end=cp.down(c.latest_departure) if c.latest_departure else None,
             due=cp.up(c.requested_departure) if c.requested_departure else None,
             prev=None,
@@ -163,7 +192,9 @@ def compile_problem(p: Problem) -> CompiledProblem:
             cc.prev = cp.call_index[prev_call_id]
             cc.sail_min = steps_up(nm / vessel.max_speed_kn * 60)
             cc.sail_max = max(cc.sail_min, steps_down(nm / vessel.min_speed_kn * 60))
-            cc.sail_service = min(cc.sail_max, max(cc.sail_min, round(nm / vessel.service_speed_kn * 60 / step)))
+            cc.sail_service = min(
+                cc.sail_max, max(cc.sail_min, round(nm / vessel.service_speed_kn * 60 / step))
+            )
         if c.frozen is not None:
             f = c.frozen
             arr = cp.down(f.arrival) if f.arrival else None
@@ -179,11 +210,14 @@ def compile_problem(p: Problem) -> CompiledProblem:
         cp.calls.append(cc)
 
     for link in p.links:
-        cp.links.append(CompiledLink(
-            before=cp.call_index[link.before], after=cp.call_index[link.after],
-            min_gap=steps_up(link.min_gap_hours * 60),
-            max_gap=steps_down(link.max_gap_hours * 60) if link.max_gap_hours is not None else None,
-        ))
+        cp.links.append(
+            CompiledLink(
+                before=cp.call_index[link.before],
+                after=cp.call_index[link.after],
+                min_gap=steps_up(link.min_gap_hours * 60),
+                max_gap=steps_down(link.max_gap_hours * 60) if link.max_gap_hours is not None else None,
+            )
+        )
         total += steps_up(link.min_gap_hours * 60)
     closed_total = sum(b - a + 1 for port in cp.closed for a, b in port)
     maint_total = sum(b - a for w in cp.unavailable for a, b in w)

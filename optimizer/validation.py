@@ -11,6 +11,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +60,9 @@ def load_problem(data: str | bytes | dict[str, Any] | Path) -> Problem:
         try:
             data = data.read_text(encoding="utf-8")
         except OSError as exc:
-            raise InvalidProblem([Issue(loc=[], msg=f"cannot read {data}: {exc.strerror}",
-                                        type="file_error")]) from exc
+            raise InvalidProblem(
+                [Issue(loc=[], msg=f"cannot read {data}: {exc.strerror}", type="file_error")]
+            ) from exc
     try:
         if isinstance(data, str | bytes):
             problem = Problem.model_validate_json(data)
@@ -123,46 +125,77 @@ def validate_problem(p: Problem) -> list[Issue]:
             port_berths = {b.id for b in port.berths}
             for ai, bid in enumerate(c.allowed_berths or []):
                 if bid not in port_berths:
-                    add((*loc, "allowed_berths", ai),
-                        f"berth {bid!r} is not a berth of port {port.id}", "unknown_reference", c.id)
+                    add(
+                        (*loc, "allowed_berths", ai),
+                        f"berth {bid!r} is not a berth of port {port.id}",
+                        "unknown_reference",
+                        c.id,
+                    )
             for bid, hours in c.handling.hours_by_berth.items():
                 if bid not in port_berths:
-                    add((*loc, "handling", "hours_by_berth", bid),
-                        f"berth {bid!r} is not a berth of port {port.id}", "unknown_reference", c.id)
+                    add(
+                        (*loc, "handling", "hours_by_berth", bid),
+                        f"berth {bid!r} is not a berth of port {port.id}",
+                        "unknown_reference",
+                        c.id,
+                    )
                 elif hours <= 0:
-                    add((*loc, "handling", "hours_by_berth", bid),
-                        "handling time must be positive", "value_error", c.id)
+                    add(
+                        (*loc, "handling", "hours_by_berth", bid),
+                        "handling time must be positive",
+                        "value_error",
+                        c.id,
+                    )
             if c.handling.hours is not None and c.handling.hours <= 0:
                 add((*loc, "handling", "hours"), "handling time must be positive", "value_error", c.id)
             if c.vessel_id in vessels:
                 vessel = vessels[c.vessel_id]
                 reasons = [berth_misfit(c, vessel, b) for b in port.berths]
                 if all(r is not None for r in reasons):
-                    add((*loc,),
+                    add(
+                        (*loc,),
                         f"vessel {vessel.id} fits no berth of port {port.id}: "
-                        + "; ".join(r for r in reasons if r), "no_compatible_berth", c.id)
+                        + "; ".join(r for r in reasons if r),
+                        "no_compatible_berth",
+                        c.id,
+                    )
         for field in ("earliest_start", "requested_departure", "latest_departure"):
             t: datetime | None = getattr(c, field)
             if t is not None and not (h0 - timedelta(days=30) <= t <= h1 + timedelta(days=60)):
                 add((*loc, field), f"{t.isoformat()} is far outside the horizon", "outside_horizon", c.id)
         if c.earliest_start and c.latest_departure and c.latest_departure <= c.earliest_start:
-            add((*loc, "latest_departure"), "latest_departure must be after earliest_start",
-                "impossible_window", c.id)
+            add(
+                (*loc, "latest_departure"),
+                "latest_departure must be after earliest_start",
+                "impossible_window",
+                c.id,
+            )
         if c.frozen is not None and port is not None:
             f = c.frozen
             if f.berth_id not in {b.id for b in port.berths}:
-                add((*loc, "frozen", "berth_id"),
-                    f"berth {f.berth_id!r} is not a berth of port {port.id}", "unknown_reference", c.id)
+                add(
+                    (*loc, "frozen", "berth_id"),
+                    f"berth {f.berth_id!r} is not a berth of port {port.id}",
+                    "unknown_reference",
+                    c.id,
+                )
 
     # -- frozen calls may not overlap each other on a berth -----------------------------------
     frozen = sorted(
-        ((c.frozen.berth_id, c.frozen.berth_start, c.frozen.berth_end, c.id, i)
-         for i, c in enumerate(p.calls) if c.frozen is not None),
+        (
+            (c.frozen.berth_id, c.frozen.berth_start, c.frozen.berth_end, c.id, i)
+            for i, c in enumerate(p.calls)
+            if c.frozen is not None
+        ),
     )
     for a, b in itertools.pairwise(frozen):
         if a[0] == b[0] and b[1] < a[2]:
-            add(("calls", b[4], "frozen"),
-                f"frozen call {b[3]} overlaps frozen call {a[3]} on berth {a[0]}", "frozen_overlap", b[3])
+            add(
+                ("calls", b[4], "frozen"),
+                f"frozen call {b[3]} overlaps frozen call {a[3]} on berth {a[0]}",
+                "frozen_overlap",
+                b[3],
+            )
 
     # -- voyages ------------------------------------------------------------------------------
     in_voyage: dict[str, int] = {}
@@ -172,35 +205,62 @@ def validate_problem(p: Problem) -> list[Issue]:
         if v.vessel_id not in vessels:
             add((*loc, "vessel_id"), f"unknown vessel {v.vessel_id!r}", "unknown_reference")
         elif v.vessel_id in voyage_of_vessel:
-            add((*loc, "vessel_id"), f"vessel {v.vessel_id} already has a voyage "
-                f"(voyages.{voyage_of_vessel[v.vessel_id]})", "duplicate_voyage")
+            add(
+                (*loc, "vessel_id"),
+                f"vessel {v.vessel_id} already has a voyage (voyages.{voyage_of_vessel[v.vessel_id]})",
+                "duplicate_voyage",
+            )
         voyage_of_vessel.setdefault(v.vessel_id, vi)
         if not (h0 <= v.eta <= h1):
-            add((*loc, "eta"), f"ETA {v.eta.isoformat()} is outside the horizon "
-                f"[{h0.isoformat()}, {h1.isoformat()}]", "outside_horizon")
+            add(
+                (*loc, "eta"),
+                f"ETA {v.eta.isoformat()} is outside the horizon [{h0.isoformat()}, {h1.isoformat()}]",
+                "outside_horizon",
+            )
         for k, cid in enumerate(v.call_ids):
-            c = calls.get(cid)
-            if c is None:
+            vc = calls.get(cid)
+            if vc is None:
                 add((*loc, "call_ids", k), f"unknown call {cid!r}", "unknown_reference")
                 continue
             if cid in in_voyage:
-                add((*loc, "call_ids", k), f"call {cid} is already in voyages.{in_voyage[cid]}",
-                    "duplicate_reference", cid)
+                add(
+                    (*loc, "call_ids", k),
+                    f"call {cid} is already in voyages.{in_voyage[cid]}",
+                    "duplicate_reference",
+                    cid,
+                )
             in_voyage[cid] = vi
-            if c.vessel_id != v.vessel_id:
-                add((*loc, "call_ids", k), f"call {cid} belongs to vessel {c.vessel_id}, "
-                    f"not {v.vessel_id}", "wrong_vessel", cid)
+            if vc.vessel_id != v.vessel_id:
+                add(
+                    (*loc, "call_ids", k),
+                    f"call {cid} belongs to vessel {vc.vessel_id}, not {v.vessel_id}",
+                    "wrong_vessel",
+                    cid,
+                )
             if k > 0:
                 prev = calls.get(v.call_ids[k - 1])
-                if prev is not None and prev.port_id in ports and c.port_id in ports \
-                        and p.distance_nm(prev.port_id, c.port_id) is None:
-                    add((*loc, "call_ids", k), f"no sailing distance between {prev.port_id} and "
-                        f"{c.port_id}; add it to distances", "missing_distance", cid)
+                if (
+                    prev is not None
+                    and prev.port_id in ports
+                    and vc.port_id in ports
+                    and p.distance_nm(prev.port_id, vc.port_id) is None
+                ):
+                    add(
+                        (*loc, "call_ids", k),
+                        f"no sailing distance between {prev.port_id} and {vc.port_id}; add it to distances",
+                        "missing_distance",
+                        cid,
+                    )
         issues.extend(_voyage_order_issues(p, vi, calls))
     for ci, c in enumerate(p.calls):
         if c.id not in in_voyage:
-            add(("calls", ci, "id"), f"call {c.id} is in no voyage; every call needs one "
-                "(its vessel's calls in order, with the first ETA)", "missing_voyage", c.id)
+            add(
+                ("calls", ci, "id"),
+                f"call {c.id} is in no voyage; every call needs one "
+                "(its vessel's calls in order, with the first ETA)",
+                "missing_voyage",
+                c.id,
+            )
 
     # -- links --------------------------------------------------------------------------------
     for li, link in enumerate(p.links):
@@ -214,12 +274,18 @@ def validate_problem(p: Problem) -> list[Issue]:
             add(("links",), "links and voyage order form a cycle: " + " -> ".join(cycle), "cycle")
 
     # -- previous plan ------------------------------------------------------------------------
-    for ai, a in enumerate(p.previous_plan or []):
-        if a.call_id not in calls:
-            add(("previous_plan", ai, "call_id"), f"unknown call {a.call_id!r}", "unknown_reference")
-        elif berth_port.get(a.berth_id) is None or berth_port[a.berth_id].id != calls[a.call_id].port_id:
-            add(("previous_plan", ai, "berth_id"),
-                f"berth {a.berth_id!r} is not a berth of call {a.call_id}'s port", "unknown_reference")
+    for ai, earlier in enumerate(p.previous_plan or []):
+        if earlier.call_id not in calls:
+            add(("previous_plan", ai, "call_id"), f"unknown call {earlier.call_id!r}", "unknown_reference")
+        elif (
+            berth_port.get(earlier.berth_id) is None
+            or berth_port[earlier.berth_id].id != calls[earlier.call_id].port_id
+        ):
+            add(
+                ("previous_plan", ai, "berth_id"),
+                f"berth {earlier.berth_id!r} is not a berth of call {earlier.call_id}'s port",
+                "unknown_reference",
+            )
 
     if not issues:
         issues.extend(window_issues(p))
@@ -244,52 +310,41 @@ def _voyage_order_issues(p: Problem, vi: int, calls: dict[str, Call]) -> list[Is
             continue
         lo, hi = _anchor_bounds(p, c, v.eta if k == 0 else None)
         if hi is not None and latest_lo is not None and hi <= latest_lo[0]:
-            out.append(Issue(
-                loc=["voyages", vi, "call_ids", k],
-                msg=f"voyage calls are out of order in time: call {cid} must end by {hi.isoformat()} "
+            out.append(
+                Issue(
+                    loc=["voyages", vi, "call_ids", k],
+                    msg=f"voyage calls are out of order in time: call {cid} must end by {hi.isoformat()} "
                     f"but earlier call {latest_lo[1]} cannot start before {latest_lo[0].isoformat()}",
-                type="voyage_order", call_id=cid))
+                    type="voyage_order",
+                    call_id=cid,
+                )
+            )
         if hi is not None and k == 0 and hi <= v.eta:
-            out.append(Issue(loc=["voyages", vi, "eta"],
-                             msg=f"first call {cid} must end by {hi.isoformat()}, before the ETA",
-                             type="voyage_order", call_id=cid))
+            out.append(
+                Issue(
+                    loc=["voyages", vi, "eta"],
+                    msg=f"first call {cid} must end by {hi.isoformat()}, before the ETA",
+                    type="voyage_order",
+                    call_id=cid,
+                )
+            )
         if lo is not None and (latest_lo is None or lo > latest_lo[0]):
             latest_lo = (lo, cid)
     return out
 
 
 def _precedence_cycle(p: Problem) -> list[str] | None:
-    succ: dict[str, list[str]] = {c.id: [] for c in p.calls}
+    """A cycle of voyage order and links (a call that must come after itself), if any."""
+    preds: dict[str, set[str]] = {c.id: set() for c in p.calls}
     for v in p.voyages:
-        for a, b in zip(v.call_ids, v.call_ids[1:], strict=False):
-            succ[a].append(b)
+        for a, b in itertools.pairwise(v.call_ids):
+            preds[b].add(a)
     for link in p.links:
-        succ[link.before].append(link.after)
-    color: dict[str, int] = {}
-    stack: list[str] = []
-
-    def visit(u: str) -> list[str] | None:
-        color[u] = 1
-        stack.append(u)
-        for w in succ[u]:
-            if color.get(w) == 1:
-                return [*stack[stack.index(w):], w]
-            if w not in color:
-                found = visit(w)
-                if found:
-                    return found
-        stack.pop()
-        color[u] = 2
-        return None
-
-    import sys
-
-    sys.setrecursionlimit(max(10000, 4 * len(succ)))
-    for u in succ:
-        if u not in color:
-            found = visit(u)
-            if found:
-                return found
+        preds[link.after].add(link.before)
+    try:
+        TopologicalSorter(preds).prepare()
+    except CycleError as exc:
+        return [str(x) for x in reversed(exc.args[1])]
     return None
 
 
@@ -309,11 +364,15 @@ def window_issues(p: Problem) -> list[Issue]:
         lo = [t for t in (c.earliest_start, voyage.eta if k == 0 else None) if t]
         start = max(lo) if lo else p.horizon_start
         if start + timedelta(hours=shortest) > c.latest_departure:
-            out.append(Issue(
-                loc=["calls", ci, "latest_departure"],
-                msg=f"cannot be met: the call cannot start before {start.isoformat()} and needs at "
+            out.append(
+                Issue(
+                    loc=["calls", ci, "latest_departure"],
+                    msg=f"cannot be met: the call cannot start before {start.isoformat()} and needs at "
                     f"least {shortest:g} h at berth",
-                type="impossible_window", call_id=c.id))
+                    type="impossible_window",
+                    call_id=c.id,
+                )
+            )
     return out
 
 

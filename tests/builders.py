@@ -16,8 +16,9 @@ def at(hours: float) -> str:
     return (T0 + timedelta(hours=hours)).isoformat()
 
 
-def berth(bid: str, length: float = 200, draft: float = 8, kinds: tuple[str, ...] = ("general",),
-          **extra: Any) -> dict[str, Any]:
+def berth(
+    bid: str, length: float = 200, draft: float = 8, kinds: tuple[str, ...] = ("general",), **extra: Any
+) -> dict[str, Any]:
     return {"id": bid, "length_m": length, "max_draft_m": draft, "cargo_kinds": list(kinds), **extra}
 
 
@@ -26,23 +27,51 @@ def port(pid: str, berths: list[dict[str, Any]], tz: str = "Asia/Aqtau", **extra
 
 
 def vessel(vid: str, length: float = 120, draft: float = 5, **extra: Any) -> dict[str, Any]:
-    return {"id": vid, "name": f"MV {vid}", "length_m": length, "draft_m": draft,
-            "min_speed_kn": 6, "service_speed_kn": 12, "max_speed_kn": 14, **extra}
+    return {
+        "id": vid,
+        "name": f"MV {vid}",
+        "length_m": length,
+        "draft_m": draft,
+        "min_speed_kn": 6,
+        "service_speed_kn": 12,
+        "max_speed_kn": 14,
+        **extra,
+    }
 
 
 def call(cid: str, vid: str, pid: str, hours: float, cargo: str = "general", **extra: Any) -> dict[str, Any]:
-    return {"id": cid, "vessel_id": vid, "port_id": pid, "cargo": cargo, "handling": {"hours": hours},
-            **extra}
+    return {
+        "id": cid,
+        "vessel_id": vid,
+        "port_id": pid,
+        "cargo": cargo,
+        "handling": {"hours": hours},
+        **extra,
+    }
 
 
 def voyage(vid: str, eta_h: float, *call_ids: str) -> dict[str, Any]:
     return {"vessel_id": vid, "eta": at(eta_h), "call_ids": list(call_ids)}
 
 
-def problem_dict(ports: list[dict[str, Any]], vessels: list[dict[str, Any]], calls: list[dict[str, Any]],
-                 voyages: list[dict[str, Any]], days: float = 7, **extra: Any) -> dict[str, Any]:
-    return {"name": "test", "horizon_start": at(0), "horizon_end": at(24 * days), "ports": ports,
-            "vessels": vessels, "calls": calls, "voyages": voyages, **extra}
+def problem_dict(
+    ports: list[dict[str, Any]],
+    vessels: list[dict[str, Any]],
+    calls: list[dict[str, Any]],
+    voyages: list[dict[str, Any]],
+    days: float = 7,
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "name": "test",
+        "horizon_start": at(0),
+        "horizon_end": at(24 * days),
+        "ports": ports,
+        "vessels": vessels,
+        "calls": calls,
+        "voyages": voyages,
+        **extra,
+    }
 
 
 def make_problem(*args: Any, **kwargs: Any) -> Problem:

@@ -51,8 +51,10 @@ def test_vessel_too_long_for_every_berth_of_a_port_it_calls() -> None:
     d = good()
     d["vessels"][1]["length_m"] = 190  # A1 is 160 m long
     found = issues_of(d)
-    assert any(path == "calls.2" and kind == "no_compatible_berth" and "length 190" in msg
-               for path, kind, msg in found)
+    assert any(
+        path == "calls.2" and kind == "no_compatible_berth" and "length 190" in msg
+        for path, kind, msg in found
+    )
 
 
 def test_bad_imo_check_digit() -> None:

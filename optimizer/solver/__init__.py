@@ -93,9 +93,16 @@ class _Callback(cp_model.CpSolverSolutionCallback):
             return
         obj, bound = self.objective_value, self.best_objective_bound
         placed = self.model.read(self)
-        self.on_progress(Progress(objective=obj, best_bound=bound, gap=relative_gap(obj, bound),
-                                  seconds=self.last_improvement_s, solutions=self.solutions,
-                                  assignments=to_assignments(self.model.cp, placed)))
+        self.on_progress(
+            Progress(
+                objective=obj,
+                best_bound=bound,
+                gap=relative_gap(obj, bound),
+                seconds=self.last_improvement_s,
+                solutions=self.solutions,
+                assignments=to_assignments(self.model.cp, placed),
+            )
+        )
 
 
 def solve(
@@ -155,8 +162,14 @@ def solve(
         done.set()
     status = _STATUS.get(code, SolveStatus.UNKNOWN)
     hint_used = any(HINT_ACCEPTED in ln for ln in log_lines)
-    facts = SolverFacts(status=status, seconds=time.monotonic() - t0, solutions=callback.solutions,
-                        stopped=stopped.is_set(), hint_used=hint_used, source="cp-sat")
+    facts = SolverFacts(
+        status=status,
+        seconds=time.monotonic() - t0,
+        solutions=callback.solutions,
+        stopped=stopped.is_set(),
+        hint_used=hint_used,
+        source="cp-sat",
+    )
     unserved: list[UnservedCall] = []
     placed: dict[int, Placement] | None = None
     if status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
@@ -176,8 +189,14 @@ def solve(
             facts.source = source
             facts.best_bound = solver.best_objective_bound
     assignments = to_assignments(cp, placed) if placed is not None else []
-    plan = build_plan(problem, assignments, weights=options.weights, solver=facts,
-                      baseline=to_assignments(cp, baseline), unserved=unserved)
+    plan = build_plan(
+        problem,
+        assignments,
+        weights=options.weights,
+        solver=facts,
+        baseline=to_assignments(cp, baseline),
+        unserved=unserved,
+    )
     if placed is not None and facts.objective is None and plan.kpis is not None:
         facts.objective = plan.kpis.objective
     return plan

@@ -27,8 +27,10 @@ def diagnose_infeasible(cp: CompiledProblem, options: SolveOptions) -> list[Unse
     code = solver.solve(model.m)
     if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         frozen = [c.id for c in cp.calls if c.frozen is not None]
-        why = ("frozen calls, closures, maintenance and sailing-time windows conflict; "
-               "no berth plan exists even with latest departures and link gaps relaxed")
+        why = (
+            "frozen calls, closures, maintenance and sailing-time windows conflict; "
+            "no berth plan exists even with latest departures and link gaps relaxed"
+        )
         ids = frozen or [c.id for c in cp.calls]
         return [UnservedCall(call_id=cid, reasons=[why]) for cid in ids]
     out: dict[str, list[str]] = {}
@@ -41,7 +43,8 @@ def diagnose_infeasible(cp: CompiledProblem, options: SolveOptions) -> list[Unse
             out.setdefault(c.id, []).append(
                 f"cannot leave by its latest departure {cp.time(c.latest_end).isoformat()}: together with "
                 f"the other calls the earliest departure is about {earliest.isoformat()} "
-                f"({timedelta(minutes=late * cp.step)} late)")
+                f"({timedelta(minutes=late * cp.step)} late)"
+            )
     for k, over in model.v.link_overrun.items():
         gap = solver.value(over)
         if gap > 0:
@@ -49,5 +52,6 @@ def diagnose_infeasible(cp: CompiledProblem, options: SolveOptions) -> list[Unse
             before, after = cp.calls[link.before].id, cp.calls[link.after].id
             out.setdefault(after, []).append(
                 f"cannot start within the max gap after call {before}: "
-                f"{timedelta(minutes=gap * cp.step)} too late")
+                f"{timedelta(minutes=gap * cp.step)} too late"
+            )
     return [UnservedCall(call_id=cid, reasons=r) for cid, r in out.items()]

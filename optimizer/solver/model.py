@@ -73,5 +73,7 @@ class BerthModel:
         out = {}
         for c, cv in zip(self.cp.calls, self.v.calls, strict=True):
             berth = next(b for b, lit in cv.at_berth.items() if value.value(lit))
-            out[c.index] = Placement(berth, value.value(cv.arrival), value.value(cv.start), value.value(cv.end))
+            out[c.index] = Placement(
+                berth, value.value(cv.arrival), value.value(cv.start), value.value(cv.end)
+            )
         return out

@@ -58,6 +58,7 @@ class Variables:
                 lit = m.new_constant(1) if len(c.options) == 1 else m.new_bool_var(f"x_{c.id}_{o.berth}")
                 at_berth[o.berth] = lit
                 intervals[o.berth] = m.new_optional_fixed_size_interval_var(
-                    start, o.steps, lit, f"iv_{c.id}_{o.berth}")
+                    start, o.steps, lit, f"iv_{c.id}_{o.berth}"
+                )
             calls.append(CallVariables(arrival, start, end, at_berth, intervals))
         return cls(calls=calls)

@@ -1,0 +1,249 @@
+"""One small problem per constraint family: the solver honours it, the checker flags a plan that breaks it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from optimizer.checker import check
+from optimizer.domain import Problem
+from optimizer.plan import CallAssignment, Plan
+from optimizer.solver import SolveOptions, solve
+from tests.builders import T0, at, berth, call, make_problem, port, problem_dict, vessel, voyage
+
+FAST = SolveOptions(time_limit_s=10, workers=1)
+H = timedelta(hours=1)
+
+
+def solved(problem: Problem, options: SolveOptions = FAST) -> tuple[Plan, dict[str, CallAssignment]]:
+    plan = solve(problem, options)
+    assert plan.solver is not None and plan.solver.status.value == "optimal", plan.solver
+    report = check(problem, plan)
+    assert report.ok, report.violations
+    return plan, {
+        c.call_id: CallAssignment(**c.model_dump(include=set(CallAssignment.model_fields)))
+        for c in plan.calls
+    }
+
+
+def broken(problem: Problem, plan: dict[str, CallAssignment], call_id: str, **changes: Any) -> set[str]:
+    """Kinds of violation the checker finds after changing one call of a clean plan."""
+    edited = dict(plan)
+    edited[call_id] = plan[call_id].model_copy(update=changes)
+    return {v.kind for v in check(problem, list(edited.values())).violations}
+
+
+def test_one_vessel_per_berth() -> None:
+    p = make_problem(
+        [port("KZAAU", [berth("A1")])],
+        [vessel("V1"), vessel("V2")],
+        [call("C1", "V1", "KZAAU", 10), call("C2", "V2", "KZAAU", 4)],
+        [voyage("V1", 1, "C1"), voyage("V2", 1, "C2")],
+    )
+    _, a = solved(p)
+    first, second = sorted(a.values(), key=lambda x: x.berth_start)
+    assert second.berth_start >= first.berth_end
+    assert first.call_id == "C2"  # shortest first minimises total dwell
+    assert "berth_overlap" in broken(
+        p,
+        a,
+        second.call_id,
+        berth_start=first.berth_start,
+        berth_end=first.berth_start + (second.berth_end - second.berth_start),
+    )
+
+
+def test_berth_fit_length_draft_and_cargo() -> None:
+    # The short, deep, grain-only berths are faster, but the vessel fits only the long one.
+    p = make_problem(
+        [
+            port(
+                "KZAAU",
+                [
+                    berth("SHORT", length=100, productivity=2.0),
+                    berth("SHALLOW", draft=4, productivity=2.0),
+                    berth("GRAIN", kinds=("grain",), productivity=2.0),
+                    berth("LONG", length=200),
+                ],
+            )
+        ],
+        [vessel("V1", length=150, draft=5)],
+        [call("C1", "V1", "KZAAU", 10)],
+        [voyage("V1", 1, "C1")],
+    )
+    _, a = solved(p)
+    assert a["C1"].berth_id == "LONG"
+    for other in ("SHORT", "SHALLOW", "GRAIN"):
+        assert "berth_misfit" in broken(p, a, "C1", berth_id=other)
+
+
+def test_berth_dependent_handling_time() -> None:
+    p = make_problem(
+        [port("KZAAU", [berth("A1"), berth("A2")])],
+        [vessel("V1")],
+        [call("C1", "V1", "KZAAU", 10, handling={"hours": 10, "hours_by_berth": {"A2": 6}})],
+        [voyage("V1", 1, "C1")],
+    )
+    _, a = solved(p)
+    assert a["C1"].berth_id == "A2"
+    assert a["C1"].berth_end - a["C1"].berth_start == 6 * H
+    assert "handling_too_short" in broken(p, a, "C1", berth_id="A1")
+
+
+def test_closure_no_berthing_and_no_departure_inside() -> None:
+    closure = {"start": at(5), "end": at(20), "reason": "NW storm"}
+    p = make_problem(
+        [port("KZKUR", [berth("K1")], closures=[closure])],
+        [vessel("V1"), vessel("V2")],
+        [call("C1", "V1", "KZKUR", 10), call("C2", "V2", "KZKUR", 2)],
+        [voyage("V1", 0, "C1"), voyage("V2", 8, "C2")],
+    )
+    _, a = solved(p)
+    # C1 arriving at 0 h cannot leave inside the closure, so it may not start at 0 (would end at 10 h).
+    for c in a.values():
+        for t in (c.berth_start, c.berth_end):
+            assert not (T0 + 5 * H <= t < T0 + 20 * H)
+    assert "closure_berthing" in broken(p, a, "C2", berth_start=T0 + 8 * H, berth_end=T0 + 10 * H)
+
+
+def test_berth_maintenance_window() -> None:
+    p = make_problem(
+        [port("KZAAU", [berth("A1", unavailable=[{"start": at(0), "end": at(12)}])])],
+        [vessel("V1")],
+        [call("C1", "V1", "KZAAU", 4)],
+        [voyage("V1", 2, "C1")],
+    )
+    _, a = solved(p)
+    assert a["C1"].berth_start >= T0 + 12 * H
+    assert "berth_unavailable" in broken(p, a, "C1", berth_start=T0 + 2 * H, berth_end=T0 + 6 * H)
+
+
+def test_voyage_sailing_time_between_speed_bounds_and_slow_steaming() -> None:
+    # F1 sails Kuryk -> Alat (235 nm): 16.8 h at 14 kn, 39.2 h at 6 kn. Alat's berth is taken by a
+    # frozen call until 60 h after F1 leaves Kuryk, so F1 should slow down, not wait at anchor.
+    frozen = {"berth_id": "B1", "berth_start": at(5), "berth_end": at(75)}
+    p = make_problem(
+        [port("KZKUR", [berth("K1")]), port("AZBAK", [berth("B1")], tz="Asia/Baku")],
+        [vessel("F1"), vessel("X")],
+        [
+            call("k", "F1", "KZKUR", 5),
+            call("b", "F1", "AZBAK", 5),
+            call("x", "X", "AZBAK", 70, frozen=frozen),
+        ],
+        [voyage("F1", 0, "k", "b"), voyage("X", 5, "x")],
+    )
+    plan, a = solved(p)
+    leg = a["b"].arrival - a["k"].berth_end
+    assert timedelta(hours=235 / 14) <= leg <= timedelta(hours=235 / 6)
+    assert leg == timedelta(minutes=int(235 / 6 * 60))  # as slow as allowed: least time in port
+    speed = plan.by_call()["b"].inbound_speed_kn
+    assert speed is not None and 6 <= speed < 12
+    too_fast = a["k"].berth_end + timedelta(hours=10)
+    assert "sailing_too_fast" in broken(p, a, "b", arrival=too_fast)
+
+
+def test_earliest_start_cargo_ready() -> None:
+    p = make_problem(
+        [port("KZAAU", [berth("A1", kinds=("grain",))])],
+        [vessel("G1")],
+        [call("C1", "G1", "KZAAU", 6, "grain", earliest_start=at(30))],
+        [voyage("G1", 2, "C1")],
+    )
+    plan, a = solved(p)
+    assert a["C1"].berth_start == T0 + 30 * H
+    assert [r.kind for r in plan.by_call()["C1"].waited_for] == ["earliest_start"]
+    assert "start_before_earliest" in broken(p, a, "C1", berth_start=T0 + 2 * H, berth_end=T0 + 8 * H)
+
+
+def test_latest_departure_is_hard() -> None:
+    # Shortest-first would serve C2 first; C1's hard latest departure forces it first.
+    p = make_problem(
+        [port("KZAAU", [berth("A1")])],
+        [vessel("V1"), vessel("V2")],
+        [call("C1", "V1", "KZAAU", 10, latest_departure=at(11)), call("C2", "V2", "KZAAU", 4)],
+        [voyage("V1", 1, "C1"), voyage("V2", 1, "C2")],
+    )
+    _, a = solved(p)
+    assert a["C1"].berth_end <= T0 + 11 * H
+    assert "latest_departure_missed" in broken(p, a, "C1", berth_start=T0 + 5 * H, berth_end=T0 + 15 * H)
+
+
+def test_requested_departure_is_soft_lateness() -> None:
+    p = make_problem(
+        [port("KZAAU", [berth("A1")])],
+        [vessel("V1"), vessel("V2")],
+        [call("C1", "V1", "KZAAU", 10, requested_departure=at(11), weight=5), call("C2", "V2", "KZAAU", 4)],
+        [voyage("V1", 1, "C1"), voyage("V2", 1, "C2")],
+    )
+    plan, a = solved(p)
+    assert a["C1"].berth_end == T0 + 11 * H
+    assert plan.kpis is not None and plan.kpis.late_calls == 0
+
+
+def test_links_min_and_max_gap() -> None:
+    # A feeder at Alat takes containers from a ferry: 3 h to move them, at most 12 h.
+    p = make_problem(
+        [
+            port(
+                "AZBAK",
+                [berth("B1", kinds=("rail_ferry", "container")), berth("B2", kinds=("container",))],
+                tz="Asia/Baku",
+            )
+        ],
+        [vessel("F1"), vessel("S1")],
+        [call("ferry", "F1", "AZBAK", 8, "rail_ferry"), call("feeder", "S1", "AZBAK", 6, "container")],
+        [voyage("F1", 0, "ferry"), voyage("S1", 0, "feeder")],
+        links=[{"before": "ferry", "after": "feeder", "min_gap_hours": 3, "max_gap_hours": 12}],
+    )
+    plan, a = solved(p)
+    assert a["feeder"].berth_start >= a["ferry"].berth_end + 3 * H
+    assert [r.kind for r in plan.by_call()["feeder"].waited_for] == ["link"]
+    assert "link_min_gap" in broken(p, a, "feeder", berth_start=T0 + 9 * H, berth_end=T0 + 15 * H)
+    assert "link_max_gap" in broken(p, a, "feeder", berth_start=T0 + 30 * H, berth_end=T0 + 36 * H)
+
+
+def test_frozen_call_keeps_its_berth_and_times() -> None:
+    frozen = {"berth_id": "A2", "berth_start": at(0), "berth_end": at(20)}
+    p = make_problem(
+        [port("KZAAU", [berth("A1"), berth("A2")])],
+        [vessel("V1"), vessel("V2")],
+        [call("C1", "V1", "KZAAU", 20, frozen=frozen), call("C2", "V2", "KZAAU", 4, allowed_berths=["A2"])],
+        [voyage("V1", 0, "C1"), voyage("V2", 1, "C2")],
+    )
+    _, a = solved(p)
+    assert (a["C1"].berth_id, a["C1"].berth_start, a["C1"].berth_end) == ("A2", T0, T0 + 20 * H)
+    assert a["C2"].berth_start >= T0 + 20 * H
+    assert "frozen_moved" in broken(p, a, "C1", berth_id="A1")
+
+
+def test_infeasible_problem_names_the_calls_and_why() -> None:
+    # One berth, two 10 h calls that both must leave by 12 h: one cannot be served.
+    p = make_problem(
+        [port("KZAAU", [berth("A1")])],
+        [vessel("V1"), vessel("V2")],
+        [
+            call("C1", "V1", "KZAAU", 10, latest_departure=at(12)),
+            call("C2", "V2", "KZAAU", 10, latest_departure=at(12)),
+        ],
+        [voyage("V1", 0, "C1"), voyage("V2", 0, "C2")],
+    )
+    plan = solve(p, FAST)
+    assert plan.solver is not None and plan.solver.status.value == "infeasible"
+    assert not plan.calls
+    assert len(plan.unserved) == 1
+    assert "latest departure" in plan.unserved[0].reasons[0]
+
+
+def test_call_that_fits_no_time_is_reported_before_solving() -> None:
+    closure = {"start": at(0), "end": at(24 * 7)}
+    d = problem_dict(
+        [port("KZKUR", [berth("K1")], closures=[closure])],
+        [vessel("V1")],
+        [call("C1", "V1", "KZKUR", 5, latest_departure=at(100))],
+        [voyage("V1", 0, "C1")],
+    )
+    from optimizer.validation import load_problem
+
+    plan = solve(load_problem(d), FAST)
+    assert plan.solver is not None and plan.solver.status.value == "infeasible"
+    assert [u.call_id for u in plan.unserved] == ["C1"]
