@@ -19,6 +19,7 @@ from optimizer.compiled import CompiledProblem, compile_problem
 from optimizer.domain import Problem
 from optimizer.plan import CallAssignment, Plan, SolverFacts, SolveStatus, UnservedCall
 from optimizer.solver.diagnose import diagnose_infeasible
+from optimizer.solver.lns import Lns, plan_objective
 from optimizer.solver.model import BerthModel
 from optimizer.solver.params import ObjectiveWeights, SolveOptions
 
@@ -105,6 +106,47 @@ class _Callback(cp_model.CpSolverSolutionCallback):
         )
 
 
+class _Runner:
+    """Runs CP-SAT solves one after another; a stop request reaches whichever is running."""
+
+    def __init__(self, stop: threading.Event | None, log: Callable[[str], None]):
+        self.stop, self.log = stop, log
+        self.current: cp_model.CpSolver | None = None
+        self.lock = threading.Lock()
+        self.stopped = False
+
+    def should_stop(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+    def run(self, solver: cp_model.CpSolver, m: cp_model.CpModel,
+            callback: cp_model.CpSolverSolutionCallback | None = None) -> int:
+        with self.lock:
+            if self.should_stop():
+                self.stopped = True
+                return cp_model.UNKNOWN
+            self.current = solver
+        done = threading.Event()
+
+        def watch() -> None:
+            assert self.stop is not None
+            while not done.is_set():
+                if self.stop.wait(0.05):
+                    self.stopped = True
+                    solver.stop_search()
+                    return
+
+        watcher = threading.Thread(target=watch, daemon=True) if self.stop is not None else None
+        if watcher is not None:
+            watcher.start()
+        try:
+            return int(solver.solve(m, callback))
+        finally:
+            done.set()
+
+
+FULL_MODEL_CALLS = 150  # up to this size the whole model gets the whole time; above, LNS takes over
+
+
 def solve(
     problem: Problem,
     options: SolveOptions | None = None,
@@ -113,7 +155,13 @@ def solve(
     stop: threading.Event | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Plan:
-    """Plan all calls of `problem` together; the returned Plan carries KPIs and the FCFS comparison."""
+    """Plan all calls of `problem` together; the returned Plan carries KPIs and the FCFS comparison.
+
+    Up to FULL_MODEL_CALLS calls CP-SAT solves the whole model for the whole time limit. Above,
+    it solves the whole model for a quarter of the time (for its bound and first improvements)
+    and large-neighbourhood search (optimizer.solver.lns) uses the rest.
+    """
+    from optimizer.checker import check
     from optimizer.explain import unplannable_reasons
     from optimizer.report import build_plan
 
@@ -127,12 +175,11 @@ def solve(
     cp = compile_problem(problem)
     baseline = fcfs_steps(cp)
     start, source = start_plan(cp, options)
+    start_ok = check(problem, to_assignments(cp, start), options.weights).ok
     model = BerthModel(cp, options.weights)
     if options.start_from != "none":
         model.hint(start)
 
-    solver = cp_model.CpSolver()
-    apply_parameters(solver, options)
     log_lines: list[str] = []
 
     def on_log(line: str) -> None:
@@ -140,63 +187,74 @@ def solve(
         if log is not None:
             log(line)
 
+    runner = _Runner(stop, on_log)
+    solver = cp_model.CpSolver()
+    apply_parameters(solver, options)
+    large = len(cp.calls) > FULL_MODEL_CALLS
+    if large:
+        solver.parameters.max_time_in_seconds = max(1.0, 0.25 * options.time_limit_s)
     solver.log_callback = on_log
     callback = _Callback(model, t0, on_progress)
-    done = threading.Event()
-    stopped = threading.Event()
-
-    def watch() -> None:
-        assert stop is not None
-        while not done.is_set():
-            if stop.wait(0.05):
-                stopped.set()
-                solver.stop_search()
-                return
-
-    watcher = threading.Thread(target=watch, daemon=True) if stop is not None else None
-    if watcher is not None:
-        watcher.start()
-    try:
-        code = solver.solve(model.m, callback)
-    finally:
-        done.set()
+    if large and start_ok and on_progress is not None:
+        # A big model takes a while to presolve: the start plan is already a plan to show.
+        obj = float(plan_objective(cp, options.weights, start))
+        on_progress(Progress(objective=obj, best_bound=0.0, gap=None, seconds=time.monotonic() - t0,
+                             solutions=0, assignments=to_assignments(cp, start)))
+    code = runner.run(solver, model.m, callback)
     status = _STATUS.get(code, SolveStatus.UNKNOWN)
     hint_used = any(HINT_ACCEPTED in ln for ln in log_lines)
-    facts = SolverFacts(
-        status=status,
-        seconds=time.monotonic() - t0,
-        solutions=callback.solutions,
-        stopped=stopped.is_set(),
-        hint_used=hint_used,
-        source="cp-sat",
-    )
+    facts = SolverFacts(status=status, solutions=callback.solutions, hint_used=hint_used, source="cp-sat")
     unserved: list[UnservedCall] = []
     placed: dict[int, Placement] | None = None
+    bound = solver.best_objective_bound if status != SolveStatus.INFEASIBLE else None
     if status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
         placed = model.read(solver)
-        facts.objective = solver.objective_value
-        facts.best_bound = solver.best_objective_bound
-        facts.gap = relative_gap(facts.objective, facts.best_bound)
     elif status == SolveStatus.INFEASIBLE:
         unserved = diagnose_infeasible(cp, options)
-    elif status == SolveStatus.UNKNOWN:
-        # No solution within the limit: the start plan is still a plan, when it is clean.
-        from optimizer.checker import check
+    elif start_ok:
+        # No solution within the limit: the start plan is still a plan, and a clean one.
+        placed, facts.source = start, source
 
-        candidate = to_assignments(cp, start)
-        if check(problem, candidate, options.weights).ok:
-            placed = start
-            facts.source = source
-            facts.best_bound = solver.best_objective_bound
+    if large and placed is not None and status != SolveStatus.OPTIMAL:
+        placed = _improve_by_lns(model, cp, options, placed, bound, t0, runner, callback, on_progress, facts)
+
+    facts.seconds = time.monotonic() - t0
+    facts.stopped = runner.stopped
+    if placed is not None:
+        facts.objective = float(plan_objective(cp, options.weights, placed))
+        if bound is not None:
+            facts.best_bound = min(bound, facts.objective)
+            facts.gap = relative_gap(facts.objective, facts.best_bound)
+            if facts.gap == 0.0:
+                facts.status = SolveStatus.OPTIMAL
+        if facts.status == SolveStatus.UNKNOWN:
+            facts.status = SolveStatus.FEASIBLE
     assignments = to_assignments(cp, placed) if placed is not None else []
-    plan = build_plan(
-        problem,
-        assignments,
-        weights=options.weights,
-        solver=facts,
-        baseline=to_assignments(cp, baseline),
-        unserved=unserved,
-    )
-    if placed is not None and facts.objective is None and plan.kpis is not None:
-        facts.objective = plan.kpis.objective
-    return plan
+    return build_plan(problem, assignments, weights=options.weights, solver=facts,
+                      baseline=to_assignments(cp, baseline), unserved=unserved)
+
+
+def _improve_by_lns(model: BerthModel, cp: CompiledProblem, options: SolveOptions,
+                    placed: dict[int, Placement], bound: float | None, t0: float, runner: _Runner,
+                    callback: _Callback, on_progress: Callable[[Progress], None] | None,
+                    facts: SolverFacts) -> dict[int, Placement]:
+    lns = Lns(model, options.weights, options.seed, options.workers)
+    best = plan_objective(cp, options.weights, placed)
+    deadline = t0 + options.time_limit_s
+    while not runner.should_stop():
+        left = deadline - time.monotonic()
+        if left < 0.05:
+            break
+        found = lns.round(placed, best, min(left, 2.0), runner.run)
+        if found is None:
+            continue
+        placed, best = found
+        callback.solutions += 1
+        facts.solutions = callback.solutions
+        facts.source = "cp-sat+lns"
+        if on_progress is not None:
+            b = bound if bound is not None else 0.0
+            on_progress(Progress(objective=float(best), best_bound=b, gap=relative_gap(best, b),
+                                 seconds=time.monotonic() - t0, solutions=callback.solutions,
+                                 assignments=to_assignments(cp, placed)))
+    return placed

@@ -45,29 +45,46 @@ class BerthModel:
         Constraints(self.m, cp, self.v, relax=relax).add_all()
         add_objective(self.m, cp, self.v, weights)
 
-    def hint(self, placed: dict[int, Placement]) -> None:
-        """Give a complete start plan: every decision variable gets a value."""
-        self.m.clear_hints()
-        variables = self.m.proto.variables
+    def hint(self, placed: dict[int, Placement], target: cp_model.CpModel | None = None) -> None:
+        """Give a complete start plan: every decision variable gets a value.
 
-        def hint(var: cp_model.IntVar, value: int) -> None:
+        `target` is this model (default) or a clone of it, as the LNS rounds use.
+        """
+        m = target if target is not None else self.m
+        m.clear_hints()
+        variables = m.proto.variables
+        hint = m.proto.solution_hint
+        idx: list[int] = []
+        val: list[int] = []
+
+        def add(var: cp_model.IntVar, value: int) -> None:
             dom = variables[var.index].domain
             if not (len(dom) == 2 and dom[0] == dom[1]):  # constants are shared; never hint them
-                self.m.add_hint(var, value)
+                idx.append(var.index)
+                val.append(value)
 
         for i, p in placed.items():
             cv = self.v.calls[i]
             c = self.cp.calls[i]
-            hint(cv.arrival, p.arrival)
-            hint(cv.start, p.start)
-            hint(cv.end, p.end)
+            add(cv.arrival, p.arrival)
+            add(cv.start, p.start)
+            add(cv.end, p.end)
             for b, lit in cv.at_berth.items():
-                hint(lit, int(b == p.berth))
+                add(lit, int(b == p.berth))
             if i in self.v.lateness:
                 assert c.due is not None
-                hint(self.v.lateness[i], max(0, p.end - c.due))
+                add(self.v.lateness[i], max(0, p.end - c.due))
             if i in self.v.start_shift:
-                hint(self.v.start_shift[i], abs(p.start - self.cp.previous[i][1]))
+                add(self.v.start_shift[i], abs(p.start - self.cp.previous[i][1]))
+            if i in self.v.overdue:
+                assert c.latest_end is not None
+                add(self.v.overdue[i], max(0, p.end - c.latest_end))
+        for k, over in self.v.link_overrun.items():
+            link = self.cp.links[k]
+            if link.max_gap is not None and link.before in placed and link.after in placed:
+                add(over, max(0, placed[link.after].start - placed[link.before].end - link.max_gap))
+        hint.vars.extend(idx)
+        hint.values.extend(val)
 
     def read(self, value: cp_model.CpSolver | cp_model.CpSolverSolutionCallback) -> dict[int, Placement]:
         out = {}

@@ -1,0 +1,296 @@
+"""The independent checker (DESIGN section 5): every broken hard constraint of any plan.
+
+It reads only the problem records and the plan's exact times, never the CP-SAT model or its
+step grid, so a bug in the model cannot hide itself here. Every violation is listed, not just
+the first; each has a short stable `kind`, the call and berth it concerns, and a sentence with
+the times involved.
+
+Frozen calls: when a call sits exactly on its frozen berth and times, the frozen record is a
+fact, not a decision, so berth fit, handling time, earliest start, latest departure, closures and
+the ETA are not held against it (a vessel already at berth may have started early, be half
+done, or be riding out a storm). Overlaps with other calls and maintenance, voyage legs and links
+still count. A frozen call that was moved is flagged `frozen_moved` and checked like any other.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import timedelta
+
+from pydantic import BaseModel, ConfigDict
+
+from optimizer.domain import Call, Problem, berth_misfit, handling_hours
+from optimizer.kpis import compute_kpis, first_assignments, fmt_minutes, fmt_time, minutes
+from optimizer.plan import CallAssignment, Kpis, Plan
+from optimizer.solver.params import ObjectiveWeights
+
+#: Sailing-time and gap comparisons allow this much slack (minutes) for float hours.
+TOLERANCE_MINUTES = 1e-6
+
+#: Every kind the checker emits, for integrators that switch on it.
+KINDS = (
+    "missing_call", "unknown_call", "duplicate_call", "unknown_berth", "wrong_port", "berth_misfit",
+    "handling_too_short", "start_before_arrival", "start_before_earliest", "latest_departure_missed",
+    "berth_overlap", "berth_unavailable", "closure_berthing", "closure_departure", "eta_mismatch",
+    "voyage_order", "sailing_too_fast", "sailing_too_slow", "link_min_gap", "link_max_gap",
+    "frozen_moved",
+)
+
+
+class Violation(BaseModel):
+    """One broken constraint."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str
+    call_id: str | None = None
+    berth_id: str | None = None
+    detail: str
+
+
+class CheckReport(BaseModel):
+    """The verdict on a plan: clean or not, every violation, and the KPIs recomputed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ok: bool
+    violations: list[Violation]
+    kpis: Kpis
+
+    def kinds(self) -> Counter[str]:
+        return Counter(v.kind for v in self.violations)
+
+
+def _exactly_frozen(c: Call, a: CallAssignment) -> bool:
+    f = c.frozen
+    return (f is not None and a.berth_id == f.berth_id and a.berth_start == f.berth_start
+            and a.berth_end == f.berth_end and (f.arrival is None or a.arrival == f.arrival))
+
+
+class _Checker:
+    def __init__(self, problem: Problem, assignments: Sequence[CallAssignment]):
+        self.p = problem
+        self.assignments = list(assignments)
+        self.calls = problem.call_map()
+        self.berths = problem.berths()
+        self.berth_port = problem.berth_port()
+        self.vessels = problem.vessel_map()
+        self.out: list[Violation] = []
+        self.by_call = first_assignments(problem, self.assignments)
+
+    def add(self, kind: str, detail: str, call_id: str | None = None, berth_id: str | None = None) -> None:
+        self.out.append(Violation(kind=kind, call_id=call_id, berth_id=berth_id, detail=detail))
+
+    # -- completeness --------------------------------------------------------------------------
+
+    def completeness(self, unserved: dict[str, list[str]]) -> None:
+        seen: set[str] = set()
+        for a in self.assignments:
+            if a.call_id not in self.calls:
+                self.add("unknown_call", f"the plan assigns call {a.call_id!r}, which the problem does "
+                         "not have", a.call_id, a.berth_id)
+            elif a.call_id in seen:
+                first = self.by_call[a.call_id]
+                self.add("duplicate_call", f"call {a.call_id} is assigned more than once (first to "
+                         f"berth {first.berth_id} at {fmt_time(first.berth_start)}, again to berth "
+                         f"{a.berth_id} at {fmt_time(a.berth_start)}); only the first is checked",
+                         a.call_id, a.berth_id)
+            seen.add(a.call_id)
+        for cid in unserved:
+            if cid not in self.calls:
+                self.add("unknown_call", f"the plan lists call {cid!r} as unserved, but the problem "
+                         "does not have it", cid)
+        for c in self.p.calls:
+            if c.id in self.by_call:
+                continue
+            if c.id in unserved:
+                why = "; ".join(unserved[c.id]) or "no reason given"
+                self.add("missing_call", f"call {c.id} is not served by the plan ({why})", c.id)
+            else:
+                self.add("missing_call", f"call {c.id} (vessel {c.vessel_id} at {c.port_id}) has no "
+                         "assignment in the plan", c.id)
+
+    # -- one call at a time --------------------------------------------------------------------
+
+    def call(self, c: Call, a: CallAssignment) -> None:
+        frozen_ok = _exactly_frozen(c, a)
+        berth = self.berths.get(a.berth_id)
+        if berth is None:
+            self.add("unknown_berth", f"call {c.id} is assigned to berth {a.berth_id!r}, which the "
+                     "problem does not have", c.id, a.berth_id)
+        elif self.berth_port[berth.id].id != c.port_id:
+            self.add("wrong_port", f"call {c.id} is for port {c.port_id} but berth {berth.id} is in "
+                     f"port {self.berth_port[berth.id].id}", c.id, berth.id)
+        elif not frozen_ok:
+            vessel = self.vessels.get(c.vessel_id)
+            misfit = berth_misfit(c, vessel, berth) if vessel is not None else None
+            if misfit is not None:
+                self.add("berth_misfit", f"call {c.id} (vessel {c.vessel_id}) cannot use berth "
+                         f"{berth.id}: {misfit}", c.id, berth.id)
+            hours = handling_hours(c, berth)
+            stay = minutes(a.berth_end - a.berth_start)
+            if hours is not None and stay + TOLERANCE_MINUTES < hours * 60:
+                self.add("handling_too_short", f"call {c.id} is at berth {berth.id} from "
+                         f"{fmt_time(a.berth_start)} to {fmt_time(a.berth_end)} ({fmt_minutes(stay)}) "
+                         f"but needs {fmt_minutes(hours * 60)} there", c.id, berth.id)
+        if a.berth_start < a.arrival:
+            self.add("start_before_arrival", f"call {c.id} starts at berth {fmt_time(a.berth_start)}, "
+                     f"before the vessel arrives at {fmt_time(a.arrival)}", c.id, a.berth_id)
+        if c.earliest_start is not None and a.berth_start < c.earliest_start and not frozen_ok:
+            self.add("start_before_earliest", f"call {c.id} starts at berth {fmt_time(a.berth_start)}, "
+                     f"before its earliest start {fmt_time(c.earliest_start)}", c.id, a.berth_id)
+        if c.latest_departure is not None and a.berth_end > c.latest_departure and not frozen_ok:
+            self.add("latest_departure_missed", f"call {c.id} leaves berth {a.berth_id} at "
+                     f"{fmt_time(a.berth_end)}, after its latest departure "
+                     f"{fmt_time(c.latest_departure)}", c.id, a.berth_id)
+        if berth is not None:
+            for w in berth.unavailable:
+                if a.berth_start < w.end and w.start < a.berth_end:
+                    why = f" ({w.reason})" if w.reason else ""
+                    self.add("berth_unavailable", f"call {c.id} uses berth {berth.id} from "
+                             f"{fmt_time(a.berth_start)} to {fmt_time(a.berth_end)}, overlapping its "
+                             f"unavailable window {fmt_time(w.start)} - {fmt_time(w.end)}{why}",
+                             c.id, berth.id)
+        port = self.berth_port.get(a.berth_id) or next((p for p in self.p.ports if p.id == c.port_id), None)
+        if port is not None and not frozen_ok:
+            for w in port.closures:
+                why = f" ({w.reason})" if w.reason else ""
+                if w.start <= a.berth_start < w.end:
+                    self.add("closure_berthing", f"call {c.id} berths at {fmt_time(a.berth_start)}, "
+                             f"inside closure {fmt_time(w.start)} - {fmt_time(w.end)} of port "
+                             f"{port.id}{why}", c.id, a.berth_id)
+                if w.start <= a.berth_end < w.end:
+                    self.add("closure_departure", f"call {c.id} leaves its berth at "
+                             f"{fmt_time(a.berth_end)}, inside closure {fmt_time(w.start)} - "
+                             f"{fmt_time(w.end)} of port {port.id}{why}", c.id, a.berth_id)
+        f = c.frozen
+        if f is not None and not frozen_ok:
+            got = (f"berth {a.berth_id}, {fmt_time(a.berth_start)} - {fmt_time(a.berth_end)}, "
+                   f"arrival {fmt_time(a.arrival)}")
+            want = f"berth {f.berth_id}, {fmt_time(f.berth_start)} - {fmt_time(f.berth_end)}"
+            if f.arrival is not None:
+                want += f", arrival {fmt_time(f.arrival)}"
+            self.add("frozen_moved", f"frozen call {c.id} must keep {want}; the plan has {got}",
+                     c.id, a.berth_id)
+
+    # -- between calls -------------------------------------------------------------------------
+
+    def overlaps(self) -> None:
+        per_berth: dict[str, list[CallAssignment]] = {}
+        for a in self.by_call.values():
+            per_berth.setdefault(a.berth_id, []).append(a)
+        for bid, items in per_berth.items():
+            items.sort(key=lambda a: (a.berth_start, a.berth_end, a.call_id))
+            for i, a in enumerate(items):
+                for b in items[i + 1:]:
+                    if b.berth_start >= a.berth_end:
+                        break
+                    if b.berth_end <= b.berth_start or a.berth_end <= a.berth_start:
+                        continue  # an empty stay occupies nothing; handling_too_short says so
+                    self.add("berth_overlap", f"calls {a.call_id} ({fmt_time(a.berth_start)} - "
+                             f"{fmt_time(a.berth_end)}) and {b.call_id} ({fmt_time(b.berth_start)} - "
+                             f"{fmt_time(b.berth_end)}) overlap on berth {bid}", b.call_id, bid)
+
+    def voyages(self) -> None:
+        step = timedelta(minutes=self.p.time_step_minutes)
+        for v in self.p.voyages:
+            vessel = self.vessels.get(v.vessel_id)
+            for k, cid in enumerate(v.call_ids):
+                a = self.by_call.get(cid)
+                if a is None:
+                    continue
+                if k == 0:
+                    c = self.calls[cid]
+                    eta = v.eta
+                    if c.frozen is not None and _exactly_frozen(c, a):
+                        if c.frozen.arrival is not None:
+                            continue  # the frozen arrival is a fact; the ETA was an estimate
+                        eta = min(eta, c.frozen.berth_start)  # already at berth before its ETA
+                    if not eta <= a.arrival <= v.eta + step:
+                        self.add("eta_mismatch", f"first call {cid} of vessel {v.vessel_id} arrives at "
+                                 f"{fmt_time(a.arrival)} but the vessel's ETA is {fmt_time(v.eta)} "
+                                 f"(allowed: up to {self.p.time_step_minutes} min later, never "
+                                 "earlier)", cid, a.berth_id)
+                    continue
+                prev_id = v.call_ids[k - 1]
+                prev = self.by_call.get(prev_id)
+                if prev is None or vessel is None:
+                    continue
+                leg = minutes(a.arrival - prev.berth_end)
+                if leg < 0:
+                    self.add("voyage_order", f"call {cid} of vessel {v.vessel_id} arrives at "
+                             f"{fmt_time(a.arrival)}, before the vessel leaves the previous call "
+                             f"{prev_id} at {fmt_time(prev.berth_end)}", cid, a.berth_id)
+                    continue
+                nm = self.p.distance_nm(self.calls[prev_id].port_id, self.calls[cid].port_id)
+                if nm is None:
+                    continue
+                fastest = nm / vessel.max_speed_kn * 60
+                slowest = nm / vessel.min_speed_kn * 60
+                route = f"{self.calls[prev_id].port_id} -> {self.calls[cid].port_id}, {nm:g} nm"
+                if leg + TOLERANCE_MINUTES < fastest:
+                    self.add("sailing_too_fast", f"vessel {v.vessel_id} sails {route} in "
+                             f"{fmt_minutes(leg)} (leaves {prev_id} at {fmt_time(prev.berth_end)}, "
+                             f"arrives for {cid} at {fmt_time(a.arrival)}); at its max speed "
+                             f"{vessel.max_speed_kn:g} kn it needs {fmt_minutes(fastest)}", cid, a.berth_id)
+                elif leg - TOLERANCE_MINUTES > slowest:
+                    self.add("sailing_too_slow", f"vessel {v.vessel_id} sails {route} in "
+                             f"{fmt_minutes(leg)} (leaves {prev_id} at {fmt_time(prev.berth_end)}, "
+                             f"arrives for {cid} at {fmt_time(a.arrival)}); at its min speed "
+                             f"{vessel.min_speed_kn:g} kn it takes at most {fmt_minutes(slowest)}",
+                             cid, a.berth_id)
+
+    def links(self) -> None:
+        for link in self.p.links:
+            before = self.by_call.get(link.before)
+            after = self.by_call.get(link.after)
+            if before is None or after is None:
+                continue
+            gap = minutes(after.berth_start - before.berth_end)
+            why = f" ({link.reason})" if link.reason else ""
+            if gap + TOLERANCE_MINUTES < link.min_gap_hours * 60:
+                self.add("link_min_gap", f"call {link.after} starts at {fmt_time(after.berth_start)}, "
+                         f"{fmt_minutes(gap)} after call {link.before} ends at "
+                         f"{fmt_time(before.berth_end)}; the link needs at least "
+                         f"{fmt_minutes(link.min_gap_hours * 60)}{why}", link.after, after.berth_id)
+            if link.max_gap_hours is not None and gap - TOLERANCE_MINUTES > link.max_gap_hours * 60:
+                self.add("link_max_gap", f"call {link.after} starts at {fmt_time(after.berth_start)}, "
+                         f"{fmt_minutes(gap)} after call {link.before} ends at "
+                         f"{fmt_time(before.berth_end)}; the link allows at most "
+                         f"{fmt_minutes(link.max_gap_hours * 60)}{why}", link.after, after.berth_id)
+
+    def run(self, unserved: dict[str, list[str]]) -> list[Violation]:
+        self.completeness(unserved)
+        for cid, a in self.by_call.items():
+            self.call(self.calls[cid], a)
+        self.overlaps()
+        self.voyages()
+        self.links()
+        return self.out
+
+
+def check(problem: Problem, plan: Plan | Sequence[CallAssignment],
+          weights: ObjectiveWeights | None = None) -> CheckReport:
+    """Every hard constraint (DESIGN section 4) the plan breaks, and its KPIs recomputed.
+
+    `plan` may be a full Plan (its calls; its unserved calls count as missing) or a bare list
+    of assignments. KPIs cover the assigned calls only.
+    """
+    if isinstance(plan, Plan):
+        assignments: list[CallAssignment] = list(plan.calls)
+        unserved = {u.call_id: u.reasons for u in plan.unserved}
+    else:
+        assignments = list(plan)
+        unserved = {}
+    violations = _Checker(problem, assignments).run(unserved)
+    return CheckReport(ok=not violations, violations=violations,
+                       kpis=compute_kpis(problem, assignments, weights))
+
+
+def summary(report: CheckReport) -> str:
+    """One line for logs and the CLI: 'clean' or the counts per kind."""
+    if report.ok:
+        return "clean: no violations"
+    counts = ", ".join(f"{k} x{n}" for k, n in sorted(report.kinds().items()))
+    return f"{len(report.violations)} violations: {counts}"

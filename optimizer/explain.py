@@ -1,0 +1,342 @@
+"""Why a call waited at anchorage, and why a call cannot be served at all.
+
+`why_waited` reads the plan itself, not the model: for each call with waiting, whatever in the
+plan or the problem kept its berth start after its arrival (the berth busy with other calls,
+closures, maintenance, links, cargo not ready). `unplannable_reasons` gives the static reasons
+a call cannot be placed whatever the other calls do, for a solve that ends infeasible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from optimizer.domain import (
+    Berth,
+    Call,
+    Closure,
+    Link,
+    Port,
+    Problem,
+    TimeWindow,
+    Vessel,
+    berth_misfit,
+    handling_hours,
+)
+from optimizer.kpis import first_assignments, fmt_minutes, fmt_time
+from optimizer.plan import CallAssignment, UnservedCall, WaitReason
+
+
+def _closed_at(closures: Iterable[Closure], t: datetime) -> Closure | None:
+    return next((w for w in closures if w.start <= t < w.end), None)
+
+
+def earliest_free_start(lb: datetime, hours: float, busy: Sequence[tuple[datetime, datetime]],
+                        closures: Sequence[Closure], stop: datetime | None = None) -> datetime | None:
+    """Earliest start >= lb of a stay of `hours` that overlaps no busy interval and neither starts
+    nor ends inside a closure; None if there is none before `stop`."""
+    stay = timedelta(hours=hours)
+    t = lb
+    while stop is None or t < stop:
+        moved = False
+        for w in closures:
+            if w.start <= t < w.end:
+                t, moved = w.end, True
+            if w.start <= t + stay < w.end:
+                t, moved = w.end - stay, True
+        for s, e in busy:
+            if t < e and s < t + stay:
+                t, moved = e, True
+        if not moved:
+            return t
+    return None
+
+
+class _Explainer:
+    def __init__(self, problem: Problem, assignments: Iterable[CallAssignment]):
+        self.p = problem
+        self.by_call = first_assignments(problem, assignments)
+        self.calls = problem.call_map()
+        self.berths = problem.berths()
+        self.berth_port = problem.berth_port()
+        self.vessels = problem.vessel_map()
+        self.links_after: dict[str, list[Link]] = {}
+        for link in problem.links:
+            self.links_after.setdefault(link.after, []).append(link)
+        self.on_berth: dict[str, list[CallAssignment]] = {}
+        for a in self.by_call.values():
+            self.on_berth.setdefault(a.berth_id, []).append(a)
+        for items in self.on_berth.values():
+            items.sort(key=lambda a: (a.berth_start, a.call_id))
+
+    def label(self, cid: str) -> str:
+        c = self.calls.get(cid)
+        if c is None:
+            return f"call {cid}"
+        v = self.vessels.get(c.vessel_id)
+        return f"call {cid} ({v.name or v.id if v is not None else c.vessel_id})"
+
+    def reasons(self, c: Call, a: CallAssignment) -> list[WaitReason]:
+        out: list[WaitReason] = []
+        lo, hi = a.arrival, a.berth_start
+        stay = a.berth_end - a.berth_start
+        lower = a.arrival  # the start no other berth could beat either
+        if c.earliest_start is not None and c.earliest_start > lo:
+            out.append(WaitReason(kind="earliest_start", until=c.earliest_start,
+                                  detail=f"cargo not ready before its earliest start "
+                                         f"{fmt_time(c.earliest_start)}"))
+            lower = max(lower, c.earliest_start)
+        for link in self.links_after.get(c.id, []):
+            if link.before not in self.by_call:
+                continue
+            ready = self.by_call[link.before].berth_end + timedelta(hours=link.min_gap_hours)
+            if ready > lo:
+                gap = f" plus {fmt_minutes(link.min_gap_hours * 60)}" if link.min_gap_hours else ""
+                why = f" ({link.reason})" if link.reason else ""
+                out.append(WaitReason(kind="link", blocking_call_id=link.before, until=ready,
+                                      detail=f"linked to {self.label(link.before)}, which leaves its "
+                                             f"berth at {fmt_time(self.by_call[link.before].berth_end)}"
+                                             f"{gap}{why}"))
+                lower = max(lower, ready)
+        port = self.berth_port.get(a.berth_id)
+        closures = port.closures if port is not None else []
+        for w in closures:
+            why = f" ({w.reason})" if w.reason else ""
+            if w.start < hi and lo < w.end:
+                out.append(WaitReason(kind="closure", until=w.end,
+                                      detail=f"port {port.id if port else c.port_id} closed "
+                                             f"{fmt_time(w.start)} - {fmt_time(w.end)}{why}"))
+            elif w.start < hi + stay and lo + stay < w.end:
+                out.append(WaitReason(kind="closure", until=w.end - stay,
+                                      detail=f"starting earlier it would leave inside the closure "
+                                             f"{fmt_time(w.start)} - {fmt_time(w.end)} of port "
+                                             f"{port.id if port else c.port_id}{why}"))
+        berth = self.berths.get(a.berth_id)
+        if berth is not None:
+            for uw in berth.unavailable:
+                if uw.start < hi and lo < uw.end:
+                    why = f" ({uw.reason})" if uw.reason else ""
+                    out.append(WaitReason(kind="maintenance", until=uw.end,
+                                          detail=f"berth {berth.id} unavailable {fmt_time(uw.start)} - "
+                                                 f"{fmt_time(uw.end)}{why}"))
+        busy: list[WaitReason] = []
+        for other in self.on_berth.get(a.berth_id, []):
+            if other.call_id != c.id and other.berth_start < hi and lo < other.berth_end:
+                busy.append(WaitReason(kind="berth_busy", blocking_call_id=other.call_id,
+                                       until=other.berth_end,
+                                       detail=f"berth {a.berth_id} busy with {self.label(other.call_id)} "
+                                              f"from {fmt_time(other.berth_start)} until "
+                                              f"{fmt_time(other.berth_end)}"))
+        if busy and port is not None:
+            last = max(busy, key=lambda r: (r.until, r.blocking_call_id or ""))
+            alt = self.other_berths(c, a, port, lower)
+            if alt:
+                last.detail += "; " + alt
+        out.extend(busy)
+        if not out and c.frozen is not None:
+            out.append(WaitReason(kind="frozen", detail="the call is frozen at these times"))
+        if not out:
+            out.append(WaitReason(kind="other", detail=f"nothing in the plan kept berth {a.berth_id} "
+                                  f"from {fmt_time(lo)}: the wait is the plan's own choice"))
+        out.sort(key=lambda r: (r.until or hi, r.kind))
+        return out
+
+    def other_berths(self, c: Call, a: CallAssignment, port: Port, lower: datetime) -> str:
+        """Say whether the port's other compatible berths were busy too."""
+        vessel = self.vessels.get(c.vessel_id)
+        if vessel is None:
+            return ""
+        busy_parts: list[str] = []
+        free_parts: list[str] = []
+        for b in port.berths:
+            if b.id == a.berth_id or berth_misfit(c, vessel, b) is not None:
+                continue
+            hours = handling_hours(c, b)
+            assert hours is not None
+            reach = a.berth_start + timedelta(hours=hours)  # a stay there had to fit before this
+            # Only what lies in [lower, reach) can matter; leaving the rest out keeps this linear.
+            taken = [(o.berth_start, o.berth_end) for o in self.on_berth.get(b.id, [])
+                     if o.call_id != c.id and o.berth_start < reach and lower < o.berth_end]
+            taken += [(w.start, w.end) for w in b.unavailable if w.start < reach and lower < w.end]
+            closures = [w for w in port.closures if w.start < reach and lower < w.end]
+            t = earliest_free_start(lower, hours, taken, closures, stop=a.berth_start)
+            if t is not None:
+                free_parts.append(f"{b.id} from {fmt_time(t)}")
+                continue
+            what = [o.call_id for o in self.on_berth.get(b.id, [])
+                    if o.call_id != c.id and o.berth_start < reach and lower < o.berth_end]
+            if any(w.start < reach and lower < w.end for w in b.unavailable):
+                what.append("maintenance")
+            if not what:
+                what.append(f"no {fmt_minutes(hours * 60)} gap clear of closures")
+            busy_parts.append(f"{b.id} with {', '.join(what)}")
+        if not busy_parts and not free_parts:
+            return "no other berth of the port fits this call"
+        parts = []
+        if busy_parts:
+            parts.append("the other compatible berths were busy too (" + "; ".join(busy_parts) + ")")
+        if free_parts:
+            parts.append(("but " if busy_parts else "") + "another compatible berth was free: "
+                         + ", ".join(free_parts))
+        return " ".join(parts)
+
+
+def why_waited(problem: Problem, assignments: Iterable[CallAssignment]) -> dict[str, list[WaitReason]]:
+    """For each call whose berth start is after its arrival, what it waited for."""
+    ex = _Explainer(problem, assignments)
+    out: dict[str, list[WaitReason]] = {}
+    for cid, a in ex.by_call.items():
+        if a.berth_start > a.arrival:
+            out[cid] = ex.reasons(ex.calls[cid], a)
+    return out
+
+
+# -- calls that cannot be served -----------------------------------------------------------------
+
+
+def _fits(problem: Problem, c: Call, vessels: dict[str, Vessel]) -> list[tuple[Berth, float]]:
+    vessel = vessels.get(c.vessel_id)
+    port = next((p for p in problem.ports if p.id == c.port_id), None)
+    if vessel is None or port is None:
+        return []
+    out = []
+    for b in port.berths:
+        if berth_misfit(c, vessel, b) is None:
+            h = handling_hours(c, b)
+            assert h is not None
+            out.append((b, h))
+    return out
+
+
+def _earliest_starts(problem: Problem) -> dict[str, tuple[datetime, str]]:
+    """A lower bound on each call's berth start, and where it comes from.
+
+    ETA, earliest start, the voyage (previous call's earliest end plus sailing at max speed) and
+    links, propagated until nothing changes; closures and other calls are ignored, so the bound
+    is always true.
+    """
+    calls = problem.call_map()
+    vessels = problem.vessel_map()
+    lo: dict[str, tuple[datetime, str]] = {}
+    shortest: dict[str, float] = {}
+    for c in problem.calls:
+        if c.frozen is not None:
+            lo[c.id] = (c.frozen.berth_start, "its frozen start")
+            continue
+        fits = _fits(problem, c, vessels)
+        shortest[c.id] = min((h for _, h in fits), default=0.0)
+        if c.earliest_start is not None:
+            lo[c.id] = (c.earliest_start, "its earliest start")
+    for v in problem.voyages:
+        first = v.call_ids[0]
+        if first in calls and calls[first].frozen is None and (first not in lo or lo[first][0] < v.eta):
+            lo[first] = (v.eta, "the vessel's ETA")
+
+    def end_lo(cid: str) -> datetime | None:
+        c = calls[cid]
+        if c.frozen is not None:
+            return c.frozen.berth_end
+        if cid not in lo:
+            return None
+        return lo[cid][0] + timedelta(hours=shortest[cid])
+
+    for _ in range(len(problem.calls) + 1):
+        changed = False
+        for v in problem.voyages:
+            vessel = vessels.get(v.vessel_id)
+            for prev, cid in zip(v.call_ids, v.call_ids[1:], strict=False):
+                if prev not in calls or cid not in calls or vessel is None or calls[cid].frozen:
+                    continue
+                end = end_lo(prev)
+                nm = problem.distance_nm(calls[prev].port_id, calls[cid].port_id)
+                if end is None or nm is None:
+                    continue
+                t = end + timedelta(hours=nm / vessel.max_speed_kn)
+                if cid not in lo or t > lo[cid][0]:
+                    lo[cid] = (t, f"the earliest the vessel can come from call {prev}")
+                    changed = True
+        for link in problem.links:
+            if link.after not in calls or link.before not in calls or calls[link.after].frozen:
+                continue
+            end = end_lo(link.before)
+            if end is None:
+                continue
+            t = end + timedelta(hours=link.min_gap_hours)
+            if link.after not in lo or t > lo[link.after][0]:
+                lo[link.after] = (t, f"the earliest linked call {link.before} can end")
+                changed = True
+        if not changed:
+            break
+    return lo
+
+
+def _open_from(closures: Sequence[Closure], t: datetime) -> datetime:
+    """The first time >= t that lies in no closure."""
+    moved = True
+    while moved:
+        moved = False
+        for w in closures:
+            if w.start <= t < w.end:
+                t, moved = w.end, True
+    return t
+
+
+def _start_exists(lo: datetime, latest: datetime, hours: float, closures: Sequence[Closure],
+                  unavailable: Sequence[TimeWindow]) -> bool:
+    """Whether some stay of at least `hours` in [lo, latest] neither starts nor ends in a closure
+    and meets no maintenance. The stay may be longer than the handling (riding out a storm at
+    berth), so only what no plan at all could do is reported.
+
+    Every feasible set of starts begins at lo, at a closure's end or at a maintenance end, so
+    trying those starts is enough.
+    """
+    stay = timedelta(hours=hours)
+    candidates = sorted({lo, *(w.end for w in closures), *(w.end for w in unavailable)})
+    for s in candidates:
+        if s < lo or s + stay > latest:
+            continue
+        if _closed_at(closures, s) is not None:
+            continue
+        end = _open_from(closures, s + stay)  # the shortest stay that leaves in open weather
+        if end <= latest and not any(s < w.end and w.start < end for w in unavailable):
+            return True
+    return False
+
+
+def unplannable_reasons(problem: Problem) -> list[UnservedCall]:
+    """Calls that cannot be served whatever the others do, each with every static reason."""
+    lo = _earliest_starts(problem)
+    vessels = problem.vessel_map()
+    out: list[UnservedCall] = []
+    for c in problem.calls:
+        if c.frozen is not None:
+            continue
+        reasons: list[str] = []
+        fits = _fits(problem, c, vessels)
+        vessel = vessels.get(c.vessel_id)
+        port = next((p for p in problem.ports if p.id == c.port_id), None)
+        if not fits:
+            if vessel is None or port is None:
+                reasons.append(f"unknown vessel {c.vessel_id} or port {c.port_id}")
+            else:
+                why = "; ".join(m for b in port.berths if (m := berth_misfit(c, vessel, b)))
+                reasons.append(f"no compatible berth at {port.id}: {why}")
+        if c.earliest_start is not None and c.latest_departure is not None \
+                and c.earliest_start >= c.latest_departure:
+            reasons.append(f"earliest start {fmt_time(c.earliest_start)} is not before its latest "
+                           f"departure {fmt_time(c.latest_departure)}")
+        elif fits and c.latest_departure is not None and c.id in lo and port is not None:
+            start, source = lo[c.id]
+            shortest = min(h for _, h in fits)
+            if start + timedelta(hours=shortest) > c.latest_departure:
+                reasons.append(f"cannot start before {fmt_time(start)} ({source}) and needs at least "
+                               f"{fmt_minutes(shortest * 60)} at berth, but must leave by "
+                               f"{fmt_time(c.latest_departure)}")
+            elif not any(_start_exists(start, c.latest_departure, h, port.closures, b.unavailable)
+                         for b, h in fits):
+                reasons.append(f"between {fmt_time(start)} and its latest departure "
+                               f"{fmt_time(c.latest_departure)} every start or departure falls in a "
+                               f"closure of port {port.id} or meets berth maintenance")
+        if reasons:
+            out.append(UnservedCall(call_id=c.id, reasons=reasons))
+    return out

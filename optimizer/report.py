@@ -1,0 +1,119 @@
+"""The plan as people and integrators read it: per call times, waits and speeds, KPIs, the FCFS
+comparison, and the rows of the CLI's KPI table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from optimizer.domain import Problem
+from optimizer.explain import why_waited
+from optimizer.kpis import call_metrics, compute_kpis, local_time
+from optimizer.plan import CallAssignment, CallPlan, Kpis, Plan, PortKpis, SolverFacts, UnservedCall
+from optimizer.solver.params import ObjectiveWeights
+
+NO_VALUE = "—"
+
+
+def build_plan(problem: Problem, assignments: Iterable[CallAssignment], *,
+               weights: ObjectiveWeights | None = None, solver: SolverFacts | None = None,
+               baseline: Sequence[CallAssignment] | None = None,
+               unserved: list[UnservedCall] | None = None) -> Plan:
+    """A full Plan from bare assignments: derived fields per call (in berth-start order), KPIs,
+    the baseline's KPIs when given, and the solver facts and unserved calls as they are."""
+    items = sorted(assignments, key=lambda a: (a.berth_start, a.call_id))
+    metrics = call_metrics(problem, items)
+    waits = why_waited(problem, items)
+    calls = problem.call_map()
+    vessels = problem.vessel_map()
+    out: list[CallPlan] = []
+    seen: set[str] = set()
+    for a in items:
+        base = {f: getattr(a, f) for f in CallAssignment.model_fields}
+        c = calls.get(a.call_id)
+        m = metrics.get(a.call_id)
+        if c is None or m is None or a.call_id in seen:
+            out.append(CallPlan(**base))  # unknown or repeated call: nothing to derive
+            continue
+        seen.add(a.call_id)
+        vessel = vessels.get(c.vessel_id)
+        out.append(CallPlan(
+            **base,
+            vessel_id=c.vessel_id,
+            vessel_name=vessel.name or vessel.id if vessel is not None else None,
+            port_id=c.port_id,
+            arrival_local=local_time(problem, c.port_id, a.arrival),
+            berth_start_local=local_time(problem, c.port_id, a.berth_start),
+            berth_end_local=local_time(problem, c.port_id, a.berth_end),
+            waiting_minutes=m.waiting_minutes,
+            dwell_minutes=m.dwell_minutes,
+            lateness_minutes=m.lateness_minutes,
+            inbound_speed_kn=m.inbound_speed_kn,
+            inbound_distance_nm=m.inbound_distance_nm,
+            fuel_saved_t=m.fuel_saved_t,
+            waited_for=waits.get(a.call_id, []),
+        ))
+    return Plan(
+        problem_name=problem.name,
+        calls=out,
+        unserved=list(unserved or []),
+        kpis=compute_kpis(problem, items, weights),
+        baseline_kpis=compute_kpis(problem, baseline, weights) if baseline is not None else None,
+        solver=solver,
+    )
+
+
+# -- the CLI's KPI table -------------------------------------------------------------------------
+
+
+def _num(fmt: str, value: float) -> str:
+    """Formatted without a '-0.0' for values that round to zero."""
+    text = fmt.format(value)
+    return text.removeprefix("-") if float(text) == 0 else text
+
+
+def _saving(plan_value: float, fcfs_value: float | None) -> str:
+    """How much lower the plan is than FCFS, in % of FCFS."""
+    if fcfs_value is None or fcfs_value == 0:
+        return NO_VALUE
+    return _num("{:.1f}", (fcfs_value - plan_value) / fcfs_value * 100) + " %"
+
+
+Metric = tuple[str, Callable[[Kpis | PortKpis], float], str, bool]
+
+_METRICS: list[Metric] = [
+    # label, value, format, whether "saving %" makes sense (lower is better)
+    ("total dwell h", lambda k: k.total_dwell_hours, "{:.1f}", True),
+    ("mean dwell h", lambda k: k.mean_dwell_hours, "{:.2f}", True),
+    ("total waiting h", lambda k: k.total_waiting_hours, "{:.1f}", True),
+    ("mean waiting h", lambda k: k.mean_waiting_hours, "{:.2f}", True),
+    ("lateness h", lambda k: k.total_lateness_hours, "{:.1f}", True),
+    ("late calls", lambda k: k.late_calls, "{:.0f}", True),
+    ("berth utilization %", lambda k: k.berth_utilization * 100, "{:.1f}", False),
+]
+
+
+Row = tuple[str, str, str, str]
+
+
+def _rows(prefix: str, mine: Kpis | PortKpis, fcfs: Kpis | PortKpis | None) -> list[Row]:
+    rows = []
+    for label, value, fmt, lower_is_better in _METRICS:
+        v = value(mine)
+        f = value(fcfs) if fcfs is not None else None
+        rows.append((prefix + label, _num(fmt, v), _num(fmt, f) if f is not None else NO_VALUE,
+                     _saving(v, f) if lower_is_better else NO_VALUE))
+    return rows
+
+
+def kpi_table_rows(plan: Plan) -> list[Row]:
+    """(metric, plan value, FCFS value, saving %) rows: totals, then each port."""
+    k, b = plan.kpis, plan.baseline_kpis
+    if k is None:
+        return []
+    rows = _rows("", k, b)
+    rows.append(("fuel saved t (estimate)", _num("{:.1f}", k.fuel_saved_t),
+                 _num("{:.1f}", b.fuel_saved_t) if b is not None else NO_VALUE, NO_VALUE))
+    base_ports = {p.port_id: p for p in b.per_port} if b is not None else {}
+    for pk in k.per_port:
+        rows.extend(_rows(f"{pk.port_id} ", pk, base_ports.get(pk.port_id)))
+    return rows

@@ -1,0 +1,118 @@
+"""Large-neighbourhood search around the CP-SAT model, for problems too big to solve whole.
+
+Each round frees the calls of one port inside a time window (or on a few berths), fixes every
+other call where the best plan has it, and lets CP-SAT re-plan the freed calls for a moment.
+Fixed calls keep all constraints satisfied, so every round's plan is a complete, feasible plan;
+a round only replaces the best plan when it is strictly better. The neighbourhood grows while
+CP-SAT closes rounds quickly and shrinks when it does not.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+from optimizer.baseline import Placement
+from optimizer.compiled import CompiledProblem
+from optimizer.solver.model import BerthModel
+from optimizer.solver.params import ObjectiveWeights
+
+
+def plan_objective(cp: CompiledProblem, w: ObjectiveWeights, placed: dict[int, Placement]) -> int:
+    """The model's objective for a plan in steps (same formula as optimizer.solver.objective)."""
+    total = 0
+    for i, p in placed.items():
+        c = cp.calls[i]
+        total += w.dwell * c.weight * cp.step * (p.end - p.arrival)
+        if c.due is not None:
+            total += w.lateness * c.weight * cp.step * max(0, p.end - c.due)
+    for i, (berth, start) in cp.previous.items():
+        total += w.berth_change * (placed[i].berth != berth)
+        total += w.start_change * cp.step * abs(placed[i].start - start)
+    return total
+
+
+@dataclass
+class LnsStats:
+    rounds: int = 0
+    improvements: int = 0
+    last_improvement_s: float = 0.0
+
+
+class Lns:
+    def __init__(self, model: BerthModel, weights: ObjectiveWeights, seed: int, workers: int):
+        self.model, self.cp, self.w = model, model.cp, weights
+        self.rng = random.Random(seed)
+        self.workers = workers
+        self.size = 30
+        self.by_port: list[list[int]] = [[] for _ in self.cp.port_ids]
+        for c in self.cp.calls:
+            if c.frozen is None:
+                self.by_port[c.port].append(c.index)
+        self.stats = LnsStats()
+
+    def neighbourhood(self, placed: dict[int, Placement]) -> set[int]:
+        """Calls to re-plan: those of one port nearest in time to a random call there, optionally
+        only on a random subset of that port's berths, plus voyage neighbours of a random vessel."""
+        ports = [p for p, calls in enumerate(self.by_port) if calls]
+        port = self.rng.choice(ports)
+        pool = self.by_port[port]
+        if self.rng.random() < 0.5:
+            berths = sorted({placed[i].berth for i in pool})
+            k = max(1, min(len(berths), self.rng.randint(2, 4)))
+            chosen = set(self.rng.sample(berths, k))
+            pool = [i for i in pool if placed[i].berth in chosen] or pool
+        anchor = placed[self.rng.choice(pool)].start
+        ordered = sorted(pool, key=lambda i: abs(placed[i].start - anchor))
+        free = set(ordered[: max(2, int(self.size))])
+        for i in list(free):
+            c = self.cp.calls[i]
+            if c.prev is not None and self.cp.calls[c.prev].frozen is None and self.rng.random() < 0.3:
+                free.add(c.prev)
+        return free
+
+    def round(
+        self, placed: dict[int, Placement], best: int, seconds: float, run: Callable[..., int]
+    ) -> tuple[dict[int, Placement], int] | None:
+        free = self.neighbourhood(placed)
+        sub = self.model.m.clone()
+        variables = sub.proto.variables
+        for i, p in placed.items():
+            cv = self.model.v.calls[i]
+            if i in free or self.cp.calls[i].frozen is not None:
+                continue
+            for var, value in ((cv.start, p.start), (cv.end, p.end)):
+                dom = variables[var.index].domain
+                dom[0] = value
+                dom[1] = value
+            for b, lit in cv.at_berth.items():
+                if len(cv.at_berth) > 1:
+                    dom = variables[lit.index].domain
+                    dom[0] = dom[1] = int(b == p.berth)
+        # The current best plan is a feasible solution of the sub-problem: give it as the hint.
+        sub.clear_hints()
+        self.model.hint(placed, target=sub)
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = seconds
+        solver.parameters.num_workers = self.workers
+        solver.parameters.random_seed = self.rng.randint(0, 2**20)
+        t0 = time.monotonic()
+        code = run(solver, sub)
+        took = time.monotonic() - t0
+        self.stats.rounds += 1
+        if code == cp_model.OPTIMAL and took < 0.5 * seconds:
+            self.size = min(self.size * 1.15, 400)
+        elif code != cp_model.OPTIMAL:
+            self.size = max(self.size * 0.85, 8)
+        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None
+        new = self.model.read(solver)
+        value = plan_objective(self.cp, self.w, new)
+        if value < best:
+            self.stats.improvements += 1
+            return new, value
+        return None

@@ -1,0 +1,75 @@
+"""The plan report: per-call fields, local times, KPIs beside FCFS, and the CLI table rows."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from optimizer.plan import CallAssignment, SolverFacts, SolveStatus, UnservedCall
+from optimizer.report import build_plan, kpi_table_rows
+from tests.builders import T0, berth, call, make_problem, port, two_ships_one_berth, vessel, voyage
+
+
+def t(hours: float) -> datetime:
+    return T0 + timedelta(hours=hours)
+
+
+def a(cid: str, bid: str, arrival: float, start: float, end: float) -> CallAssignment:
+    return CallAssignment(call_id=cid, berth_id=bid, arrival=t(arrival), berth_start=t(start),
+                          berth_end=t(end))
+
+
+SHORT_FIRST = [a("C1", "A1", 1, 5, 15), a("C2", "A1", 1, 1, 5)]  # given out of order on purpose
+LONG_FIRST = [a("C1", "A1", 1, 1, 11), a("C2", "A1", 1, 11, 15)]  # FCFS-like: C2 waits 10 h
+
+
+def test_calls_in_berth_start_order_with_derived_fields() -> None:
+    facts = SolverFacts(status=SolveStatus.OPTIMAL, objective=10800, solutions=2)
+    plan = build_plan(two_ships_one_berth(), SHORT_FIRST, solver=facts,
+                      unserved=[UnservedCall(call_id="X", reasons=["test"])])
+    assert [c.call_id for c in plan.calls] == ["C2", "C1"]
+    c1 = plan.by_call()["C1"]
+    assert (c1.vessel_id, c1.vessel_name, c1.port_id) == ("V1", "MV V1", "KZAAU")
+    assert (c1.waiting_minutes, c1.dwell_minutes, c1.lateness_minutes) == (240, 840, 0)
+    assert c1.inbound_speed_kn is None and c1.fuel_saved_t is None
+    assert [r.blocking_call_id for r in c1.waited_for] == ["C2"]
+    assert plan.by_call()["C2"].waited_for == []
+    assert plan.solver == facts and plan.unserved[0].call_id == "X"
+    assert plan.problem_name == "test"
+    assert plan.kpis is not None and plan.kpis.total_dwell_hours == 18
+    assert plan.baseline_kpis is None
+
+
+def test_local_times_follow_each_port() -> None:
+    p = make_problem(
+        [port("KZAAU", [berth("A1")]), port("AZBAK", [berth("B1")], tz="Asia/Baku")],
+        [vessel("V1")],
+        [call("C1", "V1", "KZAAU", 10), call("C2", "V1", "AZBAK", 4)],
+        [voyage("V1", 1, "C1", "C2")],
+    )
+    # 255 nm in 25.5 h: 10 kn.
+    plan = build_plan(p, [a("C1", "A1", 1, 1, 11), a("C2", "B1", 36.5, 36.5, 40.5)])
+    c1, c2 = plan.calls
+    assert c1.arrival_local is not None and c1.arrival_local.isoformat() == "2026-11-02T06:00:00+05:00"
+    assert c2.berth_end_local is not None and c2.berth_end_local.isoformat() == "2026-11-03T20:30:00+04:00"
+    assert c2.arrival_local == c2.arrival  # the same instant
+    assert c2.inbound_distance_nm == 255 and c2.inbound_speed_kn is not None
+    assert abs(c2.inbound_speed_kn - 10.0) < 1e-9
+    assert c2.fuel_saved_t is not None and c2.fuel_saved_t > 0
+
+
+def test_kpi_table_rows_beside_fcfs() -> None:
+    plan = build_plan(two_ships_one_berth(), SHORT_FIRST, baseline=LONG_FIRST)
+    rows = {r[0]: r[1:] for r in kpi_table_rows(plan)}
+    # Plan dwell 14 + 4 = 18 h; FCFS 10 + 14 = 24 h: 25 % less.
+    assert rows["total dwell h"] == ("18.0", "24.0", "25.0 %")
+    assert rows["total waiting h"] == ("4.0", "10.0", "60.0 %")
+    assert rows["mean dwell h"] == ("9.00", "12.00", "25.0 %")
+    assert rows["late calls"] == ("0", "0", "—")
+    assert rows["berth utilization %"][2] == "—"
+    assert rows["KZAAU total dwell h"] == ("18.0", "24.0", "25.0 %")
+    assert "fuel saved t (estimate)" in rows
+
+
+def test_kpi_table_without_baseline() -> None:
+    rows = kpi_table_rows(build_plan(two_ships_one_berth(), SHORT_FIRST))
+    assert rows[0] == ("total dwell h", "18.0", "—", "—")
