@@ -131,3 +131,103 @@ def fcfs(problem: Problem) -> list[CallAssignment]:
     """The first-come-first-served plan of `problem` (DESIGN section 3)."""
     cp = compile_problem(problem)
     return to_assignments(cp, fcfs_steps(cp))
+
+
+def dispatch_steps(cp: CompiledProblem, rule: str = "spt") -> dict[int, Placement]:
+    """A dispatch-rule plan, used as a better start than FCFS (never as the baseline).
+
+    Builds a non-delay schedule: the next (call, berth) pair is one that can start earliest;
+    among those, "spt" takes the shortest handling per unit of priority weight, "ect" the
+    earliest completion. Vessels sail at service speed, as in FCFS.
+    """
+    n = len(cp.calls)
+    preds: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+    succs: list[list[int]] = [[] for _ in range(n)]
+    for c in cp.calls:
+        if c.prev is not None:
+            preds[c.index].append((c.prev, 0))
+            succs[c.prev].append(c.index)
+    for link in cp.links:
+        preds[link.after].append((link.before, link.min_gap))
+        succs[link.before].append(link.after)
+    waiting = [len(p) for p in preds]
+    busy: list[list[tuple[int, int]]] = [list(w) for w in cp.unavailable]
+    placed: dict[int, Placement] = {}
+    for c in cp.calls:
+        if c.frozen is not None:
+            busy[c.frozen[0]].append((c.frozen[1], c.frozen[2]))
+    released: dict[int, tuple[int, int]] = {}  # call -> (arrival, lower bound on start)
+    # candidate start per (call, berth), recomputed only when that berth gets a new call
+    cand: dict[tuple[int, int], int] = {}
+
+    def release(i: int) -> None:
+        c = cp.calls[i]
+        if c.prev is None:
+            assert c.eta is not None
+            arr = c.eta
+        else:
+            arr = placed[c.prev].end + c.sail_service
+        if c.frozen is not None:
+            b, s, e, a = c.frozen
+            place(i, Placement(b, min(a if a is not None else arr, s), s, e))
+            return
+        lb = max(arr, c.earliest)
+        for p, gap in preds[i]:
+            lb = max(lb, placed[p].end + gap)
+        released[i] = (arr, lb)
+        for o in c.options:
+            cand[(i, o.berth)] = earliest_fit(cp, busy[o.berth], c.port, lb, o.steps)
+
+    def place(i: int, p: Placement) -> None:
+        placed[i] = p
+        for j in succs[i]:
+            waiting[j] -= 1
+            if waiting[j] == 0:
+                release(j)
+
+    for i in range(n):
+        if waiting[i] == 0:
+            release(i)
+    while released:
+        best_key: tuple[float, ...] | None = None
+        best_pair = (-1, -1)
+        t_min = min(cand[(i, o.berth)] for i in released for o in cp.calls[i].options)
+        for i in released:
+            c = cp.calls[i]
+            for o in c.options:
+                s = cand[(i, o.berth)]
+                if rule == "spt":
+                    if s != t_min:
+                        continue
+                    key: tuple[float, ...] = (o.steps / c.weight, s, i)
+                else:
+                    key = (s + o.steps, o.steps / c.weight, i)
+                if best_key is None or key < best_key:
+                    best_key, best_pair = key, (i, o.berth)
+        i, b = best_pair
+        c = cp.calls[i]
+        steps = c.option_steps(b)
+        assert steps is not None
+        s = cand[(i, b)]
+        arr, _ = released.pop(i)
+        for o in c.options:
+            cand.pop((i, o.berth), None)
+        busy[b].append((s, s + steps))
+        for j, (_, lb) in released.items():
+            if (j, b) in cand:
+                o_steps = cp.calls[j].option_steps(b)
+                assert o_steps is not None
+                cand[(j, b)] = earliest_fit(cp, busy[b], cp.calls[j].port, lb, o_steps)
+        place(i, Placement(b, arr, s, s + steps))
+    return placed
+
+
+def breaks_limits(cp: CompiledProblem, placed: dict[int, Placement]) -> bool:
+    """True when a plan misses a hard latest departure or a link's max gap (the two limits the
+    constructive plans do not look at)."""
+    if any(c.latest_end is not None and placed[c.index].end > c.latest_end for c in cp.calls):
+        return True
+    return any(
+        link.max_gap is not None and placed[link.after].start > placed[link.before].end + link.max_gap
+        for link in cp.links
+    )

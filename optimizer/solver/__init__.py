@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from optimizer.baseline import Placement, fcfs_steps, to_assignments
+from optimizer.baseline import Placement, breaks_limits, dispatch_steps, fcfs_steps, to_assignments
 from optimizer.compiled import CompiledProblem, compile_problem
 from optimizer.domain import Problem
 from optimizer.plan import CallAssignment, Plan, SolverFacts, SolveStatus, UnservedCall
@@ -56,11 +56,24 @@ def relative_gap(objective: float, bound: float) -> float:
 
 
 def start_plan(cp: CompiledProblem, options: SolveOptions) -> tuple[dict[int, Placement], str]:
-    """The complete plan CP-SAT starts from, and where it came from."""
+    """The complete plan CP-SAT starts from, and where it came from.
+
+    "auto": the previous plan when the problem has one, else the best of FCFS and the two
+    dispatch rules that respects the hard limits (FCFS when none does).
+    """
     use_previous = options.start_from == "previous" or (options.start_from == "auto" and cp.previous)
     if use_previous and cp.previous:
         return fcfs_steps(cp, prefer=cp.previous), "previous-plan"
-    return fcfs_steps(cp), "fcfs"
+    fcfs = fcfs_steps(cp)
+    if options.start_from != "auto":
+        return fcfs, "fcfs"
+    candidates = [(fcfs, "fcfs"), (dispatch_steps(cp, "spt"), "dispatch-spt"), (dispatch_steps(cp, "ect"), "dispatch-ect")]
+    clean = [(plan_objective(cp, options.weights, p), k, p, name) for k, (p, name) in enumerate(candidates)
+             if not breaks_limits(cp, p)]
+    if not clean:
+        return fcfs, "fcfs"
+    _, _, best, name = min(clean)
+    return best, name
 
 
 def apply_parameters(solver: cp_model.CpSolver, options: SolveOptions) -> None:
@@ -173,8 +186,8 @@ def solve(
         return Plan(problem_name=problem.name, unserved=static, solver=facts)
 
     cp = compile_problem(problem)
-    baseline = fcfs_steps(cp)
     start, source = start_plan(cp, options)
+    baseline = start if source == "fcfs" else fcfs_steps(cp)
     start_ok = check(problem, to_assignments(cp, start), options.weights).ok
     model = BerthModel(cp, options.weights)
     if options.start_from != "none":
@@ -245,7 +258,7 @@ def _improve_by_lns(model: BerthModel, cp: CompiledProblem, options: SolveOption
         left = deadline - time.monotonic()
         if left < 0.05:
             break
-        found = lns.round(placed, best, min(left, 2.0), runner.run)
+        found = lns.round(placed, best, min(left, 0.5), runner.run)
         if found is None:
             continue
         placed, best = found

@@ -48,7 +48,7 @@ class Lns:
         self.model, self.cp, self.w = model, model.cp, weights
         self.rng = random.Random(seed)
         self.workers = workers
-        self.size = 30
+        self.size = 12.0
         self.by_port: list[list[int]] = [[] for _ in self.cp.port_ids]
         for c in self.cp.calls:
             if c.frozen is None:
@@ -105,9 +105,9 @@ class Lns:
         took = time.monotonic() - t0
         self.stats.rounds += 1
         if code == cp_model.OPTIMAL and took < 0.5 * seconds:
-            self.size = min(self.size * 1.15, 400)
+            self.size = min(self.size * 1.1, 400)  # solved with time to spare: look wider
         elif code != cp_model.OPTIMAL:
-            self.size = max(self.size * 0.85, 8)
+            self.size = max(self.size * 0.95, 6)
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
         new = self.model.read(solver)
