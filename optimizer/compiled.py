@@ -83,6 +83,10 @@ class CompiledProblem:
     def time(self, steps: int) -> datetime:
         return self.problem.horizon_start + timedelta(minutes=steps * self.step)
 
+    def longest_closure(self, port: int) -> int:
+        """Steps of the port's longest closure (0 when it has none)."""
+        return max((b - a + 1 for a, b in self.closed[port]), default=0)
+
     def is_closed(self, port: int, t: int) -> bool:
         return any(a <= t <= b for a, b in self.closed[port])
 

@@ -9,7 +9,7 @@ from optimizer.domain import Problem
 from optimizer.explain import why_waited
 from optimizer.kpis import call_metrics, compute_kpis, local_time
 from optimizer.plan import CallAssignment, CallPlan, Kpis, Plan, PortKpis, SolverFacts, UnservedCall
-from optimizer.solver.params import ObjectiveWeights
+from optimizer.params import ObjectiveWeights
 
 NO_VALUE = "—"
 

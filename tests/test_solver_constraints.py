@@ -247,3 +247,18 @@ def test_call_that_fits_no_time_is_reported_before_solving() -> None:
     plan = solve(load_problem(d), FAST)
     assert plan.solver is not None and plan.solver.status.value == "infeasible"
     assert [u.call_id for u in plan.unserved] == ["C1"]
+
+
+def test_vessel_stays_at_berth_through_a_closure_rather_than_miss_its_latest_departure() -> None:
+    # Cargo ready at 10 h, 4 h of work, must be gone by 20 h, port closed 14-19 h: berth at 10 h,
+    # finish at 14 h, stay moored through the storm and leave at 19 h.
+    closure = {"start": at(14), "end": at(19), "reason": "NW storm"}
+    p = make_problem(
+        [port("KZKUR", [berth("K1")], closures=[closure])],
+        [vessel("V1")],
+        [call("C1", "V1", "KZKUR", 4, earliest_start=at(10), latest_departure=at(20))],
+        [voyage("V1", 0, "C1")],
+    )
+    _, a = solved(p)
+    assert T0 + 10 * H <= a["C1"].berth_start < T0 + 14 * H
+    assert a["C1"].berth_end == T0 + 19 * H

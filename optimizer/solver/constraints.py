@@ -24,13 +24,18 @@ class Constraints:
         self.links()
 
     def one_berth_per_call(self) -> None:
-        """Each call uses exactly one compatible berth; its end follows that berth's handling time."""
+        """Each call uses exactly one compatible berth for at least that berth's handling time
+        (exactly, unless it must stay through a closure: see Variables)."""
         for c, cv in zip(self.cp.calls, self.v.calls, strict=True):
             if c.frozen is not None:
                 continue
             if len(cv.at_berth) > 1:
                 self.m.add_exactly_one(cv.at_berth.values())
-            self.m.add(cv.end == cv.start + sum(o.steps * cv.at_berth[o.berth] for o in c.options))
+            handling = sum(o.steps * cv.at_berth[o.berth] for o in c.options)
+            if self.cp.longest_closure(c.port):
+                self.m.add(cv.end >= cv.start + handling)
+            else:
+                self.m.add(cv.end == cv.start + handling)
 
     def one_vessel_per_berth(self) -> None:
         """No two calls at a berth at once; maintenance windows block the berth too."""

@@ -10,7 +10,7 @@ from optimizer.baseline import Placement
 from optimizer.compiled import CompiledProblem
 from optimizer.solver.constraints import Constraints
 from optimizer.solver.objective import add_objective
-from optimizer.solver.params import ObjectiveWeights
+from optimizer.params import ObjectiveWeights
 from optimizer.solver.variables import Variables
 
 
@@ -71,6 +71,10 @@ class BerthModel:
             add(cv.end, p.end)
             for b, lit in cv.at_berth.items():
                 add(lit, int(b == p.berth))
+            for b, stay in cv.stays.items():
+                steps = c.option_steps(b)
+                assert steps is not None
+                add(stay, p.end - p.start if b == p.berth else steps)
             if i in self.v.lateness:
                 assert c.due is not None
                 add(self.v.lateness[i], max(0, p.end - c.due))

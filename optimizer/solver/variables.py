@@ -17,7 +17,8 @@ class CallVariables:
     start: cp_model.IntVar
     end: cp_model.IntVar
     at_berth: dict[int, cp_model.IntVar]  # berth -> chosen literal
-    intervals: dict[int, cp_model.IntervalVar]  # berth -> optional fixed-size interval
+    intervals: dict[int, cp_model.IntervalVar]  # berth -> optional interval
+    stays: dict[int, cp_model.IntVar] = field(default_factory=dict)  # berth -> stay, at closure ports
 
 
 @dataclass
@@ -54,11 +55,23 @@ class Variables:
                     arrival = m.new_int_var(-h, h, f"arr_{c.id}")
             at_berth: dict[int, cp_model.IntVar] = {}
             intervals: dict[int, cp_model.IntervalVar] = {}
+            stays: dict[int, cp_model.IntVar] = {}
+            # At a port with closures a vessel may have to stay at berth past its handling time,
+            # because it may not leave while the port is closed: the stay can grow by the longest
+            # closure. Elsewhere the stay is exactly the handling time.
+            hold = cp.longest_closure(c.port) if c.frozen is None else 0
             for o in c.options:
                 lit = m.new_constant(1) if len(c.options) == 1 else m.new_bool_var(f"x_{c.id}_{o.berth}")
                 at_berth[o.berth] = lit
-                intervals[o.berth] = m.new_optional_fixed_size_interval_var(
-                    start, o.steps, lit, f"iv_{c.id}_{o.berth}"
-                )
-            calls.append(CallVariables(arrival, start, end, at_berth, intervals))
+                if hold:
+                    stay = m.new_int_var(o.steps, o.steps + hold, f"stay_{c.id}_{o.berth}")
+                    stays[o.berth] = stay
+                    intervals[o.berth] = m.new_optional_interval_var(
+                        start, stay, end, lit, f"iv_{c.id}_{o.berth}"
+                    )
+                else:
+                    intervals[o.berth] = m.new_optional_fixed_size_interval_var(
+                        start, o.steps, lit, f"iv_{c.id}_{o.berth}"
+                    )
+            calls.append(CallVariables(arrival, start, end, at_berth, intervals, stays))
         return cls(calls=calls)
