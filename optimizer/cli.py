@@ -15,9 +15,10 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from optimizer.bench import bench_app
 from optimizer.domain import Problem
 from optimizer.plan import CallAssignment, Plan
-from optimizer.solver.params import ObjectiveWeights, SolveOptions
+from optimizer.params import ObjectiveWeights, SolveOptions
 from optimizer.validation import InvalidProblem, Issue, issues_from_pydantic, load_problem_file
 
 app = typer.Typer(
@@ -282,15 +283,7 @@ def serve(
     run(host=host, port=port)
 
 
-def _mount_bench() -> None:
-    try:
-        from optimizer.bench import bench_app
-    except ImportError:  # pragma: no cover - bench module missing in a partial install
-        return
-    app.add_typer(bench_app, name="bench", help="Benchmarks: standard BAP instances and Caspian scale.")
-
-
-_mount_bench()
+app.add_typer(bench_app, name="bench", help="Benchmarks: standard BAP instances and Caspian scale.")
 
 if __name__ == "__main__":  # pragma: no cover
     app()
