@@ -14,7 +14,7 @@ from optimizer.baseline import fcfs_steps
 from optimizer.compiled import CompiledProblem
 from optimizer.plan import UnservedCall
 from optimizer.solver.model import BerthModel
-from optimizer.solver.params import SolveOptions
+from optimizer.params import SolveOptions
 
 
 def diagnose_infeasible(cp: CompiledProblem, options: SolveOptions) -> list[UnservedCall]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ortools.sat.python import cp_model
 
 from optimizer.compiled import CompiledProblem
-from optimizer.solver.params import ObjectiveWeights
+from optimizer.params import ObjectiveWeights
 from optimizer.solver.variables import Variables
 
 

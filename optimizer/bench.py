@@ -1,0 +1,531 @@
+"""Benchmarks: standard berth-allocation instances (``bench bap``) and generated Caspian scale runs
+(``bench scale``).
+
+Every plan is judged by the independent checker, and the figures are given in the instances' own
+terms: for ``bap`` the files' objective, the weighted total service time sum_i w_i (c_i - a_i) in
+file units; for ``scale`` the total dwell hours against first come, first served (FCFS).
+
+Progress goes to stderr, tables and JSON lines to stdout, so ``--json`` output can be piped.
+The exit code is 1 when any instance could not be read or solved, or any plan fails the checker.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing as mp
+import queue as queue_mod
+import resource
+import statistics
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from optimizer.baseline import fcfs
+from optimizer.checker import check
+from optimizer.domain import Problem
+from optimizer.formats.bap import BapFormatError, BapInstance, bap_objective, read_bap
+from optimizer.params import ObjectiveWeights, SolveOptions
+from optimizer.plan import CallAssignment, Plan
+from optimizer.solver import Progress, solve
+from optimizer.validation import InvalidProblem
+
+bench_app = typer.Typer(
+    help="Benchmarks: standard berth-allocation (DBAP) instances, and generated Caspian problems at scale. "
+    "Every plan is judged by the independent checker.",
+    no_args_is_help=True,
+)
+
+#: Best known objective values (file units) where a source could be read, with that source.
+#: Keyed by (format, instance name, ships, berths) so a file of another set with the same name
+#: does not pick the value up.
+BEST_KNOWN: dict[tuple[str, str, int, int], tuple[float, str]] = {
+    ("cordeau", "i01", 60, 13): (
+        1409.0,
+        "shared/benchmarks/bap/cordeau_I3_partial/sol-i01.txt: a course checker's schedule (FO 1409), "
+        "re-checked feasible by our checker; an upper bound, not proven optimal",
+    ),
+}
+
+
+def best_known(instance: BapInstance) -> tuple[float, str] | None:
+    return BEST_KNOWN.get((instance.format, instance.name, instance.n_vessels, instance.n_berths))
+
+
+def bound_in_file_units(best_bound: float, weights: ObjectiveWeights) -> float:
+    """CP-SAT's bound in the files' units.
+
+    The model's objective is weights.dwell * sum_c weight_c * dwell_c in minutes (lateness and
+    change terms are zero: the benchmark problems have no requested departures and no previous
+    plan), and one file unit is one hour, hence the division by 60 * weights.dwell. The files'
+    objective is an integer, so the bound is rounded up (after a small tolerance for the solver's
+    floating-point bound).
+    """
+    raw = best_bound / (weights.dwell * 60.0)
+    return float(math.ceil(raw - 1e-6))
+
+
+def relative_gap(objective: float | None, bound: float | None) -> float | None:
+    """(objective - bound) / objective, 0 when both are 0; None without both figures."""
+    if objective is None or bound is None:
+        return None
+    if objective <= bound:
+        return 0.0
+    return (objective - bound) / max(abs(objective), 1e-9)
+
+
+def instance_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files as given; folders give their ``*.txt`` files except solutions (``sol-*.txt``), sorted."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(sorted(f for f in p.glob("*.txt") if f.is_file() and not f.name.startswith("sol-")))
+        else:
+            out.append(p)
+    return out
+
+
+# -- bap ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class SeedRun:
+    """One solve of one instance with one seed; objective and bound in file units."""
+
+    seed: int
+    status: str
+    objective: float | None
+    bound: float | None
+    seconds: float
+    time_to_best: float | None
+    solutions: int
+    feasible: bool
+    violations: int
+    note: str = ""
+
+
+@dataclass
+class BapResult:
+    """One instance's figures, in file units; `feasible` is the checker's verdict on the best plan."""
+
+    instance: str
+    path: str
+    format: str
+    vessels: int
+    berths: int
+    fcfs: float | None = None
+    fcfs_feasible: bool | None = None
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    seconds: float = 0.0
+    time_to_best: float | None = None
+    feasible: bool = False
+    seeds: int = 0
+    best_known: float | None = None
+    best_known_source: str | None = None
+    improvement_vs_fcfs: float | None = None
+    error: str | None = None
+    runs: list[SeedRun] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class BapProgress:
+    """An improving solution during a solve, in file units."""
+
+    seed: int
+    objective: float
+    bound: float
+    seconds: float
+    solutions: int
+
+
+ProgressHook = Callable[[BapProgress], None]
+
+
+def solve_bap_instance(
+    instance: BapInstance,
+    *,
+    time_limit_s: float,
+    workers: int | None = None,
+    seeds: int = 1,
+    on_progress: ProgressHook | None = None,
+) -> BapResult:
+    """FCFS, then K seeded solves; the best plan, the best bound over all seeds, checker verdicts."""
+    result = BapResult(instance=instance.name, path=instance.source, format=instance.format,
+                       vessels=instance.n_vessels, berths=instance.n_berths, seeds=seeds)
+    known = best_known(instance)
+    if known is not None:
+        result.best_known, result.best_known_source = known
+    problem = instance.to_problem()
+
+    baseline = fcfs(problem)
+    try:
+        result.fcfs = bap_objective(instance, baseline)
+    except ValueError:
+        result.fcfs = None
+    result.fcfs_feasible = check(problem, baseline).ok
+
+    best_plan: Plan | None = None
+    for seed in range(seeds):
+        options = SolveOptions(time_limit_s=time_limit_s, seed=seed)
+        if workers is not None:
+            options.workers = workers
+        plan, run = _solve_seed(instance, problem, options, on_progress)
+        result.runs.append(run)
+        result.seconds += run.seconds
+        if run.bound is not None:
+            result.bound = run.bound if result.bound is None else max(result.bound, run.bound)
+        if run.objective is not None and (result.objective is None or run.objective < result.objective):
+            result.objective = run.objective
+            result.time_to_best = run.time_to_best
+            best_plan = plan
+
+    result.feasible = best_plan is not None and all(
+        r.feasible for r in result.runs if r.objective is not None)
+    result.gap = relative_gap(result.objective, result.bound)
+    if result.fcfs and result.objective is not None:
+        result.improvement_vs_fcfs = (result.fcfs - result.objective) / result.fcfs
+    return result
+
+
+def _solve_seed(instance: BapInstance, problem: Problem, options: SolveOptions,
+                on_progress: ProgressHook | None) -> tuple[Plan, SeedRun]:
+    """One seeded solve; time to best = the time of the last improving solution reported."""
+    scale = options.weights.dwell * 60.0
+    improvements: list[float] = []
+    best_seen = math.inf
+
+    def progress(p: Progress) -> None:
+        nonlocal best_seen
+        if p.objective < best_seen:
+            best_seen = p.objective
+            improvements.append(p.seconds)
+        if on_progress is not None:
+            bound = bound_in_file_units(p.best_bound, options.weights)
+            on_progress(BapProgress(options.seed, p.objective / scale, bound, p.seconds, p.solutions))
+
+    t0 = time.monotonic()
+    plan = solve(problem, options, on_progress=progress)
+    seconds = time.monotonic() - t0
+    run = _seed_run(instance, problem, plan, options.weights, options.seed, seconds,
+                    improvements[-1] if improvements else None)
+    return plan, run
+
+
+def _seed_run(instance: BapInstance, problem: Problem, plan: Plan, weights: ObjectiveWeights, seed: int,
+              seconds: float, time_to_best: float | None) -> SeedRun:
+    facts = plan.solver
+    status = facts.status.value if facts is not None else "unknown"
+    run = SeedRun(seed=seed, status=status, objective=None, bound=None, seconds=seconds,
+                  time_to_best=time_to_best, solutions=facts.solutions if facts else 0, feasible=False,
+                  violations=0)
+    if plan.unserved or not plan.calls:
+        run.note = f"{len(plan.unserved)} calls unserved"
+        return run
+    report = check(problem, plan)
+    run.feasible = bool(report.ok)
+    run.violations = len(report.violations)
+    run.objective = bap_objective(instance, plan)
+    if facts is not None and facts.best_bound is not None:
+        scale = weights.dwell * 60.0
+        # The bound is converted only when the solver's own objective is the file objective times
+        # `scale`; anything else means the model's objective has other terms and the bound would lie.
+        if facts.objective is not None and abs(facts.objective / scale - run.objective) > 1e-6 * max(
+                1.0, run.objective):
+            run.note = (f"solver objective {facts.objective:g} is not {scale:g} x the file objective "
+                        f"{run.objective:g}; bound not converted")
+        else:
+            run.bound = bound_in_file_units(facts.best_bound, weights)
+            if run.bound > run.objective:
+                run.note = f"bound {run.bound:g} above the checked objective {run.objective:g}: a model bug"
+    return run
+
+
+def _stdout() -> Console:
+    """Stdout for tables: wide enough for every column when piped (rich assumes 80 then)."""
+    console = Console()
+    return console if console.is_terminal else Console(width=200)
+
+
+def _fmt(x: float | None, digits: int = 0) -> str:
+    if x is None:
+        return "-"
+    return f"{x:,.{digits}f}"
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f} %"
+
+
+def bap_table(results: list[BapResult]) -> Table:
+    table = Table(title="DBAP benchmarks (objective = sum w (completion - arrival), file units)")
+    for col in ("instance", "ships x berths", "FCFS", "best known", "objective", "bound", "gap", "vs FCFS",
+                "time to best s", "seconds", "checker"):
+        table.add_column(col, justify="left" if col in ("instance", "checker") else "right")
+    for r in results:
+        if r.error:
+            table.add_row(r.instance, f"{r.vessels} x {r.berths}", "-", "-", "-", "-", "-", "-", "-", "-",
+                          f"[red]error: {r.error}[/red]")
+            continue
+        why = f"{sum(x.violations for x in r.runs)} violations" if r.objective is not None else "no plan"
+        verdict = "[green]ok[/green]" if r.feasible else f"[red]{why}[/red]"
+        table.add_row(r.instance, f"{r.vessels} x {r.berths}", _fmt(r.fcfs), _fmt(r.best_known),
+                      _fmt(r.objective), _fmt(r.bound), _pct(r.gap), _pct(r.improvement_vs_fcfs),
+                      _fmt(r.time_to_best, 1), _fmt(r.seconds, 1), verdict)
+    summary = bap_summary(results)
+    table.add_section()
+    table.add_row(f"summary ({summary['instances']})", "", "", "", "", "", _pct(summary["mean_gap"]),
+                  _pct(summary["mean_improvement_vs_fcfs"]), "", _fmt(summary["seconds"], 1),
+                  "[green]all ok[/green]" if summary["all_feasible"] else "[red]not all ok[/red]")
+    return table
+
+
+def bap_summary(results: list[BapResult]) -> dict[str, Any]:
+    gaps = [r.gap for r in results if r.gap is not None]
+    gains = [r.improvement_vs_fcfs for r in results if r.improvement_vs_fcfs is not None]
+    return {
+        "instances": len(results),
+        "mean_gap": statistics.fmean(gaps) if gaps else None,
+        "mean_improvement_vs_fcfs": statistics.fmean(gains) if gains else None,
+        "all_feasible": bool(results) and all(r.feasible and not r.error for r in results),
+        "seconds": sum(r.seconds for r in results),
+    }
+
+
+@bench_app.command("bap")
+def bap_command(
+    paths: list[Path] = typer.Argument(..., exists=True, help="Instance files or folders (their *.txt files "
+                                       "except sol-*.txt), Cordeau or Kramer/Lalla-Ruiz format."),
+    time_limit: float = typer.Option(10.0, "--time-limit", min=0.1, help="Seconds per solve (per seed)."),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="CP-SAT workers (default: the "
+                                       "solver's default)."),
+    seeds: int = typer.Option(1, "--seeds", min=1, help="Solve each instance with seeds 0..K-1; best kept."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per instance per line."),
+) -> None:
+    """Solve DBAP benchmark files: their own objective against FCFS, the bound, the checker's verdict.
+
+    Objective: sum w (completion - arrival), file units. Cordeau or Kramer/Lalla-Ruiz, detected.
+    """
+    out = _stdout()
+    err = Console(stderr=True)
+    files = instance_paths(paths)
+    if not files:
+        err.print("[red]no instance files found[/red] (folders are searched for *.txt, except sol-*.txt)")
+        raise typer.Exit(2)
+    results: list[BapResult] = []
+    with err.status("starting") as status:
+        for n, path in enumerate(files, start=1):
+            head = f"[{n}/{len(files)}] {path.name}"
+            status.update(f"{head}: reading")
+            try:
+                instance = read_bap(path)
+            except BapFormatError as exc:
+                res = BapResult(instance=path.stem, path=str(path), format="?", vessels=0, berths=0,
+                                error=str(exc))
+            else:
+
+                def show(p: BapProgress, head: str = head) -> None:
+                    status.update(f"{head} seed {p.seed}: {p.seconds:.1f} s, {p.solutions} solutions, "
+                                  f"best {_fmt(p.objective)}, bound {_fmt(p.bound)}")
+
+                status.update(f"{head}: solving ({seeds} x {time_limit:g} s)")
+                try:
+                    res = solve_bap_instance(instance, time_limit_s=time_limit, workers=workers, seeds=seeds,
+                                             on_progress=show)
+                except (InvalidProblem, ValueError) as exc:
+                    res = BapResult(instance=instance.name, path=str(path), format=instance.format,
+                                    vessels=instance.n_vessels, berths=instance.n_berths, error=str(exc))
+            results.append(res)
+            if as_json:
+                typer.echo(json.dumps(res.as_json()))
+            else:
+                err.print(f"{head}: objective {_fmt(res.objective)}, bound {_fmt(res.bound)}, "
+                          f"FCFS {_fmt(res.fcfs)}, {'checker ok' if res.feasible else 'NOT checker-clean'}"
+                          + (f", error: {res.error}" if res.error else ""))
+    summary = bap_summary(results)
+    if as_json:
+        err.print("summary: " + json.dumps(summary))
+    else:
+        out.print(bap_table(results))
+    if not summary["all_feasible"]:
+        raise typer.Exit(1)
+
+
+# -- scale -------------------------------------------------------------------------------------
+
+
+def _int_list(text: str, option: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.replace(" ", "").split(",") if x]
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a comma-separated list of whole numbers",
+                                 param_hint=option) from None
+    if not values or any(v < 1 for v in values):
+        raise typer.BadParameter(f"{text!r}: give one or more positive whole numbers", param_hint=option)
+    return values
+
+
+def _scale_child(calls: int, days: int, seed: int, time_limit_s: float, workers: int | None,
+                 out: Any) -> None:
+    """One scale run, in its own process so its peak memory is its own (ru_maxrss of the child)."""
+    try:
+        from optimizer.generator import generate
+
+        t0 = time.monotonic()
+        problem = generate(calls, days, seed)
+        generate_s = time.monotonic() - t0
+        out.put(("stage", f"generated {len(problem.calls)} calls in {generate_s:.1f} s; FCFS"))
+        baseline: list[CallAssignment] = fcfs(problem)
+        fcfs_report = check(problem, baseline)
+        first: list[float] = []
+
+        def progress(p: Progress) -> None:
+            if not first:
+                first.append(p.seconds)
+            out.put(("progress", {"seconds": p.seconds, "solutions": p.solutions, "gap": p.gap}))
+
+        options = SolveOptions(time_limit_s=time_limit_s, seed=seed)
+        if workers is not None:
+            options.workers = workers
+        out.put(("stage", "solving"))
+        plan = solve(problem, options, on_progress=progress)
+        report = check(problem, plan) if plan.calls else None
+        facts = plan.solver
+        served = bool(plan.calls) and not plan.unserved
+        feasible = bool(report is not None and report.ok and served)
+        first_feasible = first[0] if first else (facts.seconds if facts is not None and feasible else None)
+        dwell = report.kpis.total_dwell_hours if report is not None and served else None
+        fcfs_dwell = fcfs_report.kpis.total_dwell_hours
+        out.put(("result", {
+            "calls": calls, "days": days, "seed": seed,
+            "problem_calls": len(problem.calls), "berths": sum(len(p.berths) for p in problem.ports),
+            "generate_seconds": generate_s,
+            "first_feasible_seconds": first_feasible,
+            "seconds": facts.seconds if facts is not None else None,
+            "status": facts.status.value if facts is not None else "unknown",
+            "source": facts.source if facts is not None else None,
+            "solutions": facts.solutions if facts is not None else 0,
+            "dwell_hours": dwell,
+            "fcfs_dwell_hours": fcfs_dwell,
+            "fcfs_feasible": fcfs_report.ok,
+            "below_fcfs": (fcfs_dwell - dwell) / fcfs_dwell if dwell is not None and fcfs_dwell else None,
+            "objective": facts.objective if facts is not None else None,
+            "bound": facts.best_bound if facts is not None else None,
+            "gap": facts.gap if facts is not None else None,
+            "unserved": len(plan.unserved),
+            "violations": len(report.violations) if report is not None else None,
+            "feasible": feasible,
+            # Linux reports ru_maxrss in KiB.
+            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        }))
+    except BaseException as exc:  # reported to the parent, which shows it per size
+        out.put(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"))
+
+
+def run_scale_size(calls: int, days: int, seed: int, time_limit_s: float, workers: int | None = None,
+                   on_message: Callable[[str, Any], None] | None = None) -> dict[str, Any]:
+    """Run one size in a fresh (spawned) process and return its figures."""
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    proc = ctx.Process(target=_scale_child, args=(calls, days, seed, time_limit_s, workers, q), daemon=True)
+    t0 = time.monotonic()
+    proc.start()
+    result: dict[str, Any] | None = None
+    try:
+        while result is None:
+            try:
+                kind, payload = q.get(timeout=0.5)
+            except queue_mod.Empty:
+                if not proc.is_alive():
+                    result = {"calls": calls, "days": days, "seed": seed, "feasible": False,
+                              "error": f"the solving process ended with exit code {proc.exitcode}"}
+                continue
+            if kind == "result":
+                result = payload
+            elif kind == "error":
+                result = {"calls": calls, "days": days, "seed": seed, "feasible": False, "error": payload}
+            elif on_message is not None:
+                on_message(kind, payload)
+        proc.join(timeout=30)
+    finally:
+        if proc.is_alive():
+            proc.terminate()
+            proc.join()
+    result["wall_seconds"] = time.monotonic() - t0
+    # Cross-check from the parent's side: the largest waited-for child so far (KiB on Linux).
+    result.setdefault("peak_mib", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0)
+    return result
+
+
+def scale_table(rows: list[dict[str, Any]], time_limit: float) -> Table:
+    table = Table(title=f"Scale: generated Caspian problems, {time_limit:g} s per size")
+    for col in ("calls", "days", "berths", "first plan s", "dwell h", "FCFS dwell h", "below FCFS", "gap",
+                "peak MiB", "status", "checker"):
+        table.add_column(col, justify="left" if col in ("status", "checker") else "right")
+    for r in rows:
+        if r.get("error"):
+            table.add_row(str(r["calls"]), str(r["days"]), "-", "-", "-", "-", "-", "-", "-", "-",
+                          f"[red]error: {r['error'].splitlines()[0]}[/red]")
+            continue
+        checker = "[green]ok[/green]" if r["feasible"] else (
+            f"[red]{r['violations']} violations, {r['unserved']} unserved[/red]")
+        table.add_row(str(r["calls"]), str(r["days"]), str(r["berths"]), _fmt(r["first_feasible_seconds"], 1),
+                      _fmt(r["dwell_hours"], 0), _fmt(r["fcfs_dwell_hours"], 0), _pct(r["below_fcfs"]),
+                      _pct(r["gap"]), _fmt(r["peak_mib"], 0), f"{r['status']} ({r['source']})", checker)
+    return table
+
+
+@bench_app.command("scale")
+def scale_command(
+    calls: str = typer.Option("100,500,1000,2000", "--calls", help="Comma-separated numbers of calls."),
+    days: str = typer.Option("30", "--days", help="Comma-separated horizon lengths in days; every "
+                             "calls value is run with every days value."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Generator and solver seed."),
+    time_limit: float = typer.Option(30.0, "--time-limit", min=0.1, help="Seconds per size."),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="CP-SAT workers."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per size per line."),
+) -> None:
+    """Generated Caspian problems per size: first plan time, dwell vs FCFS, gap, peak memory.
+
+    Each size runs in its own process, so the peak memory is its own. The checker judges every plan.
+    """
+    sizes = [(c, d) for c in _int_list(calls, "--calls") for d in _int_list(days, "--days")]
+    out = _stdout()
+    err = Console(stderr=True)
+    rows: list[dict[str, Any]] = []
+    with err.status("starting") as status:
+        for n, (c, d) in enumerate(sizes, start=1):
+            head = f"[{n}/{len(sizes)}] {c} calls, {d} days"
+            status.update(f"{head}: generating")
+
+            def show(kind: str, payload: Any, head: str = head) -> None:
+                if kind == "stage":
+                    status.update(f"{head}: {payload}")
+                elif kind == "progress":
+                    status.update(f"{head}: {payload['seconds']:.1f} s, {payload['solutions']} solutions, "
+                                  f"gap {_pct(payload['gap'])}")
+
+            row = run_scale_size(c, d, seed, time_limit, workers, on_message=show)
+            rows.append(row)
+            if as_json:
+                typer.echo(json.dumps(row))
+            else:
+                line = (f"error {row['error'].splitlines()[0]}" if row.get("error") else
+                        f"dwell {_fmt(row['dwell_hours'])} h vs FCFS {_fmt(row['fcfs_dwell_hours'])} h, "
+                        f"peak {_fmt(row['peak_mib'])} MiB")
+                err.print(f"{head}: {line}")
+    if not as_json:
+        out.print(scale_table(rows, time_limit))
+    if not all(r.get("feasible") for r in rows):
+        raise typer.Exit(1)

@@ -1,0 +1,93 @@
+"""The bench commands: figures in the files' own units, checker verdicts, JSON lines."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from optimizer.bench import bench_app, best_known, bound_in_file_units, instance_paths, solve_bap_instance
+from optimizer.formats.bap import BapInstance, read_cordeau
+from optimizer.params import ObjectiveWeights
+
+BAP = Path(os.environ.get("PORTSYNC_BAP_DIR", Path(__file__).resolve().parents[2] / "shared/benchmarks/bap"))
+
+
+def need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"benchmark data {path} is absent (set PORTSYNC_BAP_DIR to the bap folder)")
+    return path
+
+
+def test_bap_json_on_one_small_instance() -> None:
+    path = need(BAP / "lalla_ruiz_f30x3_f60x7" / "f30x3-01.txt")
+    args = ["bap", str(path), "--time-limit", "2", "--workers", "2", "--json"]
+    result = CliRunner().invoke(bench_app, args)
+    assert result.exit_code == 0, result.output
+    (line,) = [ln for ln in result.stdout.splitlines() if ln.strip()]
+    row = json.loads(line)
+    assert {"instance", "fcfs", "objective", "bound", "seconds", "feasible", "gap", "seeds",
+            "time_to_best"} <= row.keys()
+    assert row["instance"] == "f30x3-01" and row["feasible"] is True
+    assert row["bound"] <= row["objective"] <= row["fcfs"]
+    assert row["seconds"] <= 10
+
+
+def test_bound_is_converted_to_file_units_and_closes_on_a_known_optimum() -> None:
+    # One berth for ships 1 and 2 (weight 2), ship 3 best at berth 2 (open from 2): the optimum puts
+    # ship 2 first (4 x 2), then ship 1 (14), and ship 3 at berth 2 from 3 to 5 (2): 24.
+    # FCFS serves ship 1 first: 10 + 2 x 14 + 2 = 40.
+    inst = BapInstance(name="tiny", format="kramer", arrivals=[0, 0, 3],
+                       handling=[[10, None], [4, None], [5, 2]], berth_open=[0, 2], berth_close=[100, 100],
+                       deadlines=[100, 100, 100], weights=[1, 2, 1], has_weights=True)
+    r = solve_bap_instance(inst, time_limit_s=5, workers=2)
+    assert (r.fcfs, r.objective, r.bound, r.gap, r.feasible) == (40.0, 24.0, 24.0, 0.0, True)
+    assert r.improvement_vs_fcfs == pytest.approx(0.4)
+
+
+def test_bound_conversion_rounds_up_within_tolerance() -> None:
+    w = ObjectiveWeights(dwell=10)
+    assert bound_in_file_units(24 * 600, w) == 24
+    assert bound_in_file_units(24 * 600 - 1e-5, w) == 24
+    assert bound_in_file_units(23.5 * 600, w) == 24
+
+
+def test_folders_give_their_instances_but_not_solutions(tmp_path: Path) -> None:
+    for name in ("b.txt", "a.txt", "sol-a.txt", "notes.md"):
+        (tmp_path / name).write_text("1")
+    assert [p.name for p in instance_paths([tmp_path])] == ["a.txt", "b.txt"]
+
+
+def test_cordeau_i01_carries_its_best_known_value() -> None:
+    inst = read_cordeau(need(BAP / "cordeau_I3_partial" / "i01.txt"))
+    known = best_known(inst)
+    assert known is not None and known[0] == 1409.0 and "sol-i01.txt" in known[1]
+
+
+def test_unreadable_instance_is_reported_and_fails_the_run(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.txt"
+    bad.write_text("3\n2\n1 2\n")
+    result = CliRunner().invoke(bench_app, ["bap", str(bad), "--json"])
+    assert result.exit_code == 1
+    row = json.loads(result.stdout)
+    assert row["instance"] == "broken" and row["feasible"] is False and "neither DBAP format" in row["error"]
+
+
+def test_scale_rejects_a_bad_size_list() -> None:
+    result = CliRunner().invoke(bench_app, ["scale", "--calls", "100,lots"])
+    assert result.exit_code == 2
+    assert "--calls" in result.output and "comma-separated" in result.output
+
+
+@pytest.mark.slow
+def test_scale_reports_one_small_size() -> None:
+    result = CliRunner().invoke(bench_app, ["scale", "--calls", "30", "--days", "3", "--time-limit", "2",
+                                            "--workers", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout)
+    assert row["feasible"] is True and row["calls"] == 30 and row["days"] == 3
+    assert row["first_feasible_seconds"] is not None and row["peak_mib"] > 10
+    assert row["dwell_hours"] <= row["fcfs_dwell_hours"]
