@@ -17,11 +17,12 @@ from ortools.sat.python import cp_model
 from optimizer.baseline import Placement, breaks_limits, dispatch_steps, fcfs_steps, to_assignments
 from optimizer.compiled import CompiledProblem, compile_problem
 from optimizer.domain import Problem
+from optimizer.params import ObjectiveWeights, SolveOptions
 from optimizer.plan import CallAssignment, Plan, SolverFacts, SolveStatus, UnservedCall
 from optimizer.solver.diagnose import diagnose_infeasible
 from optimizer.solver.lns import Lns, plan_objective
+from optimizer.solver.local_search import LocalSearch
 from optimizer.solver.model import BerthModel
-from optimizer.solver.params import ObjectiveWeights, SolveOptions
 
 __all__ = ["ObjectiveWeights", "Progress", "SolveOptions", "solve"]
 
@@ -55,19 +56,25 @@ def relative_gap(objective: float, bound: float) -> float:
     return abs(objective - bound) / max(abs(objective), 1e-9)
 
 
+DISPATCH_CALLS = 1000  # above, the dispatch rules (quadratic) take longer than local search needs
+
+
 def start_plan(cp: CompiledProblem, options: SolveOptions) -> tuple[dict[int, Placement], str]:
     """The complete plan CP-SAT starts from, and where it came from.
 
     "auto": the previous plan when the problem has one, else the best of FCFS and the two
-    dispatch rules that respects the hard limits (FCFS when none does).
+    dispatch rules that respects the hard limits (FCFS when none does). Above DISPATCH_CALLS
+    calls only FCFS is built: the rules would take seconds, and local search improves on FCFS
+    by more than they do in that time.
     """
     use_previous = options.start_from == "previous" or (options.start_from == "auto" and cp.previous)
     if use_previous and cp.previous:
         return fcfs_steps(cp, prefer=cp.previous), "previous-plan"
     fcfs = fcfs_steps(cp)
-    if options.start_from != "auto":
+    if options.start_from != "auto" or len(cp.calls) > DISPATCH_CALLS:
         return fcfs, "fcfs"
-    candidates = [(fcfs, "fcfs"), (dispatch_steps(cp, "spt"), "dispatch-spt"), (dispatch_steps(cp, "ect"), "dispatch-ect")]
+    candidates = [(fcfs, "fcfs"), (dispatch_steps(cp, "spt"), "dispatch-spt"),
+                  (dispatch_steps(cp, "ect"), "dispatch-ect")]
     clean = [(plan_objective(cp, options.weights, p), k, p, name) for k, (p, name) in enumerate(candidates)
              if not breaks_limits(cp, p)]
     if not clean:
@@ -136,7 +143,7 @@ class _Runner:
         with self.lock:
             if self.should_stop():
                 self.stopped = True
-                return cp_model.UNKNOWN
+                return int(cp_model.UNKNOWN)
             self.current = solver
         done = threading.Event()
 
@@ -189,6 +196,11 @@ def solve(
     start, source = start_plan(cp, options)
     baseline = start if source == "fcfs" else fcfs_steps(cp)
     start_ok = check(problem, to_assignments(cp, start), options.weights).ok
+    large = len(cp.calls) > FULL_MODEL_CALLS
+    reporter = _Reporter(on_progress, t0)
+    if large and start_ok:
+        # Building and presolving a big model takes a while: the start plan is already a plan to show.
+        reporter.offer(plan_objective(cp, options.weights, start), lambda: to_assignments(cp, start))
     model = BerthModel(cp, options.weights)
     if options.start_from != "none":
         model.hint(start)
@@ -203,18 +215,27 @@ def solve(
     runner = _Runner(stop, on_log)
     solver = cp_model.CpSolver()
     apply_parameters(solver, options)
-    large = len(cp.calls) > FULL_MODEL_CALLS
     if large:
-        solver.parameters.max_time_in_seconds = max(1.0, 0.25 * options.time_limit_s)
+        solver.parameters.max_time_in_seconds = max(1.0, FULL_MODEL_SHARE * options.time_limit_s)
+        solver.parameters.num_workers = max(1, options.workers - 1)
     solver.log_callback = on_log
-    callback = _Callback(model, t0, on_progress)
-    if large and start_ok and on_progress is not None:
-        # A big model takes a while to presolve: the start plan is already a plan to show.
-        obj = float(plan_objective(cp, options.weights, start))
-        on_progress(Progress(objective=obj, best_bound=0.0, gap=None, seconds=time.monotonic() - t0,
-                             solutions=0, assignments=to_assignments(cp, start)))
-    code = runner.run(solver, model.m, callback)
-    status = _STATUS.get(code, SolveStatus.UNKNOWN)
+    callback = _Callback(model, t0, reporter.forward if large else on_progress)
+    ls: LocalSearch | None = None
+    if large and start_ok:
+        # Local search (Python, one core) runs while CP-SAT works on the whole model (its bound,
+        # and a plan should it find a better one) on the other cores.
+        result: list[int] = []
+        thread = threading.Thread(target=lambda: result.append(runner.run(solver, model.m, callback)),
+                                  daemon=True)
+        thread.start()
+        ls = LocalSearch(cp, options.weights, start, seed=options.seed)
+        _run_local_search(ls, cp, t0 + options.time_limit_s,
+                          lambda: runner.should_stop() or not thread.is_alive(), reporter, None)
+        thread.join()
+        code = result[0] if result else int(cp_model.UNKNOWN)
+    else:
+        code = runner.run(solver, model.m, callback)
+    status = _STATUS.get(code, SolveStatus.UNKNOWN)  # type: ignore[call-overload]
     hint_used = any(HINT_ACCEPTED in ln for ln in log_lines)
     facts = SolverFacts(status=status, solutions=callback.solutions, hint_used=hint_used, source="cp-sat")
     unserved: list[UnservedCall] = []
@@ -227,9 +248,12 @@ def solve(
     elif start_ok:
         # No solution within the limit: the start plan is still a plan, and a clean one.
         placed, facts.source = start, source
+    if ls is not None and placed is not None and ls.best_value < plan_objective(cp, options.weights, placed):
+        placed, facts.source = ls.best_plan(), "local-search"
 
     if large and placed is not None and status != SolveStatus.OPTIMAL:
-        placed = _improve_by_lns(model, cp, options, placed, bound, t0, runner, callback, on_progress, facts)
+        placed = _improve_by_lns(model, cp, options, placed, bound, t0, runner, reporter, facts, ls)
+    facts.solutions = max(facts.solutions, reporter.count)
 
     facts.seconds = time.monotonic() - t0
     facts.stopped = runner.stopped
@@ -247,27 +271,95 @@ def solve(
                       baseline=to_assignments(cp, baseline), unserved=unserved)
 
 
+FULL_MODEL_SHARE = 0.25  # of the time limit, for the whole model (next to local search) on large problems
+LS_PATIENCE = 20_000  # local-search moves without a new best before a CP-SAT neighbourhood round
+REPORT_EVERY_S = 0.5  # local search finds many small improvements: report them at most this often
+
+
+class _Reporter:
+    """Progress for large problems, where local search and CP-SAT both find plans: only a plan
+    better than every one reported so far goes out (thread-safe; CP-SAT reports from its thread)."""
+
+    def __init__(self, on_progress: Callable[[Progress], None] | None, t0: float):
+        self.on_progress, self.t0 = on_progress, t0
+        self.best: float | None = None
+        self.bound = 0.0
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def offer(self, objective: float, assignments: Callable[[], list[CallAssignment]]) -> bool:
+        with self.lock:
+            if self.best is not None and objective >= self.best:
+                return False
+            self.best = objective
+            self.count += 1
+            if self.on_progress is not None:
+                gap = relative_gap(objective, self.bound) if self.bound else None
+                self.on_progress(Progress(objective=float(objective), best_bound=self.bound, gap=gap,
+                                          seconds=time.monotonic() - self.t0, solutions=self.count,
+                                          assignments=assignments()))
+            return True
+
+    def forward(self, p: Progress) -> None:
+        with self.lock:
+            if self.best is not None and p.objective >= self.best:
+                return
+            self.best = p.objective
+            self.count += 1
+            self.bound = max(self.bound, p.best_bound)
+            if self.on_progress is not None:
+                p.solutions = self.count
+                self.on_progress(p)
+
+
+def _run_local_search(ls: LocalSearch, cp: CompiledProblem, deadline: float, should_stop: Callable[[], bool],
+                      reporter: _Reporter, patience: int | None) -> None:
+    """Run `ls`, reporting its new bests at most every REPORT_EVERY_S and once at the end."""
+    last = [time.monotonic(), False]  # time of the last report, unreported improvement pending
+
+    def on_improve(value: int) -> None:
+        now = time.monotonic()
+        if now - float(last[0]) >= REPORT_EVERY_S:
+            plan = ls.best_plan()
+            reporter.offer(value, lambda: to_assignments(cp, plan))
+            last[0], last[1] = now, False
+        else:
+            last[1] = True
+
+    ls.run(deadline, should_stop, on_improve, patience)
+    if last[1]:
+        plan = ls.best_plan()
+        reporter.offer(ls.best_value, lambda: to_assignments(cp, plan))
+
+
 def _improve_by_lns(model: BerthModel, cp: CompiledProblem, options: SolveOptions,
                     placed: dict[int, Placement], bound: float | None, t0: float, runner: _Runner,
-                    callback: _Callback, on_progress: Callable[[Progress], None] | None,
-                    facts: SolverFacts) -> dict[int, Placement]:
+                    reporter: _Reporter, facts: SolverFacts, ls: LocalSearch | None) -> dict[int, Placement]:
+    """Alternate local search (until it stalls) and CP-SAT neighbourhood rounds on the best plan."""
     lns = Lns(model, options.weights, options.seed, options.workers)
     best = plan_objective(cp, options.weights, placed)
+    if bound is not None:
+        reporter.bound = max(reporter.bound, bound)
     deadline = t0 + options.time_limit_s
+    if ls is None:
+        ls = LocalSearch(cp, options.weights, placed, seed=options.seed)
+    elif ls.best_value != best:
+        ls.load(placed)
     while not runner.should_stop():
+        if time.monotonic() > deadline - 0.05:
+            break
+        _run_local_search(ls, cp, deadline, runner.should_stop, reporter, LS_PATIENCE)
+        if ls.best_value < best:
+            placed, best = ls.best_plan(), ls.best_value
+            facts.source = "local-search"
         left = deadline - time.monotonic()
-        if left < 0.05:
+        if left < 0.05 or runner.should_stop():
             break
         found = lns.round(placed, best, min(left, 0.5), runner.run)
         if found is None:
             continue
         placed, best = found
-        callback.solutions += 1
-        facts.solutions = callback.solutions
-        facts.source = "cp-sat+lns"
-        if on_progress is not None:
-            b = bound if bound is not None else 0.0
-            on_progress(Progress(objective=float(best), best_bound=b, gap=relative_gap(best, b),
-                                 seconds=time.monotonic() - t0, solutions=callback.solutions,
-                                 assignments=to_assignments(cp, placed)))
+        facts.source = "local-search+lns"
+        reporter.offer(best, lambda found=found: to_assignments(cp, found[0]))  # type: ignore[misc]
+        ls.load(placed)
     return placed

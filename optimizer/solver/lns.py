@@ -18,8 +18,8 @@ from ortools.sat.python import cp_model
 
 from optimizer.baseline import Placement
 from optimizer.compiled import CompiledProblem
+from optimizer.params import ObjectiveWeights
 from optimizer.solver.model import BerthModel
-from optimizer.solver.params import ObjectiveWeights
 
 
 def plan_objective(cp: CompiledProblem, w: ObjectiveWeights, placed: dict[int, Placement]) -> int:
