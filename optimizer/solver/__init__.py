@@ -14,7 +14,14 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from optimizer.baseline import Placement, breaks_limits, dispatch_steps, fcfs_steps, to_assignments
+from optimizer.baseline import (
+    Placement,
+    breaks_limits,
+    dispatch_steps,
+    earliest_fit,
+    fcfs_steps,
+    to_assignments,
+)
 from optimizer.compiled import CompiledProblem, compile_problem
 from optimizer.domain import Problem
 from optimizer.params import ObjectiveWeights, SolveOptions
@@ -164,7 +171,27 @@ class _Runner:
             done.set()
 
 
-FULL_MODEL_CALLS = 150  # up to this size the whole model gets the whole time; above, LNS takes over
+def simple_bound(cp: CompiledProblem, w: ObjectiveWeights, lower: list[int]) -> float:
+    """A bound no plan can beat, for when CP-SAT's own is weak (big models stopped in presolve):
+    every call at least its shortest handling; a first call cannot start before its earliest
+    possible start; lateness at least what that earliest start already forces."""
+    total = 0
+    for c in cp.calls:
+        if c.frozen is not None:
+            continue
+        # earliest end on each berth, alone, around its maintenance and the port's closures
+        end = min(earliest_fit(cp, cp.unavailable[o.berth], c.port, lower[c.index], o.steps) + o.steps
+                  for o in c.options)
+        dwell = min(o.steps for o in c.options)
+        if c.prev is None and c.eta is not None:
+            dwell = max(dwell, end - c.eta)
+        total += w.dwell * c.weight * cp.step * dwell
+        if c.due is not None:
+            total += w.lateness * c.weight * cp.step * max(0, end - c.due)
+    return float(total)
+
+
+FULL_MODEL_CALLS = 80  # up to this size the whole model gets the whole time; above, LNS takes over
 
 
 def solve(
@@ -240,7 +267,8 @@ def solve(
     facts = SolverFacts(status=status, solutions=callback.solutions, hint_used=hint_used, source="cp-sat")
     unserved: list[UnservedCall] = []
     placed: dict[int, Placement] | None = None
-    bound = solver.best_objective_bound if status != SolveStatus.INFEASIBLE else None
+    bound = (max(solver.best_objective_bound, simple_bound(cp, options.weights, model.lower))
+             if status != SolveStatus.INFEASIBLE else None)
     if status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
         placed = model.read(solver)
     elif status == SolveStatus.INFEASIBLE:

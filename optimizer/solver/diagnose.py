@@ -12,9 +12,9 @@ from ortools.sat.python import cp_model
 
 from optimizer.baseline import fcfs_steps
 from optimizer.compiled import CompiledProblem
+from optimizer.params import SolveOptions
 from optimizer.plan import UnservedCall
 from optimizer.solver.model import BerthModel
-from optimizer.params import SolveOptions
 
 
 def diagnose_infeasible(cp: CompiledProblem, options: SolveOptions) -> list[UnservedCall]:

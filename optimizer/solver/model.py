@@ -8,9 +8,9 @@ from ortools.sat.python import cp_model
 
 from optimizer.baseline import Placement
 from optimizer.compiled import CompiledProblem
+from optimizer.params import ObjectiveWeights
 from optimizer.solver.constraints import Constraints
 from optimizer.solver.objective import add_objective
-from optimizer.params import ObjectiveWeights
 from optimizer.solver.variables import Variables
 
 
