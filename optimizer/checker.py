@@ -22,8 +22,8 @@ from pydantic import BaseModel, ConfigDict
 
 from optimizer.domain import Call, Problem, berth_misfit, handling_hours
 from optimizer.kpis import compute_kpis, first_assignments, fmt_minutes, fmt_time, minutes
-from optimizer.plan import CallAssignment, Kpis, Plan
 from optimizer.params import ObjectiveWeights
+from optimizer.plan import CallAssignment, Kpis, Plan
 
 #: Sailing-time and gap comparisons allow this much slack (minutes) for float hours.
 TOLERANCE_MINUTES = 1e-6

@@ -17,8 +17,8 @@ from rich.table import Table
 
 from optimizer.bench import bench_app
 from optimizer.domain import Problem
-from optimizer.plan import CallAssignment, Plan
 from optimizer.params import ObjectiveWeights, SolveOptions
+from optimizer.plan import CallAssignment, Plan
 from optimizer.validation import InvalidProblem, Issue, issues_from_pydantic, load_problem_file
 
 app = typer.Typer(

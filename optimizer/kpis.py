@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from optimizer.domain import Problem, Vessel, VesselType
-from optimizer.plan import CallAssignment, Kpis, PortKpis
 from optimizer.params import ObjectiveWeights
+from optimizer.plan import CallAssignment, Kpis, PortKpis
 
 #: ESTIMATES of main-engine fuel at service speed (t/day) for small Caspian ships, used when a
 #: vessel has no `fuel_t_per_day`. Picked from typical figures for ships of 100-155 m (ASCO

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable, Sequence
 from optimizer.domain import Problem
 from optimizer.explain import why_waited
 from optimizer.kpis import call_metrics, compute_kpis, local_time
-from optimizer.plan import CallAssignment, CallPlan, Kpis, Plan, PortKpis, SolverFacts, UnservedCall
 from optimizer.params import ObjectiveWeights
+from optimizer.plan import CallAssignment, CallPlan, Kpis, Plan, PortKpis, SolverFacts, UnservedCall
 
 NO_VALUE = "—"
 

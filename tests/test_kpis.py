@@ -8,8 +8,8 @@ import pytest
 
 from optimizer.domain import Problem, Vessel
 from optimizer.kpis import call_metrics, compute_kpis, fmt_minutes, leg_fuel_saved_t, objective, sea_fuel_t
-from optimizer.plan import CallAssignment
 from optimizer.params import ObjectiveWeights
+from optimizer.plan import CallAssignment
 from tests.builders import T0, at, berth, call, make_problem, port, two_ships_one_berth, vessel, voyage
 
 

@@ -8,11 +8,11 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from optimizer.generator import generate
 
 from optimizer.baseline import fcfs
 from optimizer.checker import check
 from optimizer.domain import PreviousAssignment, Problem
+from optimizer.generator import generate
 from optimizer.solver import Progress, SolveOptions, solve
 from optimizer.validation import load_problem
 from tests.builders import at, berth, call, port, problem_dict, vessel, voyage
