@@ -267,7 +267,11 @@ def solve(
     facts = SolverFacts(status=status, solutions=callback.solutions, hint_used=hint_used, source="cp-sat")
     unserved: list[UnservedCall] = []
     placed: dict[int, Placement] | None = None
-    bound = (max(solver.best_objective_bound, simple_bound(cp, options.weights, model.lower))
+    try:
+        cp_bound = solver.best_objective_bound
+    except RuntimeError:  # stopped before CP-SAT ran
+        cp_bound = 0.0
+    bound = (max(cp_bound, simple_bound(cp, options.weights, model.lower))
              if status != SolveStatus.INFEASIBLE else None)
     if status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
         placed = model.read(solver)
