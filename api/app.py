@@ -1,0 +1,130 @@
+"""The FastAPI application: `create_app(settings)` wires settings, database, runner and routes."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.openapi.utils import get_openapi
+
+from api import errors
+from api.db import Database
+from api.jobs import Runner
+from api.limits import BodyLimitMiddleware
+from api.routes import check, health, schedules, solve
+from api.settings import Settings
+
+log = logging.getLogger("portsync.api")
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "instances" / "caspian"
+PROBLEM_REF = "#/components/schemas/ProblemDetail"
+#: Example files larger than this are left out of the OpenAPI document.
+MAX_EXAMPLE_BYTES = 1_000_000
+
+DESCRIPTION = """
+Berth plans for Aktau, Kuryk and the Port of Baku at Alat, planned together with CP-SAT.
+
+Submit a problem as a job (`POST /v1/schedules`), poll it (`GET /v1/schedules/{id}`) for the
+best plan so far, stop it when the plan is good enough, and open its Gantt chart. Small problems
+can be solved synchronously (`POST /v1/solve`); any plan can be checked (`POST /v1/check`).
+Errors are `application/problem+json` (RFC 9457) with the failing fields.
+"""
+
+
+def _logging(settings: Settings) -> None:
+    logger = logging.getLogger("portsync")
+    if not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(settings.log_level.upper())
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app, its tables created; the lifespan starts and stops the solver processes."""
+    settings = settings or Settings()
+    _logging(settings)
+    db = Database(settings.database_url, settings.database_schema)
+    db.create_all()
+    runner = Runner(settings, db)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.open:
+            log.warning("no API keys configured (PORTSYNC_API_KEYS): running open, every client sees "
+                        "and can stop every job")
+        await run_in_threadpool(runner.start)
+        log.info("portsync API ready: %d solver process(es), database %s", settings.workers,
+                 db.engine.url.render_as_string(hide_password=True))
+        try:
+            yield
+        finally:
+            await run_in_threadpool(runner.stop)
+            db.dispose()
+
+    app = FastAPI(
+        title="portsync",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.runner = runner
+    errors.install(app)
+    app.include_router(schedules.router)
+    app.include_router(solve.router)
+    app.include_router(check.router)
+    app.include_router(health.router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _openapi(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    for item in schema.get("paths", {}).values():
+        for op in item.values():
+            for code, resp in op.get("responses", {}).items():
+                if str(code).isdigit() and int(code) >= 400:
+                    resp["content"] = {errors.PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}}
+    examples = load_examples()
+    for path in ("/v1/schedules", "/v1/solve"):
+        op = schema.get("paths", {}).get(path, {}).get("post")
+        if op and examples:
+            op["requestBody"]["content"]["application/json"]["examples"] = examples
+    return schema
+
+
+def load_examples(folder: Path = EXAMPLES_DIR) -> dict[str, Any]:
+    """Request examples from the Caspian scenarios, read when /openapi.json is first asked for."""
+    out: dict[str, Any] = {}
+    try:
+        files = sorted(folder.glob("*.json"))
+    except OSError:
+        return out
+    for f in files:
+        try:
+            if f.stat().st_size > MAX_EXAMPLE_BYTES:
+                continue
+            data = json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(data, dict) or "calls" not in data:
+            continue
+        summary = f"{f.stem}: {data.get('name', f.stem)}"
+        out[f.stem] = {"summary": summary[:120], "description": str(data.get("description", ""))[:500],
+                       "value": {"problem": data, "options": {"time_limit_s": 10}}}
+    return out

@@ -1,0 +1,511 @@
+"""Persistence: problems, jobs, best plans and their history of improvements (SQLAlchemy 2).
+
+SQLite (a file, WAL mode) is the embedded default; PostgreSQL works through the database URL.
+The API process and the solver processes share the database: it is how a solver process learns
+that its job was stopped and how the API learns of every improvement, so no state is held only
+in memory and a job accepted survives a crash of any process.
+
+Every write a solver process makes is guarded by the job's `attempt` number: when a job is
+handed out again (after a restart or a crash), late writes of the old attempt change nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Dialect,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    SOLVING = "solving"
+    DONE = "done"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+
+TERMINAL = (JobStatus.DONE, JobStatus.STOPPED, JobStatus.FAILED)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ProblemRow(Base):
+    """A submitted problem, stored exactly once per job, validated before it is stored."""
+
+    __tablename__ = "problems"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    calls: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class JobRow(Base):
+    """One solve job: its state, its latest progress figures and its best plan so far."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        UniqueConstraint("owner", "idempotency_key", name="uq_jobs_owner_idempotency_key"),
+        Index("ix_jobs_owner_seq", "owner", "seq"),
+        Index("ix_jobs_status_seq", "status", "seq"),
+    )
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    owner: Mapped[str] = mapped_column(String(64), default="")
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    problem_id: Mapped[str] = mapped_column(ForeignKey("problems.id"))
+    problem_name: Mapped[str] = mapped_column(String(200), default="")
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    options: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED.value)
+    stop_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    restarts: Mapped[int] = mapped_column(Integer, default=0)
+    crashes: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    attempt_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    spent_s: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    objective: Mapped[float | None] = mapped_column(Float, nullable=True)
+    best_bound: Mapped[float | None] = mapped_column(Float, nullable=True)
+    gap: Mapped[float | None] = mapped_column(Float, nullable=True)
+    solver_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    solutions: Mapped[int] = mapped_column(Integer, default=0)
+    improvements: Mapped[int] = mapped_column(Integer, default=0)
+    solver_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    plan: Mapped[str | None] = mapped_column(Text, nullable=True)
+    plan_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ImprovementRow(Base):
+    """One best-plan improvement of a job (its figures and the assignments, compact JSON)."""
+
+    __tablename__ = "plan_improvements"
+    __table_args__ = (Index("ix_plan_improvements_job_seq", "job_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    attempt: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    objective: Mapped[float | None] = mapped_column(Float, nullable=True)
+    best_bound: Mapped[float | None] = mapped_column(Float, nullable=True)
+    gap: Mapped[float | None] = mapped_column(Float, nullable=True)
+    seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    solutions: Mapped[int] = mapped_column(Integer, default=0)
+    final: Mapped[bool] = mapped_column(Boolean, default=False)
+    assignments: Mapped[str] = mapped_column(Text)
+
+
+# -- engine ------------------------------------------------------------------------------------
+
+
+def make_engine(url: str, schema: str | None = None) -> Engine:
+    """An engine for `url`; SQLite gets WAL and a long busy timeout so that processes share it."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        db = parsed.database
+        if db and db != ":memory:" and not db.startswith("file:"):
+            Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    connect_args: dict[str, Any] = {}
+    if schema:
+        connect_args["options"] = f"-csearch_path={schema}"
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+
+@dataclass
+class NewJob:
+    id: str
+    replayed: bool
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was used before with a different request body."""
+
+
+class Database:
+    """The job store, shared by the API process and the solver processes."""
+
+    def __init__(self, url: str, schema: str | None = None):
+        self.url = url
+        self.schema = schema
+        self.engine = make_engine(url, schema)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def create_all(self) -> None:
+        if self.schema and self.engine.dialect.name == "postgresql":
+            with self.engine.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+        Base.metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self.sessions() as s, s.begin():
+            yield s
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    # -- submitting and reading --------------------------------------------------------------
+
+    def create_job(
+        self,
+        *,
+        owner: str,
+        problem_json: str,
+        problem_name: str,
+        calls: int,
+        options_json: str,
+        request_hash: str,
+        idempotency_key: str | None,
+    ) -> NewJob:
+        """Store problem and job in one transaction; honour the idempotency key."""
+        if idempotency_key is not None:
+            found = self._by_key(owner, idempotency_key, request_hash)
+            if found:
+                return found
+        job_id = str(uuid.uuid4())
+        problem_id = str(uuid.uuid4())
+        try:
+            with self.session() as s:
+                s.add(ProblemRow(
+                    id=problem_id, sha256=hashlib.sha256(problem_json.encode()).hexdigest(),
+                    name=problem_name[:200], calls=calls, body=problem_json, created_at=utcnow(),
+                ))
+                s.flush()
+                s.add(JobRow(
+                    id=job_id, owner=owner, idempotency_key=idempotency_key, request_hash=request_hash,
+                    problem_id=problem_id, problem_name=problem_name[:200], calls=calls,
+                    options=options_json, status=JobStatus.QUEUED.value,
+                    created_at=utcnow(),
+                ))
+        except IntegrityError:
+            # Two requests with the same key raced: the other one stored its job first.
+            if idempotency_key is not None:
+                found = self._by_key(owner, idempotency_key, request_hash)
+                if found:
+                    return found
+            raise
+        return NewJob(job_id, replayed=False)
+
+    def _by_key(self, owner: str, key: str, request_hash: str) -> NewJob | None:
+        with self.session() as s:
+            row = s.execute(
+                select(JobRow.id, JobRow.request_hash).where(
+                    JobRow.owner == owner, JobRow.idempotency_key == key
+                )
+            ).first()
+        if row is None:
+            return None
+        if row.request_hash != request_hash:
+            raise IdempotencyConflict(key)
+        return NewJob(row.id, replayed=True)
+
+    def get_job(self, job_id: str, owner: str | None = None) -> JobRow | None:
+        """The job, or None when unknown or (with `owner`) another client's."""
+        with self.session() as s:
+            q = select(JobRow).where(JobRow.id == job_id)
+            if owner is not None:
+                q = q.where(JobRow.owner == owner)
+            return s.execute(q).scalar_one_or_none()
+
+    def get_job_summary(self, job_id: str, owner: str | None = None) -> JobRow | None:
+        """Like get_job, without loading the plan text."""
+        from sqlalchemy.orm import defer
+
+        with self.session() as s:
+            q = select(JobRow).options(defer(JobRow.plan)).where(JobRow.id == job_id)
+            if owner is not None:
+                q = q.where(JobRow.owner == owner)
+            row = s.execute(q).scalar_one_or_none()
+            if row is not None:
+                s.expunge(row)
+            return row
+
+    def problem_body(self, problem_id: str) -> str | None:
+        with self.session() as s:
+            return s.execute(select(ProblemRow.body).where(ProblemRow.id == problem_id)).scalar_one_or_none()
+
+    def list_jobs(
+        self, owner: str, *, limit: int, before_seq: int | None = None, status: str | None = None
+    ) -> list[JobRow]:
+        """The owner's jobs, newest first, without their plans (keyset pagination on `seq`)."""
+        from sqlalchemy.orm import defer
+
+        with self.session() as s:
+            q = select(JobRow).options(defer(JobRow.plan)).where(JobRow.owner == owner)
+            if before_seq is not None:
+                q = q.where(JobRow.seq < before_seq)
+            if status is not None:
+                q = q.where(JobRow.status == status)
+            rows = list(s.execute(q.order_by(JobRow.seq.desc()).limit(limit)).scalars())
+            for r in rows:
+                s.expunge(r)
+            return rows
+
+    def improvements(self, job_id: str) -> list[ImprovementRow]:
+        with self.session() as s:
+            return list(s.execute(
+                select(ImprovementRow).where(ImprovementRow.job_id == job_id).order_by(ImprovementRow.seq)
+            ).scalars())
+
+    def count_by_status(self) -> dict[str, int]:
+        with self.session() as s:
+            rows = s.execute(select(JobRow.status, func.count()).group_by(JobRow.status)).all()
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    # -- stopping ----------------------------------------------------------------------------
+
+    def request_stop(self, job_id: str) -> None:
+        """Flag the job; a queued job is stopped at once, a solving one by its solver process."""
+        now = utcnow()
+        with self.session() as s:
+            s.execute(update(JobRow).where(JobRow.id == job_id).values(stop_requested=True))
+            s.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.status == JobStatus.QUEUED.value)
+                .values(status=JobStatus.STOPPED.value, finished_at=now)
+            )
+
+    # -- the runner's side -------------------------------------------------------------------
+
+    def requeue_interrupted(self) -> int:
+        """At start-up: jobs left solving by a server that died are queued again."""
+        with self.session() as s:
+            res = s.execute(
+                update(JobRow)
+                .where(JobRow.status == JobStatus.SOLVING.value)
+                .values(status=JobStatus.QUEUED.value, attempt=JobRow.attempt + 1,
+                        restarts=JobRow.restarts + 1)
+            )
+            return int(getattr(res, "rowcount", 0) or 0)
+
+    def requeue(self, job_id: str, attempt: int, *, crashed: bool, max_crashes: int) -> None:
+        """Hand a job whose solver process went away back to the queue (or fail it after crashes)."""
+        now = utcnow()
+        with self.session() as s:
+            row = s.execute(
+                select(JobRow).where(JobRow.id == job_id, JobRow.attempt == attempt,
+                                     JobRow.status == JobStatus.SOLVING.value)
+            ).scalar_one_or_none()
+            if row is None:
+                return
+            row.attempt += 1
+            if crashed:
+                row.crashes += 1
+                if row.crashes >= max_crashes:
+                    row.status = JobStatus.FAILED.value
+                    row.error = f"the solver process died {row.crashes} times on this job"
+                    row.finished_at = now
+                    return
+            else:
+                row.restarts += 1
+            if row.stop_requested:
+                row.status = JobStatus.STOPPED.value
+                row.finished_at = now
+            else:
+                row.status = JobStatus.QUEUED.value
+
+    def claim_next(self) -> tuple[str, int] | None:
+        """Take the oldest queued job: (job id, attempt), or None when the queue is empty."""
+        for _ in range(5):
+            with self.session() as s:
+                row = s.execute(
+                    select(JobRow.id, JobRow.attempt)
+                    .where(JobRow.status == JobStatus.QUEUED.value)
+                    .order_by(JobRow.seq)
+                    .limit(1)
+                ).first()
+                if row is None:
+                    return None
+                now = utcnow()
+                res = s.execute(
+                    update(JobRow)
+                    .where(JobRow.id == row.id, JobRow.status == JobStatus.QUEUED.value,
+                           JobRow.attempt == row.attempt)
+                    .values(status=JobStatus.SOLVING.value, attempt=row.attempt + 1,
+                            started_at=func.coalesce(JobRow.started_at, now),
+                            attempt_started_at=now, heartbeat_at=now)
+                )
+                if getattr(res, "rowcount", 0) == 1:
+                    return row.id, row.attempt + 1
+        return None
+
+    def load_for_solve(self, job_id: str, attempt: int) -> tuple[JobRow, str] | None:
+        with self.session() as s:
+            job = s.execute(
+                select(JobRow).where(JobRow.id == job_id, JobRow.attempt == attempt)
+            ).scalar_one_or_none()
+            if job is None:
+                return None
+            body = s.execute(select(ProblemRow.body).where(ProblemRow.id == job.problem_id)).scalar_one()
+            return job, body
+
+    def heartbeat(self, job_id: str, attempt: int, spent_s: float) -> tuple[bool, bool]:
+        """Beat; returns (still this attempt's job, stop requested)."""
+        with self.session() as s:
+            res = s.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.attempt == attempt,
+                       JobRow.status == JobStatus.SOLVING.value)
+                .values(heartbeat_at=utcnow(), spent_s=spent_s)
+            )
+            if getattr(res, "rowcount", 0) != 1:
+                return False, True
+            stop = s.execute(select(JobRow.stop_requested).where(JobRow.id == job_id)).scalar_one()
+            return True, bool(stop)
+
+    def record_plan(
+        self,
+        job_id: str,
+        attempt: int,
+        *,
+        plan_json: str,
+        assignments_json: str,
+        objective: float | None,
+        best_bound: float | None,
+        gap: float | None,
+        seconds: float | None,
+        solutions: int,
+        solver_status: str | None,
+        final_status: JobStatus | None = None,
+        error: str | None = None,
+        spent_s: float | None = None,
+    ) -> bool:
+        """Store a better plan (and, with `final_status`, end the job); False when no longer ours."""
+        now = utcnow()
+        with self.session() as s:
+            row = s.execute(
+                select(JobRow.improvements).where(
+                    JobRow.id == job_id, JobRow.attempt == attempt, JobRow.status == JobStatus.SOLVING.value
+                )
+            ).first()
+            if row is None:
+                return False
+            values: dict[str, Any] = dict(
+                plan=plan_json, plan_at=now, objective=objective, best_bound=best_bound, gap=gap,
+                solver_seconds=seconds, solutions=solutions, solver_status=solver_status,
+                improvements=row.improvements + 1, heartbeat_at=now,
+            )
+            if spent_s is not None:
+                values["spent_s"] = spent_s
+            if final_status is not None:
+                values.update(status=final_status.value, finished_at=now, error=error)
+            res = s.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.attempt == attempt,
+                       JobRow.status == JobStatus.SOLVING.value)
+                .values(**values)
+            )
+            if getattr(res, "rowcount", 0) != 1:
+                return False
+            s.add(ImprovementRow(
+                job_id=job_id, seq=row.improvements + 1, attempt=attempt, created_at=now,
+                objective=objective, best_bound=best_bound, gap=gap, seconds=seconds,
+                solutions=solutions, final=final_status is not None, assignments=assignments_json,
+            ))
+            return True
+
+    def finish(
+        self, job_id: str, attempt: int, status: JobStatus, *, error: str | None = None,
+        spent_s: float | None = None, solver_status: str | None = None,
+    ) -> bool:
+        """End the job without a new plan (it keeps the best one stored, if any)."""
+        values: dict[str, Any] = dict(status=status.value, finished_at=utcnow(), error=error)
+        if spent_s is not None:
+            values["spent_s"] = spent_s
+        if solver_status is not None:
+            values["solver_status"] = solver_status
+        with self.session() as s:
+            res = s.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.attempt == attempt,
+                       JobRow.status == JobStatus.SOLVING.value)
+                .values(**values)
+            )
+            return getattr(res, "rowcount", 0) == 1
+
+    def solving_jobs(self) -> list[tuple[str, int]]:
+        with self.session() as s:
+            return [(r.id, r.attempt) for r in s.execute(
+                select(JobRow.id, JobRow.attempt).where(JobRow.status == JobStatus.SOLVING.value)
+            )]

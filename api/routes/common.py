@@ -1,0 +1,146 @@
+"""What the routers share: the app's state, option limits, problem validation, job views."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from fastapi import Request
+
+from api.db import TERMINAL, Database, JobRow, JobStatus, utcnow
+from api.errors import VALIDATION_TYPE, APIError, field_error, invalid_problem
+from api.jobs import Runner
+from api.schemas import JobLinks, JobProgress, JobSummary, SubmitRequest
+from api.settings import Settings
+from optimizer.domain import Problem
+from optimizer.params import SolveOptions
+from optimizer.validation import InvalidProblem, Issue, validate_problem
+
+#: CP-SAT parameters a client may not set through options.cp_sat: the server decides them.
+RESERVED_CP_SAT = frozenset({
+    "max_time_in_seconds", "num_workers", "num_search_workers", "log_search_progress", "log_to_stdout",
+})
+
+
+def settings_of(request: Request) -> Settings:
+    s: Settings = request.app.state.settings
+    return s
+
+
+def db_of(request: Request) -> Database:
+    d: Database = request.app.state.db
+    return d
+
+
+def runner_of(request: Request) -> Runner:
+    r: Runner = request.app.state.runner
+    return r
+
+
+def split_body(body: SubmitRequest | Problem) -> tuple[Problem, SolveOptions | None, tuple[str, ...]]:
+    """(problem, options, path of the problem in the body) for either accepted body form."""
+    if isinstance(body, SubmitRequest):
+        return body.problem, body.options, ("body", "problem")
+    return body, None, ("body",)
+
+
+def check_problem(problem: Problem, prefix: Sequence[str | int]) -> None:
+    """The whole-problem checks of optimizer.validation; 422 with every issue's path."""
+    try:
+        issues = validate_problem(problem)
+    except Exception as exc:  # a validator bug must not look like the client's fault
+        issues = [Issue(loc=[], msg=f"the problem could not be validated: {exc}", type="validation_failed")]
+    if issues:
+        raise invalid_problem(InvalidProblem(issues), prefix)
+
+
+def effective_options(
+    options: SolveOptions | None,
+    settings: Settings,
+    *,
+    time_limit_s: float | None = None,
+    cap_s: float | None = None,
+    options_loc: Sequence[str | int] = ("body", "options"),
+) -> SolveOptions:
+    """The options a solve runs with: server defaults and caps applied, cp_sat checked."""
+    opts = options.model_copy(deep=True) if options is not None else SolveOptions()
+    given = options is not None and "time_limit_s" in options.model_fields_set
+    if time_limit_s is not None:
+        opts.time_limit_s = time_limit_s
+    elif not given:
+        opts.time_limit_s = settings.default_time_limit_s
+    if cap_s is not None:
+        opts.time_limit_s = min(opts.time_limit_s, cap_s)
+    elif opts.time_limit_s > settings.max_time_limit_s:
+        loc = ("query", "time_limit_s") if time_limit_s is not None else (*options_loc, "time_limit_s")
+        raise APIError(422, f"time_limit_s {opts.time_limit_s:g} exceeds this server's maximum of "
+                       f"{settings.max_time_limit_s:g} s", title="Invalid request", type_=VALIDATION_TYPE,
+                       errors=[field_error(loc, f"at most {settings.max_time_limit_s:g} s on this server",
+                                           "less_than_equal")])
+    opts.workers = min(opts.workers, settings.solver_threads)
+    opts.log_search = False
+    check_cp_sat(opts, options_loc)
+    return opts
+
+
+def check_cp_sat(opts: SolveOptions, options_loc: Sequence[str | int]) -> None:
+    if not opts.cp_sat:
+        return
+    from ortools.sat.python import cp_model
+
+    from optimizer.solver import apply_parameters
+
+    errors = []
+    for name in opts.cp_sat:
+        if name in RESERVED_CP_SAT:
+            errors.append(field_error((*options_loc, "cp_sat", name),
+                                      "set by the server: use time_limit_s and workers", "reserved"))
+    if not errors:
+        try:
+            apply_parameters(cp_model.CpSolver(), opts)
+        except ValueError as exc:
+            msg = str(exc)
+            name = msg.split(":", 1)[0].removeprefix("options.cp_sat.")
+            errors.append(field_error((*options_loc, "cp_sat", name), msg.split(": ", 1)[-1], "cp_sat"))
+    if errors:
+        raise APIError(422, "; ".join(f"{e.field}: {e.msg}" for e in errors), title="Invalid request",
+                       type_=VALIDATION_TYPE, errors=errors)
+
+
+def request_hash(problem: Problem, options: SolveOptions) -> str:
+    data = {"problem": json.loads(problem.model_dump_json()),
+            "options": json.loads(options.model_dump_json())}
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def job_path(request: Request, job_id: str) -> str:
+    return f"{request.scope.get('root_path', '')}/v1/schedules/{job_id}"
+
+
+def _elapsed(row: JobRow, now: datetime) -> float | None:
+    if row.started_at is None:
+        return None
+    end = row.finished_at if row.status in TERMINAL and row.finished_at is not None else now
+    return max(0.0, (end - row.started_at).total_seconds())
+
+
+def summary(request: Request, row: JobRow) -> JobSummary:
+    base = job_path(request, row.id)
+    return JobSummary(
+        id=row.id, status=JobStatus(row.status), problem_name=row.problem_name, calls=row.calls,
+        created_at=row.created_at,
+        started_at=row.started_at, finished_at=row.finished_at, stop_requested=row.stop_requested,
+        has_plan=row.improvements > 0, error=row.error, restarts=row.restarts,
+        options=SolveOptions.model_validate_json(row.options),
+        progress=JobProgress(
+            objective=row.objective, best_bound=row.best_bound, gap=row.gap, solutions=row.solutions,
+            improvements=row.improvements, solver_seconds=row.solver_seconds,
+            elapsed_s=_elapsed(row, utcnow()),
+            solver_status=row.solver_status,
+        ),
+        links=JobLinks(self=base, gantt=f"{base}/gantt", stop=f"{base}/stop",
+                       improvements=f"{base}/improvements"),
+    )

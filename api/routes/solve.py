@@ -1,0 +1,58 @@
+"""Synchronous solve for small problems, with a time limit capped by configuration."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from api.auth import caller
+from api.errors import VALIDATION_TYPE, APIError, field_error, responses
+from api.jobs import BrokenProcessPool, solve_sync
+from api.routes.common import check_problem, effective_options, runner_of, settings_of, split_body
+from api.schemas import Plan, SubmitBody
+
+router = APIRouter(prefix="/v1", tags=["solve"], responses=responses(401, 413, 422))
+
+
+@router.post(
+    "/solve",
+    response_model=Plan,
+    responses={200: {"description": "The plan, its KPIs and the FCFS comparison",
+                     "headers": {"X-Time-Limit-S": {"schema": {"type": "number"},
+                                                    "description": "The time limit the solve ran with."}}}},
+    summary="Solve a small problem and wait for the plan",
+)
+async def solve_now(
+    request: Request,
+    body: SubmitBody,
+    _owner: Annotated[str, Depends(caller)],
+    time_limit_s: Annotated[float | None, Query(gt=0, description="Overrides options.time_limit_s.")] = None,
+) -> Response:
+    """Same body as POST /v1/schedules. The time limit is capped at PORTSYNC_SYNC_TIME_LIMIT_CAP_S
+    and the problem at PORTSYNC_SYNC_MAX_CALLS calls; larger work belongs in a job."""
+    settings = settings_of(request)
+    problem, options, prefix = split_body(body)
+    if len(problem.calls) > settings.sync_max_calls:
+        raise APIError(422, f"{len(problem.calls)} calls is too many for a synchronous solve (at most "
+                       f"{settings.sync_max_calls}); submit it as a job with POST /v1/schedules",
+                       title="Problem too large to solve synchronously", type_=VALIDATION_TYPE,
+                       errors=[field_error((*prefix, "calls"), f"at most {settings.sync_max_calls} calls",
+                                           "too_long")])
+    opts = await run_in_threadpool(effective_options, options, settings, time_limit_s=time_limit_s,
+                                   cap_s=settings.sync_time_limit_cap_s)
+    await run_in_threadpool(check_problem, problem, prefix)
+    runner = runner_of(request)
+    pool = runner.sync_pool()
+    loop = asyncio.get_running_loop()
+    try:
+        plan_json = await loop.run_in_executor(pool, solve_sync, problem.model_dump_json(),
+                                               opts.model_dump_json())
+    except BrokenProcessPool as exc:
+        runner.sync_pool_broken(pool)
+        raise APIError(503, "the solver process ended unexpectedly; try again",
+                       headers={"Retry-After": "1"}) from exc
+    return Response(plan_json, media_type="application/json",
+                    headers={"X-Time-Limit-S": f"{opts.time_limit_s:g}"})

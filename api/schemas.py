@@ -1,0 +1,170 @@
+"""Request and response bodies of the API. Problem, SolveOptions, Plan, CallAssignment and
+CheckReport are the optimizer's own records, used as they are."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
+from pydantic_core import PydanticCustomError
+
+from api.db import JobStatus
+from optimizer.checker import CheckReport
+from optimizer.domain import Problem
+from optimizer.params import ObjectiveWeights, SolveOptions
+from optimizer.plan import CallAssignment, Plan
+
+__all__ = [
+    "CheckReport", "CheckRequest", "JobList", "JobOut", "JobProgress", "JobSummary", "Plan",
+    "SubmitBody", "SubmitRequest",
+]
+
+
+log = logging.getLogger("portsync.api")
+
+
+def _input_fault(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """A validator that breaks on odd input (not with a ValueError) is still the input's fault: 422,
+    not 500. The traceback is logged, since it is a bug in that validator."""
+    try:
+        return handler(value)
+    except (OSError, ArithmeticError, LookupError, TypeError, RecursionError) as exc:
+        log.warning("a validator failed on a request body with %s", type(exc).__name__, exc_info=exc)
+        raise PydanticCustomError(
+            "unvalidatable", "a value in this object could not be validated ({kind})",
+            {"kind": type(exc).__name__},
+        ) from None
+
+
+#: Marks a body part whose validation must never end in a 500.
+Guarded = WrapValidator(_input_fault)
+
+
+class SubmitRequest(BaseModel):
+    """A problem and how to solve it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    problem: Problem
+    options: SolveOptions | None = Field(
+        default=None,
+        description="Time limit, gap, workers, seed, objective weights; defaults apply when absent.",
+    )
+
+
+def _submit_kind(value: Any) -> str:
+    return "wrapped_problem" if isinstance(value, dict) and "problem" in value else "bare_problem"
+
+
+#: The body of POST /v1/schedules and /v1/solve: {"problem": ..., "options": ...}, or a bare problem.
+SubmitBody = Annotated[
+    Annotated[SubmitRequest, Tag("wrapped_problem")] | Annotated[Problem, Tag("bare_problem")],
+    Discriminator(_submit_kind),
+    Guarded,
+]
+
+
+def _plan_kind(value: Any) -> str:
+    return "assignment_list" if isinstance(value, list) else "full_plan"
+
+
+class CheckRequest(BaseModel):
+    """A problem and a plan to check against it (a full Plan, or bare assignments)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    problem: Annotated[Problem, Guarded]
+    plan: Annotated[
+        Annotated[Plan, Tag("full_plan")] | Annotated[list[CallAssignment], Tag("assignment_list")],
+        Discriminator(_plan_kind),
+    ] = Field(description="A Plan (only call_id, berth_id, arrival, berth_start, berth_end are needed per "
+                          "call) or a list of such assignments.")
+    weights: ObjectiveWeights | None = Field(
+        default=None, description="Weights for the recomputed objective."
+    )
+
+
+class JobProgress(BaseModel):
+    """How the search is going; objective and bound are CP-SAT's (see ObjectiveWeights)."""
+
+    objective: float | None = Field(default=None, description="Objective of the best plan so far.")
+    best_bound: float | None = Field(default=None, description="No plan can be better than this.")
+    gap: float | None = Field(default=None, description="(objective - bound) / objective.")
+    solutions: int = Field(default=0, description="Solutions found by the last attempt.")
+    improvements: int = Field(default=0, description="Best-plan improvements stored.")
+    solver_seconds: float | None = Field(default=None, description="Solver time at the best plan.")
+    elapsed_s: float | None = Field(default=None, description="Since the job started solving.")
+    solver_status: str | None = Field(default=None, description="optimal | feasible | infeasible | unknown")
+
+
+class JobLinks(BaseModel):
+    self: str
+    gantt: str
+    stop: str
+    improvements: str
+
+
+class JobSummary(BaseModel):
+    """A job without its plan."""
+
+    id: str
+    status: JobStatus
+    problem_name: str
+    calls: int = Field(description="Calls in the problem.")
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    stop_requested: bool = False
+    has_plan: bool = Field(description="A best plan is stored (GET the job without summary=true).")
+    error: str | None = Field(default=None, description="Why a failed job failed.")
+    restarts: int = Field(default=0, description="Times the job was resumed after a server restart.")
+    options: SolveOptions
+    progress: JobProgress
+    links: JobLinks
+
+
+class JobOut(JobSummary):
+    """A job with its best plan so far (while solving) or its final plan."""
+
+    plan: Plan | None = None
+
+
+class JobList(BaseModel):
+    items: list[JobSummary]
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next (older) page.")
+
+
+class ImprovementOut(BaseModel):
+    """One stored best-plan improvement."""
+
+    seq: int
+    attempt: int
+    at: datetime
+    objective: float | None
+    best_bound: float | None
+    gap: float | None
+    seconds: float | None
+    solutions: int
+    final: bool
+    assignments: list[CallAssignment] | None = None
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Ready(BaseModel):
+    status: str
+    database: str
+    solver_processes: int
+    jobs: dict[str, int] = Field(default_factory=dict, description="Jobs per status.")

@@ -1,0 +1,67 @@
+"""Service settings, read from environment variables prefixed ``PORTSYNC_``.
+
+Every limit a client can hit lives here so an operator can change it without code.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _cores() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+class Settings(BaseSettings):
+    """Configuration of the API server (see the README's table of ``PORTSYNC_*`` variables)."""
+
+    model_config = SettingsConfigDict(env_prefix="PORTSYNC_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./var/portsync.db",
+        description="SQLAlchemy URL; SQLite file by default, e.g. postgresql+psycopg://user@host/db.",
+    )
+    database_schema: str | None = Field(
+        default=None, description="PostgreSQL only: schema to keep the tables in (search_path)."
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=2, ge=1, le=64, description="Solver processes for jobs.")
+    sync_workers: int = Field(default=1, ge=1, le=64, description="Solver processes for POST /v1/solve.")
+    solver_threads: int = Field(
+        default_factory=_cores, ge=1, le=64, description="Cap on CP-SAT threads of one solve."
+    )
+    max_body_bytes: int = Field(default=10_000_000, ge=256, description="Largest request body accepted.")
+    default_time_limit_s: float = Field(default=30.0, gt=0, description="Job time limit when none is given.")
+    max_time_limit_s: float = Field(default=3600.0, gt=0, description="Cap on a job's time limit.")
+    sync_time_limit_cap_s: float = Field(default=10.0, gt=0, description="Cap on /v1/solve's time limit.")
+    sync_max_calls: int = Field(default=300, ge=1, description="Largest problem (calls) /v1/solve takes.")
+    progress_interval_s: float = Field(
+        default=0.5, gt=0, description="At most one stored best-plan improvement per interval."
+    )
+    poll_interval_s: float = Field(
+        default=0.25, gt=0, le=1.0, description="How often a solving job looks for a stop request."
+    )
+    stop_wait_s: float = Field(
+        default=3.0, ge=0, le=30, description="How long POST .../stop waits for the solve to end."
+    )
+    max_crashes: int = Field(default=3, ge=1, description="Solver process crashes before a job fails.")
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated API keys; empty runs the server open."
+    )
+    log_level: str = "info"
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, v: object) -> object:
+        if isinstance(v, str):
+            return [k.strip() for k in v.split(",") if k.strip()]
+        return v
+
+    @property
+    def open(self) -> bool:
+        return not self.api_keys

@@ -1,0 +1,129 @@
+"""Fixtures for the API tests: settings on a fresh database, test clients, problems."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+from tests.builders import berth, call, port, problem_dict, vessel, voyage
+
+ROOT = Path(__file__).resolve().parents[2]
+WEEK = ROOT / "instances" / "caspian" / "week.json"
+PG_URL = os.environ.get("PORTSYNC_TEST_POSTGRES_URL")
+TERMINAL = ("done", "stopped", "failed")
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's PORTSYNC_* variables of the shell must not leak into the tests."""
+    for name in list(os.environ):
+        if name.startswith("PORTSYNC_") and name != "PORTSYNC_TEST_POSTGRES_URL":
+            monkeypatch.delenv(name)
+
+
+def tiny_problem(name: str = "tiny") -> dict[str, Any]:
+    """Two vessels for one berth: solved to optimality in milliseconds."""
+    return problem_dict(
+        [port("KZAAU", [berth("A1")])],
+        [vessel("V1"), vessel("V2")],
+        [call("C1", "V1", "KZAAU", 10), call("C2", "V2", "KZAAU", 4)],
+        [voyage("V1", 1, "C1"), voyage("V2", 1, "C2")],
+        name=name,
+    )
+
+
+def long_problem() -> dict[str, Any]:
+    """A problem CP-SAT keeps improving on for many seconds: the Caspian week, or a generated one."""
+    if WEEK.exists():
+        data: dict[str, Any] = json.loads(WEEK.read_text(encoding="utf-8"))
+        return data
+    from optimizer.generator import generate
+
+    return json.loads(generate(calls=100, days=7, seed=3).model_dump_json())
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = dict(
+        database_url=f"sqlite:///{tmp_path / 'portsync.db'}", workers=1, solver_threads=1,
+        default_time_limit_s=2.0, sync_time_limit_cap_s=2.0, progress_interval_s=0.2, poll_interval_s=0.1,
+    )
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    """The app on a fresh database, without its runner: jobs stay queued (no solver processes)."""
+    app = create_app(make_settings(tmp_path))
+    yield TestClient(app)
+    app.state.runner.stop()
+    app.state.db.dispose()
+
+
+@pytest.fixture
+def app_factory(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
+    """Apps with chosen settings, without their runner."""
+    apps = []
+
+    def make(**overrides: Any) -> TestClient:
+        app = create_app(make_settings(tmp_path, **overrides))
+        apps.append(app)
+        return TestClient(app)
+
+    yield make
+    for app in apps:
+        app.state.runner.stop()
+        app.state.db.dispose()
+
+
+def wait_ready(c: Any, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if c.get("/readyz").status_code == 200:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the server did not become ready")
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The app with its runner (two solver processes), shared by a module's tests."""
+    settings = make_settings(tmp_path_factory.mktemp("live"), workers=2, api_keys=["key-a", "key-b"])
+    with TestClient(create_app(settings)) as c:
+        wait_ready(c)
+        yield c
+
+
+def wait_status(c: Any, location: str, statuses: tuple[str, ...] = TERMINAL, timeout: float = 30.0,
+                headers: dict[str, str] | None = None) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        job: dict[str, Any] = c.get(location, headers=headers).json()
+        if job["status"] in statuses or time.monotonic() > deadline:
+            return job
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[tuple[str, str]]:
+    """(database URL, fresh schema) on the test PostgreSQL server; skipped without one."""
+    if not PG_URL:
+        pytest.skip("PORTSYNC_TEST_POSTGRES_URL is not set")
+    import sqlalchemy as sa
+
+    schema = f"portsync_test_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(PG_URL)
+    yield PG_URL, schema
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()

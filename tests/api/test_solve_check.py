@@ -1,0 +1,110 @@
+"""POST /v1/solve (synchronous) and POST /v1/check (the optimizer's checker)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from optimizer.checker import check
+from optimizer.plan import Plan
+from optimizer.validation import load_problem
+from tests.api.conftest import tiny_problem
+from tests.builders import at, call, voyage
+
+
+def test_solve_returns_a_checked_plan_and_the_applied_time_limit(client: TestClient) -> None:
+    r = client.post("/v1/solve", json={"problem": tiny_problem(), "options": {"time_limit_s": 60}})
+    assert r.status_code == 200, r.text
+    assert r.headers["x-time-limit-s"] == "2"  # capped by PORTSYNC_SYNC_TIME_LIMIT_CAP_S
+    plan = Plan.model_validate(r.json())
+    assert plan.solver is not None and plan.solver.status == "optimal"
+    assert plan.kpis is not None and plan.baseline_kpis is not None
+    assert check(load_problem(tiny_problem()), plan).ok
+
+
+def test_solve_takes_a_bare_problem(client: TestClient) -> None:
+    r = client.post("/v1/solve?time_limit_s=1", json=tiny_problem())
+    assert r.status_code == 200 and r.headers["x-time-limit-s"] == "1"
+    assert len(r.json()["calls"]) == 2
+
+
+def test_solve_refuses_a_problem_too_large_for_waiting(app_factory: Callable[..., TestClient]) -> None:
+    c = app_factory(sync_max_calls=1)
+    r = c.post("/v1/solve", json=tiny_problem())
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["loc"] == ["body", "calls"]
+    assert "POST /v1/schedules" in r.json()["detail"]
+
+
+def test_solve_validates_the_problem(client: TestClient) -> None:
+    bad = tiny_problem()
+    bad["voyages"][0] = voyage("V1", 1, "C1", "C9")
+    r = client.post("/v1/solve", json={"problem": bad})
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "problem.voyages.0.call_ids.1"
+
+
+def test_solve_of_an_unplannable_problem_explains_the_unserved_call(client: TestClient) -> None:
+    p = tiny_problem()
+    p["calls"][0] = call("C1", "V1", "KZAAU", 10, latest_departure=at(30))
+    p["calls"][1] = call("C2", "V2", "KZAAU", 10, latest_departure=at(30))
+    p["calls"].append(call("C3", "V3", "KZAAU", 10, latest_departure=at(30)))
+    p["vessels"].append({**p["vessels"][0], "id": "V3"})
+    p["voyages"].append(voyage("V3", 1, "C3"))
+    r = client.post("/v1/solve", json=p)
+    assert r.status_code == 200, r.text
+    plan = r.json()
+    assert plan["solver"]["status"] == "infeasible"
+    assert plan["unserved"] and plan["unserved"][0]["reasons"]
+
+
+def _plan_by_hand(overlap: bool) -> list[dict[str, Any]]:
+    second = 5 if overlap else 11
+    return [
+        {"call_id": "C1", "berth_id": "A1", "arrival": at(1), "berth_start": at(1), "berth_end": at(11)},
+        {"call_id": "C2", "berth_id": "A1", "arrival": at(1), "berth_start": at(second),
+         "berth_end": at(second + 4)},
+    ]
+
+
+def test_check_a_clean_plan(client: TestClient) -> None:
+    r = client.post("/v1/check", json={"problem": tiny_problem(), "plan": {"calls": _plan_by_hand(False)}})
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["ok"] is True and report["violations"] == []
+    assert report["kpis"]["calls"] == 2
+
+
+def test_check_lists_violations_of_bare_assignments(client: TestClient) -> None:
+    r = client.post("/v1/check", json={"problem": tiny_problem(), "plan": _plan_by_hand(True),
+                                       "weights": {"dwell": 1}})
+    assert r.status_code == 200
+    report = r.json()
+    assert report["ok"] is False
+    assert "berth_overlap" in {v["kind"] for v in report["violations"]}
+
+
+def test_check_names_a_bad_plan_field(client: TestClient) -> None:
+    plan = _plan_by_hand(False)
+    del plan[1]["berth_end"]
+    r = client.post("/v1/check", json={"problem": tiny_problem(), "plan": plan})
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "plan.1.berth_end"
+    r = client.post("/v1/check", json={"problem": tiny_problem(), "plan": {"calls": plan}})
+    assert r.json()["errors"][0]["field"] == "plan.calls.1.berth_end"
+
+
+def test_check_validates_the_problem(client: TestClient) -> None:
+    bad = tiny_problem()
+    bad["calls"][0]["vessel_id"] = "nobody"
+    r = client.post("/v1/check", json={"problem": bad, "plan": []})
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["loc"][:3] == ["body", "problem", "calls"]
+
+
+def test_check_needs_a_plan(client: TestClient) -> None:
+    r = client.post("/v1/check", json={"problem": tiny_problem()})
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "plan"
