@@ -242,7 +242,8 @@ def main() -> None:
           f"job with plan {busy['job_with_plan_bytes'] / 1000:.0f} kB):")
     print(f"  with plan:    median {busy['full_median_ms']:.1f} ms, p99 {busy['full_p99_ms']:.1f} ms")
     print(f"  summary only: median {busy['summary_median_ms']:.1f} ms, p99 {busy['summary_p99_ms']:.1f} ms")
-    print(f"burst of {b['submitted']} jobs ({b['time_limit_s']:g} s limit each): {b['accepted_202']} accepted "
+    print(f"burst of {b['submitted']} jobs ({b['time_limit_s']:g} s limit each): "
+          f"{b['accepted_202']} accepted "
           f"in {b['submit_s']:.1f} s, {b['stored']} stored, {b['finished_done']} finished done, "
           f"{b['failed']} failed; all finished after {b['all_finished_s']:.0f} s")
 
