@@ -55,6 +55,7 @@ class WorkerConfig:
     poll_interval_s: float
     heartbeat_s: float = 1.0
     log_level: str = "info"
+    nice: int = 10
 
 
 # -- inside a solver process --------------------------------------------------------------------
@@ -81,8 +82,12 @@ def _watch_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _init_process(parent_pid: int, log_level: str) -> None:
+def _init_process(parent_pid: int, log_level: str, nice: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
+    if nice:
+        # Lower priority than the API process: clients get their answers while the cores solve.
+        with contextlib.suppress(OSError):
+            os.nice(nice)
     _watch_parent(parent_pid)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     import optimizer.solver  # noqa: F401  warm up: the first job should not pay for the imports
@@ -90,7 +95,7 @@ def _init_process(parent_pid: int, log_level: str) -> None:
 
 def _slot_main(conn: Connection, parent_pid: int, cfg: WorkerConfig) -> None:
     """A solver slot's process: run the jobs the dispatcher sends, one at a time."""
-    _init_process(parent_pid, cfg.log_level)
+    _init_process(parent_pid, cfg.log_level, cfg.nice)
     conn.send(("ready",))
     while True:
         try:
@@ -173,7 +178,7 @@ def run_job(cfg: WorkerConfig, job_id: str, attempt: int) -> None:
         if baseline is None:
             baseline = fcfs(problem)
         facts = SolverFacts(status=SolveStatus.FEASIBLE, objective=p.objective, best_bound=p.best_bound,
-                            gap=p.gap, seconds=p.seconds, solutions=p.solutions, source="cp-sat")
+                            gap=p.gap, seconds=p.seconds, solutions=p.solutions, source="in-progress")
         plan = build_plan(problem, p.assignments, weights=weights, solver=facts, baseline=baseline)
         objective = plan.kpis.objective if plan.kpis is not None else math.inf
         if objective >= best_objective - 1e-9:
@@ -290,8 +295,12 @@ def solve_sync(problem_json: str, options_json: str) -> str:
     return plan.model_dump_json()
 
 
-def _sync_init(parent_pid: int, log_level: str) -> None:
-    _init_process(parent_pid, log_level)
+def _noop() -> None:
+    return None
+
+
+def _sync_init(parent_pid: int, log_level: str, nice: int) -> None:
+    _init_process(parent_pid, log_level, nice)
 
 
 # -- in the API process -------------------------------------------------------------------------
@@ -335,7 +344,7 @@ class Runner:
         self.cfg = WorkerConfig(
             database_url=settings.database_url, database_schema=settings.database_schema,
             progress_interval_s=settings.progress_interval_s, poll_interval_s=settings.poll_interval_s,
-            log_level=settings.log_level,
+            log_level=settings.log_level, nice=settings.solver_nice,
         )
         self._ctx = multiprocessing.get_context("spawn")
         self._slots: list[_Slot] = []
@@ -355,6 +364,7 @@ class Runner:
         self._slots = [_Slot(i, self._ctx, self.cfg) for i in range(self.settings.workers)]
         self._thread = threading.Thread(target=self._loop, name="portsync-dispatcher", daemon=True)
         self._thread.start()
+        self.sync_pool().submit(_noop)  # start the /v1/solve process now, not on the first request
 
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
@@ -449,7 +459,8 @@ class Runner:
             if self._sync_pool is None:
                 self._sync_pool = ProcessPoolExecutor(
                     max_workers=self.settings.sync_workers, mp_context=self._ctx,
-                    initializer=_sync_init, initargs=(os.getpid(), self.settings.log_level),
+                    initializer=_sync_init,
+                    initargs=(os.getpid(), self.settings.log_level, self.settings.solver_nice),
                 )
             return self._sync_pool
 
@@ -461,11 +472,12 @@ class Runner:
 
 
 def _kill_pool(pool: ProcessPoolExecutor) -> None:
+    """End a pool now, even in the middle of a solve (its queues are closed cleanly)."""
     procs = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
     for p in procs:
         if p.is_alive():
             p.kill()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 __all__ = ["BrokenProcessPool", "Runner", "WorkerConfig", "run_job", "solve_sync"]

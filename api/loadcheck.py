@@ -78,11 +78,14 @@ def free_port() -> int:
         return port
 
 
-def start_server(workdir: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(workdir: Path, workers: int, database_url: str | None = None,
+                 schema: str | None = None) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTSYNC_")}
-    env.update(PORTSYNC_DATABASE_URL=f"sqlite:///{workdir / 'loadcheck.db'}", PORTSYNC_WORKERS=str(workers),
-               PORTSYNC_LOG_LEVEL="warning", PYTHONPATH=str(ROOT))
+    env.update(PORTSYNC_DATABASE_URL=database_url or f"sqlite:///{workdir / 'loadcheck.db'}",
+               PORTSYNC_WORKERS=str(workers), PORTSYNC_LOG_LEVEL="warning", PYTHONPATH=str(ROOT))
+    if schema:
+        env["PORTSYNC_DATABASE_SCHEMA"] = schema
     log = (workdir / "server.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host",
                              "127.0.0.1", "--port", str(port), "--log-level", "warning"],
@@ -201,6 +204,8 @@ def main() -> None:
     ap.add_argument("--url", help="a running server on this machine (default: start one)")
     ap.add_argument("--key", help="API key for --url")
     ap.add_argument("--workers", type=int, default=2, help="solver processes of the started server")
+    ap.add_argument("--database-url", help="database of the started server (default: a fresh SQLite file)")
+    ap.add_argument("--database-schema", help="PostgreSQL schema of the started server (use a fresh one)")
     ap.add_argument("--first-plan-runs", type=int, default=3)
     ap.add_argument("--gets", type=int, default=250, help="GETs (each with and without the plan)")
     ap.add_argument("--burst", type=int, default=100)
@@ -216,7 +221,7 @@ def main() -> None:
         if args.url:
             base = args.url.rstrip("/")
         else:
-            proc, base = start_server(workdir, args.workers)
+            proc, base = start_server(workdir, args.workers, args.database_url, args.database_schema)
         wait_ready(base)
         c = Client(base, args.key)
         first = time_to_first_plan(c, body, args.first_plan_runs)

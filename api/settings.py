@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     stop_wait_s: float = Field(
         default=3.0, ge=0, le=30, description="How long POST .../stop waits for the solve to end."
     )
+    solver_nice: int = Field(
+        default=10, ge=0, le=19, description="Niceness of the solver processes, so the API stays quick."
+    )
     max_crashes: int = Field(default=3, ge=1, description="Solver process crashes before a job fails.")
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated API keys; empty runs the server open."

@@ -136,3 +136,9 @@ def test_call_in_no_voyage() -> None:
 def test_malformed_json_names_the_problem() -> None:
     found = issues_of(json.dumps(good())[:-5])
     assert found and found[0][1] == "json_invalid"
+
+
+def test_absurd_time_zone_names_the_field() -> None:
+    d = good()
+    d["ports"][0]["timezone"] = "A" * 5000
+    assert any(path == "ports.0.timezone" for path, _, _ in issues_of(d))

@@ -3,6 +3,7 @@ that breaks the documented schema, status codes and content types as documented.
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from api.app import create_app
 from api.settings import Settings
 
 _TMP = Path(tempfile.mkdtemp(prefix="portsync-fuzz-"))
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)  # also when the module is only collected
 APP = create_app(Settings(database_url=f"sqlite:///{_TMP / 'fuzz.db'}", workers=1, solver_threads=1,
                           sync_time_limit_cap_s=0.3, max_body_bytes=2_000_000))
 
@@ -55,7 +57,6 @@ def _cleanup() -> Iterator[None]:
     yield
     APP.state.runner.stop()
     APP.state.db.dispose()
-    shutil.rmtree(_TMP, ignore_errors=True)
 
 
 @schema.exclude(path="/readyz").parametrize()
