@@ -7,6 +7,7 @@ solution reaches `on_progress`; setting `stop` ends the search and keeps the bes
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from optimizer.compiled import CompiledProblem, compile_problem
 from optimizer.domain import Problem
 from optimizer.params import ObjectiveWeights, SolveOptions
 from optimizer.plan import CallAssignment, Plan, SolverFacts, SolveStatus, UnservedCall
+from optimizer.solver.bound import time_indexed_bound, voyage_order
 from optimizer.solver.diagnose import diagnose_infeasible
 from optimizer.solver.lns import Lns, plan_objective
 from optimizer.solver.local_search import LocalSearch
@@ -171,6 +173,58 @@ class _Runner:
             done.set()
 
 
+def _relaxation_bound(
+    cp: CompiledProblem, options: SolveOptions, model: BerthModel, incumbent: dict[int, Placement] | None
+) -> tuple[float | None, dict[int, Placement] | None]:
+    """The time-indexed bound (a MIP solved by SCIP), when the problem is small enough to build it,
+    handed to CP-SAT as a cut on the objective so that CP-SAT stops, proven optimal, as soon as it
+    meets it; and the MIP's plan when it beats the incumbent (CP-SAT checks it as its hint)."""
+    if incumbent is None:
+        return None, None
+    best = plan_objective(cp, options.weights, incumbent)
+    result = time_indexed_bound(cp, options.weights, model.lower, best, integer=True,
+                                time_limit_s=min(30.0, 0.5 * options.time_limit_s))
+    if result is None:
+        return None, None
+    grain = objective_grain(cp, options.weights)
+    value = math.ceil(result.bound / grain - 1e-6) * grain
+    model.m.add(model.objective >= value)
+    better = None
+    if result.starts is not None:
+        plan = _placements(cp, result.starts)
+        if plan is not None and plan_objective(cp, options.weights, plan) < best:
+            better = plan
+    return float(value), better
+
+
+def _placements(cp: CompiledProblem, starts: dict[int, tuple[int, int]]) -> dict[int, Placement] | None:
+    """Complete placements from berth and start per call; arrivals as late as the voyage allows."""
+    placed: dict[int, Placement] = {}
+    for i in voyage_order(cp):
+        c = cp.calls[i]
+        berth, start = starts[i]
+        steps = c.option_steps(berth)
+        if steps is None:
+            return None
+        if c.prev is None:
+            assert c.eta is not None
+            arrival = c.eta
+        else:
+            prev_end = placed[c.prev].end
+            arrival = min(start, prev_end + c.sail_max)
+        placed[i] = Placement(berth, arrival, start, start + steps)
+    return placed
+
+
+def objective_grain(cp: CompiledProblem, w: ObjectiveWeights) -> int:
+    """Every objective value is a multiple of this (the gcd of the objective's coefficients)."""
+    coefficients = [w.dwell * c.weight * cp.step for c in cp.calls]
+    coefficients += [w.lateness * c.weight * cp.step for c in cp.calls if c.due is not None]
+    if cp.previous:
+        coefficients += [w.berth_change, w.start_change * cp.step]
+    return math.gcd(*[x for x in coefficients if x]) or 1
+
+
 def simple_bound(cp: CompiledProblem, w: ObjectiveWeights, lower: list[int]) -> float:
     """A bound no plan can beat, for when CP-SAT's own is weak (big models stopped in presolve):
     every call at least its shortest handling; a first call cannot start before its earliest
@@ -231,6 +285,10 @@ def solve(
     model = BerthModel(cp, options.weights)
     if options.start_from != "none":
         model.hint(start)
+    lp_bound, mip_plan = _relaxation_bound(cp, options, model, start if start_ok else None)
+    if mip_plan is not None:
+        start, source = mip_plan, "time-indexed-mip"
+        model.hint(start)
 
     log_lines: list[str] = []
 
@@ -271,7 +329,7 @@ def solve(
         cp_bound = solver.best_objective_bound
     except RuntimeError:  # stopped before CP-SAT ran
         cp_bound = 0.0
-    bound = (max(cp_bound, simple_bound(cp, options.weights, model.lower))
+    bound = (max(cp_bound, lp_bound or 0.0, simple_bound(cp, options.weights, model.lower))
              if status != SolveStatus.INFEASIBLE else None)
     if status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
         placed = model.read(solver)

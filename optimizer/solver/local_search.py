@@ -26,6 +26,8 @@ from optimizer.compiled import CompiledProblem
 from optimizer.params import ObjectiveWeights
 
 NEG = -(10**9)
+PICK_GREEDY = 0.8  # share of moves that start from the costliest of PICK_TOURNAMENT random calls
+PICK_TOURNAMENT = 4
 Times = tuple[int, int, int]  # berth, start, end
 Changes = dict[int, tuple[list[int], int, int]]  # berth -> new sequence, first changed, unchanged tail
 
@@ -55,6 +57,10 @@ class LocalSearch:
         for c in cp.calls:
             if c.frozen is not None:
                 self.blocked[c.frozen[0]].append((c.frozen[1], c.frozen[2]))
+        # cost of each call with no wait and its shortest handling, lateness aside: what a move can
+        # at best bring it down to
+        self.floor = [weights.dwell * c.weight * cp.step * min((o.steps for o in c.options), default=0)
+                      for c in cp.calls]
         self.history = history
         self.load(placed)
 
@@ -271,12 +277,26 @@ class LocalSearch:
 
     # -- search -----------------------------------------------------------------------------------
 
+    def _pick(self) -> int:
+        """A call to move: half the time the costliest of a few random calls above their own
+        floor (waiting, lateness), so that moves go where the plan loses most; else any call."""
+        rng, movable = self.rng, self.movable
+        if rng.random() < PICK_GREEDY:
+            cost, floor = self.cost, self.floor
+            best, excess = movable[0], -1
+            for _ in range(PICK_TOURNAMENT):
+                k = movable[int(rng.random() * len(movable))]
+                if cost[k] - floor[k] > excess:
+                    best, excess = k, cost[k] - floor[k]
+            return best
+        return movable[int(rng.random() * len(movable))]
+
     def step(self) -> bool:
         """One move attempt; True when the best plan improved."""
         if not self.movable:
             return False
         self.moves += 1
-        i = self.rng.choice(self.movable)
+        i = self._pick()
         found = self._relocate(i) if self.rng.random() < 0.6 else self._swap(i)
         if found is None:
             return False

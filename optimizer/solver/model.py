@@ -43,7 +43,7 @@ class BerthModel:
         self.lower = earliest_starts(cp)
         self.v = Variables.build(self.m, cp, self.lower)
         Constraints(self.m, cp, self.v, relax=relax).add_all()
-        add_objective(self.m, cp, self.v, weights)
+        self.objective = add_objective(self.m, cp, self.v, weights)
 
     def hint(self, placed: dict[int, Placement], target: cp_model.CpModel | None = None) -> None:
         """Give a complete start plan: every decision variable gets a value.

@@ -9,7 +9,9 @@ from optimizer.params import ObjectiveWeights
 from optimizer.solver.variables import Variables
 
 
-def add_objective(m: cp_model.CpModel, cp: CompiledProblem, v: Variables, w: ObjectiveWeights) -> None:
+def add_objective(
+    m: cp_model.CpModel, cp: CompiledProblem, v: Variables, w: ObjectiveWeights
+) -> cp_model.LinearExprT:
     step = cp.step
     terms: list[cp_model.LinearExprT] = []
     for c, cv in zip(cp.calls, v.calls, strict=True):
@@ -32,4 +34,6 @@ def add_objective(m: cp_model.CpModel, cp: CompiledProblem, v: Variables, w: Obj
     # In a relaxed model (diagnosis) breaking a hard limit costs far more than any plan quality.
     big = 1000 * max(1, w.dwell) * cp.step * max((c.weight for c in cp.calls), default=1)
     terms.extend(big * x for x in (*v.overdue.values(), *v.link_overrun.values()))
-    m.minimize(sum(terms))
+    objective = sum(terms)
+    m.minimize(objective)
+    return objective

@@ -1,0 +1,173 @@
+"""A time-indexed linear relaxation: the lower bound that proves berth plans optimal.
+
+x[c, b, t] = 1 when call c starts at berth b at step t. Each call starts once; at each step a
+berth holds at most one call; the objective is the model's, with a call's end = t + handling.
+CP-SAT's own bound on the interval model is weak for sums of completion times; this relaxation
+is known to be tight for berth allocation. It is built only when it is small enough to solve in
+seconds: the start steps of each call are limited to those a plan better than the incumbent
+can use (no call can dwell longer than the incumbent's objective leaves room for).
+
+The relaxation keeps only what holds for every plan: start windows, hard latest departures,
+maintenance, closures at berthing, one call per berth at a time, voyage sailing and link
+precedences; a call that stays moored through a closure occupies at least its handling time.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from ortools.linear_solver import pywraplp
+
+from optimizer.compiled import CompiledProblem
+from optimizer.params import ObjectiveWeights
+
+MAX_NONZEROS = 1_500_000  # berth-step entries of all x columns; above this it is not attempted
+
+
+def _free(cp: CompiledProblem, berth: int, port: int, t: int, steps: int) -> bool:
+    if cp.is_closed(port, t) or (not cp.longest_closure(port) and cp.is_closed(port, t + steps)):
+        return False
+    return all(not (t < b and a < t + steps) for a, b in cp.unavailable[berth])
+
+
+@dataclass
+class TimeIndexed:
+    bound: float
+    starts: dict[int, tuple[int, int]] | None  # call -> (berth, start) of the MIP's best plan
+
+
+def time_indexed_bound(cp: CompiledProblem, w: ObjectiveWeights, lower: list[int], incumbent: float,
+                       time_limit_s: float, integer: bool = False) -> TimeIndexed | None:
+    """A lower bound on the objective of every plan, or None when the LP is too big or unsolved.
+
+    With `integer`, x is binary and a MIP solver (SCIP) branches on it: its bound is at least the
+    LP's and, given the time, proves the optimum; its best plan comes back as berth and start per
+    call (for single-call voyages without closures it is an exact model of the problem)."""
+    t0 = time.monotonic()
+    if cp.previous or any(c.frozen is not None for c in cp.calls):
+        return None  # change costs and frozen calls: not modelled here; CP-SAT's bound stands
+    unit = {c.index: w.dwell * c.weight * cp.step for c in cp.calls}
+    least = {c.index: unit[c.index] * min(o.steps for o in c.options) for c in cp.calls}
+    slack = incumbent - sum(least.values())
+    # Latest end of each call in any plan better than the incumbent, along voyage chains.
+    latest_end: dict[int, int] = {}
+    for i in voyage_order(cp):
+        c = cp.calls[i]
+        max_dwell = math.floor((slack + least[i]) / unit[i]) if unit[i] else cp.horizon
+        base = c.eta if c.prev is None and c.eta is not None else latest_end.get(c.prev or -1, cp.horizon)
+        if c.prev is not None:
+            base += cp.calls[i].sail_max
+        end = min(cp.horizon, base + max_dwell)
+        if c.latest_end is not None:
+            end = min(end, c.latest_end)
+        latest_end[i] = end
+    nonzeros = sum(max(0, latest_end[c.index] - o.steps - lower[c.index] + 1) * o.steps
+                   for c in cp.calls for o in c.options)
+    if nonzeros > MAX_NONZEROS:
+        return None
+
+    lp = pywraplp.Solver.CreateSolver("SCIP" if integer else "GLOP")
+    if lp is None:
+        return None
+    inf = lp.infinity()
+    capacity: dict[tuple[int, int], pywraplp.Constraint] = {}
+    objective = lp.Objective()
+    columns_of: dict[int, list[tuple[pywraplp.Variable, int, int]]] = {}  # call -> (x, start, end)
+    berth_of: dict[pywraplp.Variable, int] = {}
+    for c in cp.calls:
+        one = lp.Constraint(1, 1)
+        cols: list[tuple[pywraplp.Variable, int, int]] = []
+        for o in c.options:
+            for t in range(lower[c.index], latest_end[c.index] - o.steps + 1):
+                if not _free(cp, o.berth, c.port, t, o.steps):
+                    continue
+                x = lp.IntVar(0, 1, "") if integer else lp.NumVar(0, 1, "")
+                one.SetCoefficient(x, 1)
+                for u in range(t, t + o.steps):
+                    key = (o.berth, u)
+                    row = capacity.get(key)
+                    if row is None:
+                        row = capacity[key] = lp.Constraint(-inf, 1)
+                    row.SetCoefficient(x, 1)
+                end = t + o.steps
+                if c.prev is None and c.eta is not None:  # later calls' dwell: variable d below
+                    objective.SetCoefficient(x, unit[c.index] * (end - c.eta))
+                cols.append((x, t, end))
+                berth_of[x] = o.berth
+        if not cols:
+            return None  # no start at all: no plan is better than the incumbent
+        columns_of[c.index] = cols
+        if time.monotonic() - t0 > time_limit_s:
+            return None
+
+    def start_of(i: int) -> list[tuple[pywraplp.Variable, int]]:
+        return [(x, s) for x, s, _ in columns_of[i]]
+
+    def end_of(i: int) -> list[tuple[pywraplp.Variable, int]]:
+        return [(x, e) for x, _, e in columns_of[i]]
+
+    for c in cp.calls:
+        i = c.index
+        if c.prev is not None:
+            # dwell >= end - previous end - slowest sailing, and >= handling
+            d = lp.NumVar(min(o.steps for o in c.options), inf, "")
+            objective.SetCoefficient(d, unit[i])
+            row = lp.Constraint(-inf, c.sail_max)  # end_i - end_prev - d <= sail_max
+            for x, e in end_of(i):
+                row.SetCoefficient(x, e)
+            for x, e in end_of(c.prev):
+                row.SetCoefficient(x, row.GetCoefficient(x) - e)
+            row.SetCoefficient(d, -1)
+            prec = lp.Constraint(c.sail_min, inf)  # start_i - end_prev >= sail_min
+            for x, s in start_of(i):
+                prec.SetCoefficient(x, s)
+            for x, e in end_of(c.prev):
+                prec.SetCoefficient(x, prec.GetCoefficient(x) - e)
+        if c.due is not None and w.lateness:
+            late = lp.NumVar(0, inf, "")
+            objective.SetCoefficient(late, w.lateness * c.weight * cp.step)
+            row = lp.Constraint(-inf, c.due)  # end - late <= due
+            for x, e in end_of(i):
+                row.SetCoefficient(x, e)
+            row.SetCoefficient(late, -1)
+    for link in cp.links:
+        prec = lp.Constraint(link.min_gap, inf)
+        for x, s in start_of(link.after):
+            prec.SetCoefficient(x, s)
+        for x, e in end_of(link.before):
+            prec.SetCoefficient(x, prec.GetCoefficient(x) - e)
+    objective.SetMinimization()
+    left = time_limit_s - (time.monotonic() - t0)
+    if left <= 0:
+        return None
+    lp.SetTimeLimit(int(left * 1000))
+    status = lp.Solve()
+    if integer and status in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+        starts = {i: next((berth_of[x], s) for x, s, _ in cols if x.solution_value() > 0.5)
+                  for i, cols in columns_of.items()}
+        best_bound = objective.BestBound()
+        return TimeIndexed(min(incumbent, best_bound if math.isfinite(best_bound) else 0.0), starts)
+    if integer and status == pywraplp.Solver.NOT_SOLVED:
+        best_bound = objective.BestBound()
+        return TimeIndexed(min(incumbent, best_bound), None) if math.isfinite(best_bound) else None
+    if status != pywraplp.Solver.OPTIMAL:
+        return None
+    return TimeIndexed(min(incumbent, objective.Value()), None)
+
+
+def voyage_order(cp: CompiledProblem) -> list[int]:
+    """Calls with each voyage's earlier calls first."""
+    out: list[int] = []
+    seen: set[int] = set()
+    for c in cp.calls:
+        chain = []
+        i: int | None = c.index
+        while i is not None and i not in seen:
+            chain.append(i)
+            i = cp.calls[i].prev
+        for j in reversed(chain):
+            seen.add(j)
+            out.append(j)
+    return out
