@@ -27,7 +27,9 @@ RECORDED = [
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "limit", "recorded", "optimal"), RECORDED)
-def test_benchmark_objective_not_above_recorded(name: str, limit: float, recorded: int, optimal: bool) -> None:
+def test_benchmark_objective_not_above_recorded(
+    name: str, limit: float, recorded: int, optimal: bool
+) -> None:
     path = BAP / name
     if not path.exists():
         pytest.skip(f"{path} not found (set PORTSYNC_BAP_DIR)")
