@@ -44,6 +44,21 @@ def earliest_fit(cp: CompiledProblem, busy: list[tuple[int, int]], port: int, lb
             return t
 
 
+def precedences(cp: CompiledProblem) -> tuple[list[list[tuple[int, int]]], list[list[int]]]:
+    """Per call: its predecessors (voyage and links) with the min gap after their end, and its
+    successors."""
+    preds: list[list[tuple[int, int]]] = [[] for _ in cp.calls]
+    succs: list[list[int]] = [[] for _ in cp.calls]
+    for c in cp.calls:
+        if c.prev is not None:
+            preds[c.index].append((c.prev, 0))
+            succs[c.prev].append(c.index)
+    for link in cp.links:
+        preds[link.after].append((link.before, link.min_gap))
+        succs[link.before].append(link.after)
+    return preds, succs
+
+
 def fcfs_steps(cp: CompiledProblem, prefer: dict[int, tuple[int, int]] | None = None) -> dict[int, Placement]:
     """FCFS in model steps.
 
@@ -53,15 +68,7 @@ def fcfs_steps(cp: CompiledProblem, prefer: dict[int, tuple[int, int]] | None = 
     """
     prefer = prefer or {}
     n = len(cp.calls)
-    preds: list[list[tuple[int, int]]] = [[] for _ in range(n)]  # (pred, min gap after its end)
-    succs: list[list[int]] = [[] for _ in range(n)]
-    for c in cp.calls:
-        if c.prev is not None:
-            preds[c.index].append((c.prev, 0))
-            succs[c.prev].append(c.index)
-    for link in cp.links:
-        preds[link.after].append((link.before, link.min_gap))
-        succs[link.before].append(link.after)
+    preds, succs = precedences(cp)
     waiting = [len(p) for p in preds]
     busy: list[list[tuple[int, int]]] = [list(w) for w in cp.unavailable]
     free = [-(10**9)] * len(cp.berth_ids)
@@ -141,15 +148,7 @@ def dispatch_steps(cp: CompiledProblem, rule: str = "spt") -> dict[int, Placemen
     earliest completion. Vessels sail at service speed, as in FCFS.
     """
     n = len(cp.calls)
-    preds: list[list[tuple[int, int]]] = [[] for _ in range(n)]
-    succs: list[list[int]] = [[] for _ in range(n)]
-    for c in cp.calls:
-        if c.prev is not None:
-            preds[c.index].append((c.prev, 0))
-            succs[c.prev].append(c.index)
-    for link in cp.links:
-        preds[link.after].append((link.before, link.min_gap))
-        succs[link.before].append(link.after)
+    preds, succs = precedences(cp)
     waiting = [len(p) for p in preds]
     busy: list[list[tuple[int, int]]] = [list(w) for w in cp.unavailable]
     placed: dict[int, Placement] = {}
