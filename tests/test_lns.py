@@ -68,3 +68,11 @@ def test_stop_during_search_returns_best_plan_promptly(month: Problem) -> None:
     assert plan.solver is not None and plan.solver.stopped
     assert check(month, plan).ok
     assert plan.solver.objective is not None and plan.solver.objective <= best[-1].objective
+
+
+def test_local_search_floors_bound_each_calls_cost(month: Problem) -> None:
+    """The floor that steers move selection is what a call costs at best (no wait, fastest berth)."""
+    cp = compile_problem(month)
+    ls = LocalSearch(cp, ObjectiveWeights(), fcfs_steps(cp), seed=1)
+    assert all(cost >= floor for cost, floor in zip(ls.cost, ls.floor, strict=True))
+    assert any(cost > floor for cost, floor in zip(ls.cost, ls.floor, strict=True))

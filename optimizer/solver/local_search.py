@@ -9,6 +9,10 @@ and a move that breaks one is rejected: the current plan is always complete and 
 Only the re-timed calls (and the next calls of their voyages) are re-costed, so a move costs a few
 dozen operations, not a pass over the plan.
 
+Most moves start from the costliest of a few random calls (above what the call costs with no
+wait at its fastest berth): on a month of traffic most calls already berth on arrival, and moves
+of those rarely pay.
+
 Acceptance is late-acceptance hill climbing: a move is taken when it is no worse than the current
 plan or than the plan of a few hundred moves ago, which lets the search walk across plateaus and
 out of shallow local optima without a temperature to tune.
@@ -278,8 +282,8 @@ class LocalSearch:
     # -- search -----------------------------------------------------------------------------------
 
     def _pick(self) -> int:
-        """A call to move: half the time the costliest of a few random calls above their own
-        floor (waiting, lateness), so that moves go where the plan loses most; else any call."""
+        """A call to move: mostly (PICK_GREEDY) the one of a few random calls that costs most above
+        its floor (waiting, lateness), so that moves go where the plan loses most; else any call."""
         rng, movable = self.rng, self.movable
         if rng.random() < PICK_GREEDY:
             cost, floor = self.cost, self.floor
