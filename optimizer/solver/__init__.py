@@ -19,7 +19,6 @@ from optimizer.baseline import (
     Placement,
     breaks_limits,
     dispatch_steps,
-    earliest_fit,
     fcfs_steps,
     to_assignments,
 )
@@ -27,7 +26,7 @@ from optimizer.compiled import CompiledProblem, compile_problem
 from optimizer.domain import Problem
 from optimizer.params import ObjectiveWeights, SolveOptions
 from optimizer.plan import CallAssignment, Plan, SolverFacts, SolveStatus, UnservedCall
-from optimizer.solver.bound import time_indexed_bound, voyage_order
+from optimizer.solver.bound import earliest_end, time_indexed_bound, voyage_order
 from optimizer.solver.diagnose import diagnose_infeasible
 from optimizer.solver.lns import Lns, plan_objective
 from optimizer.solver.local_search import LocalSearch
@@ -234,8 +233,7 @@ def simple_bound(cp: CompiledProblem, w: ObjectiveWeights, lower: list[int]) -> 
         if c.frozen is not None:
             continue
         # earliest end on each berth, alone, around its maintenance and the port's closures
-        end = min(earliest_fit(cp, cp.unavailable[o.berth], c.port, lower[c.index], o.steps) + o.steps
-                  for o in c.options)
+        end = min(earliest_end(cp, o.berth, c.port, lower[c.index], o.steps) for o in c.options)
         dwell = min(o.steps for o in c.options)
         if c.prev is None and c.eta is not None:
             dwell = max(dwell, end - c.eta)
@@ -286,7 +284,7 @@ def solve(
     if options.start_from != "none":
         model.hint(start)
     lp_bound, mip_plan = _relaxation_bound(cp, options, model, start if start_ok else None)
-    if mip_plan is not None:
+    if mip_plan is not None and check(problem, to_assignments(cp, mip_plan), options.weights).ok:
         start, source = mip_plan, "time-indexed-mip"
         model.hint(start)
 

@@ -171,3 +171,77 @@ def voyage_order(cp: CompiledProblem) -> list[int]:
             seen.add(j)
             out.append(j)
     return out
+
+
+def earliest_end(cp: CompiledProblem, berth: int, port: int, lb: int, steps: int) -> int:
+    """The earliest end of a call alone at a berth, starting no earlier than `lb`: around
+    maintenance and closed berthing times; a departure that falls in a closure waits moored for
+    its end (the model allows such stays)."""
+    s = lb
+    moved = True
+    while moved:
+        moved = False
+        for a, b in cp.closed[port]:
+            if a <= s <= b:
+                s, moved = b + 1, True
+        for a, b in cp.unavailable[berth]:
+            if s < b and a < s + steps:
+                s, moved = b, True
+    e = s + steps
+    for a, b in cp.closed[port]:
+        if a <= e <= b:
+            e = b + 1
+    return e
+
+
+def contention_free_dwell(cp: CompiledProblem, lower: list[int]) -> int:
+    """Total dwell (steps, unweighted) no plan can beat even with every voyage alone in the basin.
+
+    Each call ends no earlier than alone at its fastest berth after its predecessors; within a
+    voyage, the dwell of calls 1..k is at least call k's end - ETA - the slowest sailing times of
+    the legs up to k (the plan can hide the rest of the wait at sea), and each call dwells at least
+    its shortest handling. It tells how much of FCFS's dwell any plan can save at all.
+    """
+    ends: dict[int, int] = {}
+    for i in voyage_order_with_links(cp):
+        c = cp.calls[i]
+        lb = lower[i]
+        if c.prev is not None:
+            lb = max(lb, ends[c.prev] + c.sail_min)
+        for link in cp.links:
+            if link.after == i:
+                lb = max(lb, ends[link.before] + link.min_gap)
+        if c.frozen is not None:
+            ends[i] = c.frozen[2]
+            continue
+        ends[i] = min(earliest_end(cp, o.berth, c.port, lb, o.steps) for o in c.options)
+    next_of = {c.prev: c.index for c in cp.calls if c.prev is not None}
+    total = 0
+    for c in cp.calls:
+        if c.prev is not None:
+            continue
+        chain = [c.index]
+        while chain[-1] in next_of:
+            chain.append(next_of[chain[-1]])
+        shortest = [min(o.steps for o in cp.calls[i].options) for i in chain]
+        best = sum(shortest)
+        eta = c.eta if c.eta is not None else lower[c.index]
+        sailing = 0
+        for k, i in enumerate(chain):
+            if k:
+                sailing += cp.calls[i].sail_max
+            best = max(best, max(ends[i] - eta - sailing, sum(shortest[: k + 1])) + sum(shortest[k + 1:]))
+        total += best
+    return total
+
+
+def voyage_order_with_links(cp: CompiledProblem) -> list[int]:
+    from graphlib import TopologicalSorter
+
+    preds: dict[int, set[int]] = {c.index: set() for c in cp.calls}
+    for c in cp.calls:
+        if c.prev is not None:
+            preds[c.index].add(c.prev)
+    for link in cp.links:
+        preds[link.after].add(link.before)
+    return list(TopologicalSorter(preds).static_order())
