@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 import time
@@ -10,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -18,7 +17,7 @@ from rich.table import Table
 from optimizer.bench import bench_app
 from optimizer.domain import Problem
 from optimizer.params import ObjectiveWeights, SolveOptions
-from optimizer.plan import CallAssignment, Plan
+from optimizer.plan import CallPlan, Plan
 from optimizer.validation import InvalidProblem, Issue, issues_from_pydantic, load_problem_file
 
 app = typer.Typer(
@@ -48,26 +47,20 @@ def _load(path: Path) -> Problem:
         raise _fail_input(str(path), exc.issues) from None
 
 
-def _load_plan(path: Path) -> list[CallAssignment]:
+def _load_plan(path: Path) -> Plan:
     """A plan file: a Plan as `portsync solve --out` writes it, or a bare list of assignments."""
     try:
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise _fail_input(str(path), [Issue(loc=[], msg=f"cannot read: {exc.strerror}")]) from None
-    except json.JSONDecodeError as exc:
-        raise _fail_input(str(path), [Issue(loc=[], msg=f"not JSON: {exc}")]) from None
     try:
-        if isinstance(data, list):
-            return [
-                CallAssignment.model_validate(
-                    {k: a.get(k) for k in CallAssignment.model_fields if k in a} if isinstance(a, dict) else a
-                )
-                for a in data
-            ]
-        plan = Plan.model_validate(data)
-        return [CallAssignment(**c.model_dump(include=set(CallAssignment.model_fields))) for c in plan.calls]
+        data = _PLAN_FILE.validate_json(text)
     except ValidationError as exc:
         raise _fail_input(str(path), issues_from_pydantic(exc)) from None
+    return data if isinstance(data, Plan) else Plan(calls=data)
+
+
+_PLAN_FILE: TypeAdapter[Plan | list[CallPlan]] = TypeAdapter(Plan | list[CallPlan])
 
 
 def kpi_table(plan: Plan, title: str) -> Table:
@@ -250,13 +243,13 @@ def check_plan(
     from optimizer.checker import check
 
     problem = _load(problem_file)
-    assignments = _load_plan(plan_file)
-    report = check(problem, assignments)
+    plan = _load_plan(plan_file)
+    report = check(problem, plan)
     if as_json:
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
     else:
         if report.ok:
-            out.print(f"[green]plan is clean[/]: {len(assignments)} calls, no violated constraint")
+            out.print(f"[green]plan is clean[/]: {len(plan.calls)} calls, no violated constraint")
         else:
             table = Table(title=f"{len(report.violations)} violation(s)", title_justify="left")
             for col in ("kind", "call", "berth", "detail"):

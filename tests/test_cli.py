@@ -1,0 +1,96 @@
+"""The command line as a planner uses it: solve, baseline, check, and readable errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from optimizer.cli import app
+from tests.builders import berth, call, port, problem_dict, vessel, voyage
+
+runner = CliRunner()
+
+
+def write_problem(tmp_path: Path) -> Path:
+    data = problem_dict(
+        [port("KZKUR", [berth("K1", kinds=("rail_ferry",))]),
+         port("AZBAK", [berth("B1", kinds=("rail_ferry",))], tz="Asia/Baku")],
+        [vessel("F1", name="Barda"), vessel("F2", name="Karabakh")],
+        [call("a1", "F1", "KZKUR", 8, "rail_ferry"), call("a2", "F1", "AZBAK", 8, "rail_ferry"),
+         call("b1", "F2", "KZKUR", 6, "rail_ferry")],
+        [voyage("F1", 0, "a1", "a2"), voyage("F2", 1, "b1")],
+    )
+    path = tmp_path / "problem.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_solve_prints_kpis_beside_fcfs_and_writes_plan_and_gantt(tmp_path: Path) -> None:
+    problem = write_problem(tmp_path)
+    out, gantt = tmp_path / "plan.json", tmp_path / "plan.html"
+    result = runner.invoke(app, ["solve", str(problem), "--time-limit", "3", "--out", str(out),
+                                 "--gantt", str(gantt)])
+    assert result.exit_code == 0, result.output
+    assert "total dwell h" in result.stdout and "FCFS" in result.stdout
+    plan = json.loads(out.read_text())
+    assert {c["call_id"] for c in plan["calls"]} == {"a1", "a2", "b1"}
+    assert "Barda" in gantt.read_text()
+
+
+def test_check_exit_codes_clean_violations_bad_input(tmp_path: Path) -> None:
+    problem = write_problem(tmp_path)
+    out = tmp_path / "plan.json"
+    assert runner.invoke(app, ["solve", str(problem), "-t", "3", "--out", str(out)]).exit_code == 0
+
+    clean = runner.invoke(app, ["check", str(problem), str(out)])
+    assert clean.exit_code == 0, clean.output
+    assert "plan is clean" in clean.stdout
+
+    plan = json.loads(out.read_text())
+    first = next(c for c in plan["calls"] if c["call_id"] == "b1")
+    other = next(c for c in plan["calls"] if c["call_id"] == "a1")
+    first["berth_start"], first["berth_end"] = other["berth_start"], other["berth_end"]
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(plan["calls"]))  # a bare list of assignments is accepted too
+    result = runner.invoke(app, ["check", str(problem), str(broken), "--json"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert not report["ok"]
+    assert "berth_overlap" in {v["kind"] for v in report["violations"]}
+
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("{not json")
+    bad = runner.invoke(app, ["check", str(problem), str(garbage)])
+    assert bad.exit_code == 2
+    assert "Traceback" not in bad.output
+
+
+def test_bad_problem_file_names_the_field_without_a_traceback(tmp_path: Path) -> None:
+    path = write_problem(tmp_path)
+    data = json.loads(path.read_text())
+    data["vessels"][0]["imo"] = "1234568"  # its check digit is 7
+    data["calls"][1]["cargo"] = "bananas"
+    path.write_text(json.dumps(data))
+    result = runner.invoke(app, ["solve", str(path), "-t", "1"])
+    assert result.exit_code == 2
+    assert "vessels.0.imo" in result.output and "check digit" in result.output
+    assert "calls.1.cargo" in result.output
+    assert "Traceback" not in result.output
+
+    data = json.loads(write_problem(tmp_path).read_text())
+    data["calls"][2]["port_id"] = "RUMCX"
+    path.write_text(json.dumps(data))
+    result = runner.invoke(app, ["solve", str(path), "-t", "1"])
+    assert result.exit_code == 2
+    assert "calls.2.port_id" in result.output and "unknown port 'RUMCX'" in result.output
+
+    missing = runner.invoke(app, ["baseline", str(tmp_path / "nope.json")])
+    assert missing.exit_code == 2 and "cannot read" in missing.output
+
+
+def test_baseline_prints_fcfs_kpis(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["baseline", str(write_problem(tmp_path))])
+    assert result.exit_code == 0, result.output
+    assert "first come, first served" in result.stdout
