@@ -23,7 +23,7 @@ from ortools.linear_solver import pywraplp
 from optimizer.compiled import CompiledProblem
 from optimizer.params import ObjectiveWeights
 
-MAX_NONZEROS = 1_500_000  # berth-step entries of all x columns; above this it is not attempted
+MAX_NONZEROS = 2_500_000  # berth-step entries of all x columns; above this it is not attempted
 
 
 def _free(cp: CompiledProblem, berth: int, port: int, t: int, steps: int) -> bool:
