@@ -133,7 +133,8 @@ def test_time_limit_and_parameters_reach_cp_sat() -> None:
         log=log.append,
     )
     params = next(line for line in log if line.startswith("Parameters:"))
-    assert "max_time_in_seconds: 1.5" in params
+    limit = float(params.split("max_time_in_seconds: ")[1].split()[0])
+    assert 1.0 < limit <= 1.5  # the limit counts from the call: start plans used a little of it
     assert "random_seed: 7" in params
     assert "linearization_level: 0" in params
 

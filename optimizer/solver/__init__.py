@@ -298,8 +298,11 @@ def solve(
     runner = _Runner(stop, on_log)
     solver = cp_model.CpSolver()
     apply_parameters(solver, options)
+    # the time limit counts from the call: start plans and the MIP bound have used some of it
+    left = max(0.5, options.time_limit_s - (time.monotonic() - t0))
+    solver.parameters.max_time_in_seconds = left
     if large:
-        solver.parameters.max_time_in_seconds = max(1.0, FULL_MODEL_SHARE * options.time_limit_s)
+        solver.parameters.max_time_in_seconds = min(left, max(1.0, FULL_MODEL_SHARE * options.time_limit_s))
         solver.parameters.num_workers = max(1, options.workers - 1)
     solver.log_callback = on_log
     callback = _Callback(model, t0, reporter.forward if large else on_progress)
