@@ -811,11 +811,12 @@ def traffic_summary(problem: Problem) -> dict[str, dict[str, int]]:
     return {pid: dict(sorted(cnt.items())) for pid, cnt in out.items()}
 
 
-def _summary_text(problem: Problem) -> str:
+def traffic_text(problem: Problem, sep: str = ": ") -> str:
+    """Calls per port and vessel type in words, for descriptions."""
     parts = []
     for pid, cnt in traffic_summary(problem).items():
         inner = ", ".join(f"{n} {t.replace('_', ' ')}" for t, n in cnt.items())
-        parts.append(f"{pid}: {sum(cnt.values())} calls ({inner})")
+        parts.append(f"{pid}{sep}{sum(cnt.values())} calls ({inner})")
     return "; ".join(parts)
 
 
@@ -867,7 +868,7 @@ def generate(
     if description is None:
         description = (
             f"Generated Caspian-like traffic (portsync generator, seed {seed}): {len(problem.calls)} calls "
-            f"over {days} days at Aktau, Kuryk and Alat, berth scale {scale}. {_summary_text(problem)}. "
+            f"over {days} days at Aktau, Kuryk and Alat, berth scale {scale}. {traffic_text(problem)}. "
             "Ferry handling 6-12 h and crossings from shared/domain/caspian.md; berth lengths at Kuryk and "
             "Alat, drafts, handling rates, storms and maintenance are ESTIMATES.")
     problem.description = description
@@ -936,5 +937,5 @@ def grain_rush(
     problem = _finish(b, data, t0)
     problem.description = (
         f"Grain rush at Aktau (portsync generator, seed {seed}): {ships} grain ships arrive within about "
-        f"two days, {len(trains)} grain trains. {_summary_text(problem)}.")
+        f"two days, {len(trains)} grain trains. {traffic_text(problem)}.")
     return problem

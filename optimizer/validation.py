@@ -292,7 +292,7 @@ def validate_problem(p: Problem) -> list[Issue]:
     return issues
 
 
-def _anchor_bounds(p: Problem, c: Call, eta: datetime | None) -> tuple[datetime | None, datetime | None]:
+def _anchor_bounds(c: Call, eta: datetime | None) -> tuple[datetime | None, datetime | None]:
     lo = [t for t in (eta, c.earliest_start, c.frozen.berth_start if c.frozen else None) if t]
     hi = [t for t in (c.latest_departure, c.frozen.berth_end if c.frozen else None) if t]
     return (max(lo) if lo else None, min(hi) if hi else None)
@@ -308,7 +308,7 @@ def _voyage_order_issues(p: Problem, vi: int, calls: dict[str, Call]) -> list[Is
         c = calls.get(cid)
         if c is None:
             continue
-        lo, hi = _anchor_bounds(p, c, v.eta if k == 0 else None)
+        lo, hi = _anchor_bounds(c, v.eta if k == 0 else None)
         if hi is not None and latest_lo is not None and hi <= latest_lo[0]:
             out.append(
                 Issue(

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from optimizer.domain import Problem
-from optimizer.generator import KURYK, generate, grain_rush, traffic_summary
+from optimizer.generator import KURYK, generate, grain_rush, traffic_text
 
 HERE = Path(__file__).resolve().parent
 SEED = 2026
@@ -53,21 +53,14 @@ def _hours(problem: Problem, port_id: str) -> str:
     return f"{port_id} {total:.0f} h ({spans})"
 
 
-def _traffic(problem: Problem) -> str:
-    parts = []
-    for pid, counts in traffic_summary(problem).items():
-        inner = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items())
-        parts.append(f"{pid} {sum(counts.values())} calls ({inner})")
-    return "; ".join(parts)
-
-
 def _facts(problem: Problem) -> str:
     ferries = sum(1 for c in problem.calls if c.port_id == KURYK and c.cargo.value in ("rail_ferry", "ro_ro"))
     days = (problem.horizon_end - problem.horizon_start).total_seconds() / 86400
     maint = [f"{b.id} {w.start:%d %b %H:%M}-{w.end:%H:%M}" for p in problem.ports for b in p.berths
              for w in b.unavailable]
     return (
-        f"Traffic: {_traffic(problem)}. Ferry calls at Kuryk: {ferries} ({ferries / days:.1f} a day; "
+        f"Traffic: {traffic_text(problem, sep=' ')}. Ferry calls at Kuryk: {ferries} "
+        f"({ferries / days:.1f} a day; "
         f"it handles 5-8). Weather closures (no berthing or sailing): "
         f"{'; '.join(_hours(problem, p.id) for p in problem.ports)}. "
         f"Berth maintenance: {', '.join(maint) or 'none'}. {len(problem.links)} links."
