@@ -137,29 +137,22 @@ class _Callback(cp_model.CpSolverSolutionCallback):
 class _Runner:
     """Runs CP-SAT solves one after another; a stop request reaches whichever is running."""
 
-    def __init__(self, stop: threading.Event | None, log: Callable[[str], None]):
-        self.stop, self.log = stop, log
-        self.current: cp_model.CpSolver | None = None
-        self.lock = threading.Lock()
-        self.stopped = False
+    def __init__(self, stop: threading.Event | None):
+        self.stop = stop
 
     def should_stop(self) -> bool:
         return self.stop is not None and self.stop.is_set()
 
     def run(self, solver: cp_model.CpSolver, m: cp_model.CpModel,
             callback: cp_model.CpSolverSolutionCallback | None = None) -> int:
-        with self.lock:
-            if self.should_stop():
-                self.stopped = True
-                return int(cp_model.UNKNOWN)
-            self.current = solver
+        if self.should_stop():
+            return int(cp_model.UNKNOWN)
         done = threading.Event()
 
         def watch() -> None:
             assert self.stop is not None
             while not done.is_set():
                 if self.stop.wait(0.05):
-                    self.stopped = True
                     solver.stop_search()
                     return
 
@@ -295,7 +288,7 @@ def solve(
         if log is not None:
             log(line)
 
-    runner = _Runner(stop, on_log)
+    runner = _Runner(stop)
     solver = cp_model.CpSolver()
     apply_parameters(solver, options)
     # the time limit counts from the call: start plans and the MIP bound have used some of it
@@ -347,7 +340,7 @@ def solve(
     facts.solutions = max(facts.solutions, reporter.count)
 
     facts.seconds = time.monotonic() - t0
-    facts.stopped = runner.stopped
+    facts.stopped = runner.should_stop()  # a stop request ended the search, whichever phase it hit
     if placed is not None:
         facts.objective = float(plan_objective(cp, options.weights, placed))
         if bound is not None:
