@@ -215,7 +215,7 @@ def _solve_seed(instance: BapInstance, problem: Problem, options: SolveOptions,
             best_seen = p.objective
             improvements.append(p.seconds)
         if on_progress is not None:
-            bound = bound_in_file_units(p.best_bound, options.weights)
+            bound = bound_in_file_units(p.best_bound or 0.0, options.weights)
             on_progress(BapProgress(options.seed, p.objective / scale, bound, p.seconds, p.solutions))
 
     t0 = time.monotonic()
@@ -411,7 +411,7 @@ def _scale_child(calls: int, days: int, seed: int, time_limit_s: float, workers:
         dwell = report.kpis.total_dwell_hours if report is not None and served else None
         fcfs_dwell = fcfs_report.kpis.total_dwell_hours
         cp = compile_problem(problem)
-        dwell_bound = contention_free_dwell(cp, earliest_starts(cp)) * cp.step / 60.0
+        dwell_bound = contention_free_dwell(cp, earliest_starts(cp)[0]) * cp.step / 60.0
         out.put(("result", {
             "calls": calls, "days": days, "seed": seed,
             "problem_calls": len(problem.calls), "berths": sum(len(p.berths) for p in problem.ports),

@@ -6,10 +6,15 @@ the first; each has a short stable `kind`, the call and berth it concerns, and a
 the times involved.
 
 Frozen calls: when a call sits exactly on its frozen berth and times, the frozen record is a
-fact, not a decision, so berth fit, handling time, earliest start, latest departure, closures and
-the ETA are not held against it (a vessel already at berth may have started early, be half
-done, or be riding out a storm). Overlaps with other calls and maintenance, voyage legs and links
-still count. A frozen call that was moved is flagged `frozen_moved` and checked like any other.
+fact, not a decision: whatever hard rule it breaks (berth fit, handling time, earliest start,
+latest departure, closures, maintenance, the ETA, a voyage leg or link between two frozen calls)
+is reported as a warning of kind `frozen_<rule>`, never as clean, and the plan is not blamed for
+it. Every other call must still respect it. A frozen call that was moved is flagged
+`frozen_moved` and checked like any other.
+
+Unserved calls: a plan may list calls it cannot serve, each with its reasons (a partial plan);
+they are not violations, but a call that is neither planned nor listed is (`missing_call`), and
+so is a call both planned and listed (`planned_and_unserved`).
 """
 
 from __future__ import annotations
@@ -18,9 +23,9 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from optimizer.domain import Call, Problem, berth_misfit, handling_hours
+from optimizer.domain import Call, Link, Problem, Vessel, berth_misfit, handling_hours
 from optimizer.kpis import compute_kpis, first_assignments, fmt_minutes, fmt_time, minutes
 from optimizer.params import ObjectiveWeights
 from optimizer.plan import CallAssignment, Kpis, Plan
@@ -34,7 +39,7 @@ KINDS = (
     "handling_too_short", "start_before_arrival", "start_before_earliest", "latest_departure_missed",
     "berth_overlap", "berth_unavailable", "closure_berthing", "closure_departure", "eta_mismatch",
     "voyage_order", "sailing_too_fast", "sailing_too_slow", "link_min_gap", "link_max_gap",
-    "frozen_moved",
+    "frozen_moved", "planned_and_unserved",
 )
 
 
@@ -54,9 +59,17 @@ class CheckReport(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    ok: bool
+    ok: bool = Field(description="No violation (warnings and unserved calls aside).")
     violations: list[Violation]
+    warnings: list[Violation] = Field(default_factory=list, description="Frozen calls that break a hard "
+                                      "rule: facts the plan keeps, not its fault.")
+    unserved: list[str] = Field(default_factory=list, description="Calls the plan lists as unserved.")
     kpis: Kpis
+
+    @property
+    def clean(self) -> bool:
+        """No violation, no warning: every call planned breaks no rule."""
+        return self.ok and not self.warnings
 
     def kinds(self) -> Counter[str]:
         return Counter(v.kind for v in self.violations)
@@ -77,10 +90,21 @@ class _Checker:
         self.berth_port = problem.berth_port()
         self.vessels = problem.vessel_map()
         self.out: list[Violation] = []
+        self.warnings: list[Violation] = []
         self.by_call = first_assignments(problem, self.assignments)
+        self.as_warning = False  # while checking what only frozen facts break
 
     def add(self, kind: str, detail: str, call_id: str | None = None, berth_id: str | None = None) -> None:
-        self.out.append(Violation(kind=kind, call_id=call_id, berth_id=berth_id, detail=detail))
+        if self.as_warning:
+            self.warnings.append(Violation(kind=f"frozen_{kind}", call_id=call_id, berth_id=berth_id,
+                                           detail=f"frozen call: {detail}"))
+        else:
+            self.out.append(Violation(kind=kind, call_id=call_id, berth_id=berth_id, detail=detail))
+
+    def frozen_fact(self, *call_ids: str) -> bool:
+        """Whether every one of these calls sits exactly on its frozen record."""
+        return all(cid in self.by_call and _exactly_frozen(self.calls[cid], self.by_call[cid])
+                   for cid in call_ids)
 
     # -- completeness --------------------------------------------------------------------------
 
@@ -103,10 +127,13 @@ class _Checker:
                          "does not have it", cid)
         for c in self.p.calls:
             if c.id in self.by_call:
+                if c.id in unserved:
+                    self.add("planned_and_unserved", f"call {c.id} is planned at berth "
+                             f"{self.by_call[c.id].berth_id} and also listed as unserved", c.id)
                 continue
             if c.id in unserved:
-                why = "; ".join(unserved[c.id]) or "no reason given"
-                self.add("missing_call", f"call {c.id} is not served by the plan ({why})", c.id)
+                if not unserved[c.id]:
+                    self.add("missing_call", f"call {c.id} is listed as unserved without a reason", c.id)
             else:
                 self.add("missing_call", f"call {c.id} (vessel {c.vessel_id} at {c.port_id}) has no "
                          "assignment in the plan", c.id)
@@ -115,6 +142,13 @@ class _Checker:
 
     def call(self, c: Call, a: CallAssignment) -> None:
         frozen_ok = _exactly_frozen(c, a)
+        self.as_warning = frozen_ok
+        try:
+            self._call(c, a)
+        finally:
+            self.as_warning = False
+
+    def _call(self, c: Call, a: CallAssignment) -> None:
         berth = self.berths.get(a.berth_id)
         if berth is None:
             self.add("unknown_berth", f"call {c.id} is assigned to berth {a.berth_id!r}, which the "
@@ -122,7 +156,7 @@ class _Checker:
         elif self.berth_port[berth.id].id != c.port_id:
             self.add("wrong_port", f"call {c.id} is for port {c.port_id} but berth {berth.id} is in "
                      f"port {self.berth_port[berth.id].id}", c.id, berth.id)
-        elif not frozen_ok:
+        else:
             vessel = self.vessels.get(c.vessel_id)
             misfit = berth_misfit(c, vessel, berth) if vessel is not None else None
             if misfit is not None:
@@ -137,10 +171,10 @@ class _Checker:
         if a.berth_start < a.arrival:
             self.add("start_before_arrival", f"call {c.id} starts at berth {fmt_time(a.berth_start)}, "
                      f"before the vessel arrives at {fmt_time(a.arrival)}", c.id, a.berth_id)
-        if c.earliest_start is not None and a.berth_start < c.earliest_start and not frozen_ok:
+        if c.earliest_start is not None and a.berth_start < c.earliest_start:
             self.add("start_before_earliest", f"call {c.id} starts at berth {fmt_time(a.berth_start)}, "
                      f"before its earliest start {fmt_time(c.earliest_start)}", c.id, a.berth_id)
-        if c.latest_departure is not None and a.berth_end > c.latest_departure and not frozen_ok:
+        if c.latest_departure is not None and a.berth_end > c.latest_departure:
             self.add("latest_departure_missed", f"call {c.id} leaves berth {a.berth_id} at "
                      f"{fmt_time(a.berth_end)}, after its latest departure "
                      f"{fmt_time(c.latest_departure)}", c.id, a.berth_id)
@@ -153,7 +187,7 @@ class _Checker:
                              f"unavailable window {fmt_time(w.start)} - {fmt_time(w.end)}{why}",
                              c.id, berth.id)
         port = self.berth_port.get(a.berth_id) or next((p for p in self.p.ports if p.id == c.port_id), None)
-        if port is not None and not frozen_ok:
+        if port is not None:
             for w in port.closures:
                 why = f" ({w.reason})" if w.reason else ""
                 if w.start <= a.berth_start < w.end:
@@ -165,7 +199,7 @@ class _Checker:
                              f"{fmt_time(a.berth_end)}, inside closure {fmt_time(w.start)} - "
                              f"{fmt_time(w.end)} of port {port.id}{why}", c.id, a.berth_id)
         f = c.frozen
-        if f is not None and not frozen_ok:
+        if f is not None and not self.as_warning:
             got = (f"berth {a.berth_id}, {fmt_time(a.berth_start)} - {fmt_time(a.berth_end)}, "
                    f"arrival {fmt_time(a.arrival)}")
             want = f"berth {f.berth_id}, {fmt_time(f.berth_start)} - {fmt_time(f.berth_end)}"
@@ -201,12 +235,17 @@ class _Checker:
                 if a is None:
                     continue
                 if k == 0:
-                    c = self.calls[cid]
                     eta = v.eta
-                    if c.frozen is not None and _exactly_frozen(c, a):
-                        if c.frozen.arrival is not None:
-                            continue  # the frozen arrival is a fact; the ETA was an estimate
-                        eta = min(eta, c.frozen.berth_start)  # already at berth before its ETA
+                    if self.frozen_fact(cid):
+                        # the frozen arrival is a fact, the ETA an estimate: arriving later is
+                        # reality; arriving before the ETA is reported
+                        if a.arrival < v.eta:
+                            self.as_warning = True
+                            self.add("eta_mismatch", f"first call {cid} of vessel {v.vessel_id} "
+                                     f"arrives at {fmt_time(a.arrival)}, before the vessel's ETA "
+                                     f"{fmt_time(v.eta)}", cid, a.berth_id)
+                            self.as_warning = False
+                        continue
                     if not eta <= a.arrival <= v.eta + step:
                         self.add("eta_mismatch", f"first call {cid} of vessel {v.vessel_id} arrives at "
                                  f"{fmt_time(a.arrival)} but the vessel's ETA is {fmt_time(v.eta)} "
@@ -217,29 +256,35 @@ class _Checker:
                 prev = self.by_call.get(prev_id)
                 if prev is None or vessel is None:
                     continue
-                leg = minutes(a.arrival - prev.berth_end)
-                if leg < 0:
-                    self.add("voyage_order", f"call {cid} of vessel {v.vessel_id} arrives at "
-                             f"{fmt_time(a.arrival)}, before the vessel leaves the previous call "
-                             f"{prev_id} at {fmt_time(prev.berth_end)}", cid, a.berth_id)
-                    continue
-                nm = self.p.distance_nm(self.calls[prev_id].port_id, self.calls[cid].port_id)
-                if nm is None:
-                    continue
-                fastest = nm / vessel.max_speed_kn * 60
-                slowest = nm / vessel.min_speed_kn * 60
-                route = f"{self.calls[prev_id].port_id} -> {self.calls[cid].port_id}, {nm:g} nm"
-                if leg + TOLERANCE_MINUTES < fastest:
-                    self.add("sailing_too_fast", f"vessel {v.vessel_id} sails {route} in "
-                             f"{fmt_minutes(leg)} (leaves {prev_id} at {fmt_time(prev.berth_end)}, "
-                             f"arrives for {cid} at {fmt_time(a.arrival)}); at its max speed "
-                             f"{vessel.max_speed_kn:g} kn it needs {fmt_minutes(fastest)}", cid, a.berth_id)
-                elif leg - TOLERANCE_MINUTES > slowest:
-                    self.add("sailing_too_slow", f"vessel {v.vessel_id} sails {route} in "
-                             f"{fmt_minutes(leg)} (leaves {prev_id} at {fmt_time(prev.berth_end)}, "
-                             f"arrives for {cid} at {fmt_time(a.arrival)}); at its min speed "
-                             f"{vessel.min_speed_kn:g} kn it takes at most {fmt_minutes(slowest)}",
-                             cid, a.berth_id)
+                self.as_warning = self.frozen_fact(prev_id, cid)
+                self._leg(v.vessel_id, vessel, prev_id, prev, cid, a)
+                self.as_warning = False
+
+    def _leg(self, vessel_id: str, vessel: Vessel, prev_id: str, prev: CallAssignment, cid: str,
+             a: CallAssignment) -> None:
+        leg = minutes(a.arrival - prev.berth_end)
+        if leg < 0:
+            self.add("voyage_order", f"call {cid} of vessel {vessel_id} arrives at "
+                     f"{fmt_time(a.arrival)}, before the vessel leaves the previous call "
+                     f"{prev_id} at {fmt_time(prev.berth_end)}", cid, a.berth_id)
+            return
+        nm = self.p.distance_nm(self.calls[prev_id].port_id, self.calls[cid].port_id)
+        if nm is None:
+            return
+        fastest = nm / vessel.max_speed_kn * 60
+        slowest = nm / vessel.min_speed_kn * 60
+        route = f"{self.calls[prev_id].port_id} -> {self.calls[cid].port_id}, {nm:g} nm"
+        if leg + TOLERANCE_MINUTES < fastest:
+            self.add("sailing_too_fast", f"vessel {vessel_id} sails {route} in "
+                     f"{fmt_minutes(leg)} (leaves {prev_id} at {fmt_time(prev.berth_end)}, "
+                     f"arrives for {cid} at {fmt_time(a.arrival)}); at its max speed "
+                     f"{vessel.max_speed_kn:g} kn it needs {fmt_minutes(fastest)}", cid, a.berth_id)
+        elif leg - TOLERANCE_MINUTES > slowest:
+            self.add("sailing_too_slow", f"vessel {vessel_id} sails {route} in "
+                     f"{fmt_minutes(leg)} (leaves {prev_id} at {fmt_time(prev.berth_end)}, "
+                     f"arrives for {cid} at {fmt_time(a.arrival)}); at its min speed "
+                     f"{vessel.min_speed_kn:g} kn it takes at most {fmt_minutes(slowest)}",
+                     cid, a.berth_id)
 
     def links(self) -> None:
         for link in self.p.links:
@@ -247,18 +292,23 @@ class _Checker:
             after = self.by_call.get(link.after)
             if before is None or after is None:
                 continue
-            gap = minutes(after.berth_start - before.berth_end)
-            why = f" ({link.reason})" if link.reason else ""
-            if gap + TOLERANCE_MINUTES < link.min_gap_hours * 60:
-                self.add("link_min_gap", f"call {link.after} starts at {fmt_time(after.berth_start)}, "
-                         f"{fmt_minutes(gap)} after call {link.before} ends at "
-                         f"{fmt_time(before.berth_end)}; the link needs at least "
-                         f"{fmt_minutes(link.min_gap_hours * 60)}{why}", link.after, after.berth_id)
-            if link.max_gap_hours is not None and gap - TOLERANCE_MINUTES > link.max_gap_hours * 60:
-                self.add("link_max_gap", f"call {link.after} starts at {fmt_time(after.berth_start)}, "
-                         f"{fmt_minutes(gap)} after call {link.before} ends at "
-                         f"{fmt_time(before.berth_end)}; the link allows at most "
-                         f"{fmt_minutes(link.max_gap_hours * 60)}{why}", link.after, after.berth_id)
+            self.as_warning = self.frozen_fact(link.before, link.after)
+            self._link(link, before, after)
+            self.as_warning = False
+
+    def _link(self, link: Link, before: CallAssignment, after: CallAssignment) -> None:
+        gap = minutes(after.berth_start - before.berth_end)
+        why = f" ({link.reason})" if link.reason else ""
+        if gap + TOLERANCE_MINUTES < link.min_gap_hours * 60:
+            self.add("link_min_gap", f"call {link.after} starts at {fmt_time(after.berth_start)}, "
+                     f"{fmt_minutes(gap)} after call {link.before} ends at "
+                     f"{fmt_time(before.berth_end)}; the link needs at least "
+                     f"{fmt_minutes(link.min_gap_hours * 60)}{why}", link.after, after.berth_id)
+        if link.max_gap_hours is not None and gap - TOLERANCE_MINUTES > link.max_gap_hours * 60:
+            self.add("link_max_gap", f"call {link.after} starts at {fmt_time(after.berth_start)}, "
+                     f"{fmt_minutes(gap)} after call {link.before} ends at "
+                     f"{fmt_time(before.berth_end)}; the link allows at most "
+                     f"{fmt_minutes(link.max_gap_hours * 60)}{why}", link.after, after.berth_id)
 
     def run(self, unserved: dict[str, list[str]]) -> list[Violation]:
         self.completeness(unserved)
@@ -283,14 +333,24 @@ def check(problem: Problem, plan: Plan | Sequence[CallAssignment],
     else:
         assignments = list(plan)
         unserved = {}
-    violations = _Checker(problem, assignments).run(unserved)
-    return CheckReport(ok=not violations, violations=violations,
-                       kpis=compute_kpis(problem, assignments, weights))
+    checker = _Checker(problem, assignments)
+    violations = checker.run(unserved)
+    return CheckReport(ok=not violations, violations=violations, warnings=checker.warnings,
+                       unserved=sorted(unserved), kpis=compute_kpis(problem, assignments, weights))
 
 
 def summary(report: CheckReport) -> str:
-    """One line for logs and the CLI: 'clean' or the counts per kind."""
-    if report.ok:
-        return "clean: no violations"
-    counts = ", ".join(f"{k} x{n}" for k, n in sorted(report.kinds().items()))
-    return f"{len(report.violations)} violations: {counts}"
+    """One line for logs and the CLI: 'clean' only with no violation and no warning; the counts
+    per kind otherwise, and how many calls the plan leaves unserved."""
+    parts = []
+    if report.violations:
+        counts = ", ".join(f"{k} x{n}" for k, n in sorted(report.kinds().items()))
+        parts.append(f"{len(report.violations)} violations: {counts}")
+    else:
+        parts.append("clean: no violations" if not report.warnings else "no violations")
+    if report.warnings:
+        counts = ", ".join(f"{k} x{n}" for k, n in sorted(Counter(w.kind for w in report.warnings).items()))
+        parts.append(f"{len(report.warnings)} warnings (frozen facts that break a rule): {counts}")
+    if report.unserved:
+        parts.append(f"{len(report.unserved)} calls listed as unserved")
+    return "; ".join(parts)

@@ -23,6 +23,24 @@ class Option:
     steps: int
 
 
+@dataclass(frozen=True)
+class FrozenSteps:
+    """A frozen call's exact times on the grid, each rounded both ways.
+
+    The berth is blocked over [start, end) (rounded outwards); constraints that other calls must
+    keep against the frozen call use whichever rounding is on the safe side for them, so the
+    exact times, which are what the plan reports, satisfy every constraint.
+    """
+
+    berth: int
+    start: int  # rounded down: the berth is blocked from here
+    end: int  # rounded up: ... until here
+    start_up: int
+    end_down: int
+    arrival_down: int | None  # the given arrival, when the problem says it
+    arrival_up: int | None
+
+
 @dataclass
 class CompiledCall:
     index: int
@@ -39,7 +57,9 @@ class CompiledCall:
     sail_max: int = 0  # ... at min speed
     sail_service: int = 0  # ... at service speed
     eta: int | None = None  # fixed arrival of a first call
-    frozen: tuple[int, int, int, int | None] | None = None  # berth, start, end, arrival
+    frozen: FrozenSteps | None = None
+    optional: bool = False  # may be left unserved: it or a call after it has a hard deadline
+    can_serve: bool = True  # False when no plan can serve it whatever the others do
 
     def option_steps(self, berth: int) -> int | None:
         for o in self.options:
@@ -71,6 +91,9 @@ class CompiledProblem:
     previous: dict[int, tuple[int, int]] = field(default_factory=dict)  # call -> (berth, start)
     call_index: dict[str, int] = field(default_factory=dict)
     berth_index: dict[str, int] = field(default_factory=dict)
+    next_call: list[int | None] = field(default_factory=list)  # next call of the voyage
+    links_into: list[list[CompiledLink]] = field(default_factory=list)  # links with `after` = call
+    links_from: list[list[CompiledLink]] = field(default_factory=list)  # links with `before` = call
 
     # -- time conversion ------------------------------------------------------------------------
 
@@ -87,18 +110,45 @@ class CompiledProblem:
         """Steps of the port's longest closure (0 when it has none)."""
         return max((b - a + 1 for a, b in self.closed[port]), default=0)
 
+    def topological_order(self) -> list[int]:
+        """Calls in an order where voyage and link predecessors come first (validation has
+        refused cycles)."""
+        from graphlib import TopologicalSorter
+
+        preds: dict[int, list[int]] = {c.index: [] for c in self.calls}
+        for c in self.calls:
+            if c.prev is not None:
+                preds[c.index].append(c.prev)
+        for link in self.links:
+            preds[link.after].append(link.before)
+        return list(TopologicalSorter(preds).static_order())
+
+    def mark_unservable(self, call_ids: set[str]) -> None:
+        """Calls that no plan can serve (static reasons): the plan leaves them unserved."""
+        for cid in call_ids:
+            c = self.calls[self.call_index[cid]]
+            if c.frozen is None:
+                c.can_serve, c.optional = False, True
+
     def is_closed(self, port: int, t: int) -> bool:
         return any(a <= t <= b for a, b in self.closed[port])
 
     def assignment(self, call: int, berth: int, arrival: int, start: int, end: int) -> CallAssignment:
+        """The exact-time assignment of a placement: frozen calls keep their exact given times."""
         c = self.calls[call]
         if c.frozen is not None:
-            f = self.problem.call_map()[c.id].frozen
+            f = self.problem.calls[call].frozen
             assert f is not None
+            if f.arrival is not None:
+                arr = f.arrival
+            elif c.prev is None:
+                arr = min(self.problem.voyage_order()[c.id][0].eta, f.berth_start)
+            else:
+                arr = min(self.time(arrival), f.berth_start)
             return CallAssignment(
                 call_id=c.id,
                 berth_id=f.berth_id,
-                arrival=f.arrival or min(self.time(arrival), f.berth_start),
+                arrival=arr,
                 berth_start=f.berth_start,
                 berth_end=f.berth_end,
             )
@@ -201,12 +251,15 @@ def compile_problem(p: Problem) -> CompiledProblem:
             )
         if c.frozen is not None:
             f = c.frozen
-            arr = cp.down(f.arrival) if f.arrival else None
-            cc.frozen = (berth_index[f.berth_id], cp.down(f.berth_start), cp.up(f.berth_end), arr)
-            fsteps = cc.frozen[2] - cc.frozen[1]
-            cc.options = [Option(berth_index[f.berth_id], fsteps)]
-            cc.earliest = min(cc.earliest, cc.frozen[1])
-            latest_anchor = max(latest_anchor, cc.frozen[2])
+            cc.frozen = FrozenSteps(
+                berth=berth_index[f.berth_id], start=cp.down(f.berth_start), end=cp.up(f.berth_end),
+                start_up=cp.up(f.berth_start), end_down=cp.down(f.berth_end),
+                arrival_down=cp.down(f.arrival) if f.arrival else None,
+                arrival_up=cp.up(f.arrival) if f.arrival else None,
+            )
+            cc.options = [Option(cc.frozen.berth, cc.frozen.end - cc.frozen.start)]
+            cc.earliest = min(cc.earliest, cc.frozen.start)
+            latest_anchor = max(latest_anchor, cc.frozen.end)
         for t in (c.earliest_start, c.latest_departure, c.requested_departure):
             if t is not None:
                 latest_anchor = max(latest_anchor, cp.up(t))
@@ -223,9 +276,47 @@ def compile_problem(p: Problem) -> CompiledProblem:
             )
         )
         total += steps_up(link.min_gap_hours * 60)
+    cp.next_call = [None] * len(cp.calls)
+    for cc in cp.calls:
+        if cc.prev is not None:
+            cp.next_call[cc.prev] = cc.index
+    cp.links_into = [[] for _ in cp.calls]
+    cp.links_from = [[] for _ in cp.calls]
+    for cl in cp.links:
+        cp.links_into[cl.after].append(cl)
+        cp.links_from[cl.before].append(cl)
     closed_total = sum(b - a + 1 for port in cp.closed for a, b in port)
     maint_total = sum(b - a for w in cp.unavailable for a, b in w)
     cp.horizon = latest_anchor + total + closed_total + maint_total + 1
-    for a in p.previous_plan or []:
+    for a in p.previous_in_horizon():
         cp.previous[cp.call_index[a.call_id]] = (berth_index[a.berth_id], cp.up(a.berth_start))
+    _mark_optional(cp)
     return cp
+
+
+def _mark_optional(cp: CompiledProblem) -> None:
+    """Calls that a plan may have to leave unserved: those with a hard deadline of their own (a
+    latest departure, a link's max gap, a frozen call after them) and every call before them (by
+    voyage or link). Any other call can always be served, later if need be, so it stays a must."""
+    preds: list[list[int]] = [[] for _ in cp.calls]
+    todo: list[int] = []
+    for c in cp.calls:
+        if c.prev is not None:
+            preds[c.index].append(c.prev)
+            if c.frozen is not None:
+                todo.append(c.prev)
+        if c.latest_end is not None:
+            todo.append(c.index)
+    for link in cp.links:
+        preds[link.after].append(link.before)
+        if link.max_gap is not None:
+            todo.extend((link.before, link.after))
+        elif cp.calls[link.after].frozen is not None:
+            todo.append(link.before)
+    while todo:
+        i = todo.pop()
+        c = cp.calls[i]
+        if c.optional or c.frozen is not None:
+            continue
+        c.optional = True
+        todo.extend(preds[i])

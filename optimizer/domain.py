@@ -343,6 +343,13 @@ class Problem(Record):
         """Call id -> (its voyage, its index in the voyage)."""
         return {cid: (v, i) for v in self.voyages for i, cid in enumerate(v.call_ids)}
 
+    def previous_in_horizon(self) -> list[PreviousAssignment]:
+        """The previous plan's entries that start inside the horizon: the ones the objective
+        counts changes against. An entry outside it cannot be this horizon's plan; it is ignored
+        (and the plan warns about it)."""
+        return [a for a in self.previous_plan or []
+                if self.horizon_start <= a.berth_start <= self.horizon_end]
+
     def minutes(self, t: datetime) -> float:
         """Minutes from the horizon start (may be fractional or negative)."""
         return (t - self.horizon_start).total_seconds() / 60.0

@@ -23,7 +23,7 @@ from optimizer.domain import (
     berth_misfit,
     handling_hours,
 )
-from optimizer.kpis import first_assignments, fmt_minutes, fmt_time
+from optimizer.kpis import first_assignments, fmt_local, fmt_minutes, fmt_time
 from optimizer.plan import CallAssignment, UnservedCall, WaitReason
 
 
@@ -339,4 +339,86 @@ def unplannable_reasons(problem: Problem) -> list[UnservedCall]:
                                f"closure of port {port.id} or meets berth maintenance")
         if reasons:
             out.append(UnservedCall(call_id=c.id, reasons=reasons))
+    return out
+
+
+def unserved_reasons(problem: Problem, assignments: Sequence[CallAssignment], call_id: str) -> list[str]:
+    """Why a call the plan leaves unserved could not be served together with the planned calls,
+    and what would make it servable: the binding rule, with times in the port's offset and UTC.
+
+    Reads the plan in exact time: the call's earliest start on each compatible berth after its
+    arrival, its cargo, its linked calls, around the planned calls, maintenance and closures.
+    """
+    calls = problem.call_map()
+    c = calls[call_id]
+    by_call = first_assignments(problem, assignments)
+    vessels = problem.vessel_map()
+    port = next(p for p in problem.ports if p.id == c.port_id)
+    static = _earliest_starts(problem)
+    lo, why_lo = static.get(c.id, (problem.horizon_start, "the horizon start"))
+    voyage, k = problem.voyage_order()[c.id]
+    vessel = vessels[c.vessel_id]
+    if k > 0 and (prev := by_call.get(voyage.call_ids[k - 1])) is not None:
+        prev_port = calls[prev.call_id].port_id
+        nm = problem.distance_nm(prev_port, c.port_id) or 0.0
+        t = prev.berth_end + timedelta(hours=nm / vessel.max_speed_kn)
+        if t > lo:
+            lo, why_lo = t, (f"the vessel leaves call {prev.call_id} at "
+                             f"{fmt_local(problem, prev_port, prev.berth_end)}")
+    link_deadline: tuple[datetime, Link] | None = None
+    for link in problem.links:
+        if link.after == c.id and (before := by_call.get(link.before)) is not None:
+            ready = before.berth_end + timedelta(hours=link.min_gap_hours)
+            if ready > lo:
+                lo, why_lo = ready, (f"linked call {link.before} leaves its berth at "
+                                     f"{fmt_local(problem, calls[link.before].port_id, before.berth_end)}")
+            if link.max_gap_hours is not None:
+                t = before.berth_end + timedelta(hours=link.max_gap_hours)
+                if link_deadline is None or t < link_deadline[0]:
+                    link_deadline = (t, link)
+    best: tuple[datetime, datetime, str] | None = None  # end, start, berth
+    for b, hours in _fits(problem, c, vessels):
+        taken = [(a.berth_start, a.berth_end) for a in by_call.values() if a.berth_id == b.id]
+        taken += [(w.start, w.end) for w in b.unavailable]
+        slot = earliest_free_start(lo, hours, taken, port.closures,
+                                   stop=problem.horizon_end + timedelta(days=400))
+        if slot is None:
+            continue
+        end = slot + timedelta(hours=hours)
+        if best is None or end < best[0]:
+            best = (end, slot, b.id)
+    if best is None:
+        return [f"no compatible berth of {port.id} has a free slot for it"]
+    end, start, berth = best
+    if start > lo:
+        where = (f"berth {berth}, free from {fmt_local(problem, c.port_id, start)} (the compatible "
+                 "berths are taken by planned calls, maintenance or closures before)")
+    else:
+        where = f"berth {berth}, starting at {fmt_local(problem, c.port_id, start)} ({why_lo})"
+    out: list[str] = []
+    if c.latest_departure is not None and end > c.latest_departure:
+        out.append(f"cannot leave by its latest departure "
+                   f"{fmt_local(problem, c.port_id, c.latest_departure)}: "
+                   f"with the other calls planned, the earliest it can leave is "
+                   f"{fmt_local(problem, c.port_id, end)} at {where}; servable if latest departure >= "
+                   f"{fmt_local(problem, c.port_id, end)}")
+    if link_deadline is not None and start > link_deadline[0]:
+        link = link_deadline[1]
+        need = fmt_minutes((start - by_call[link.before].berth_end).total_seconds() / 60)
+        out.append(f"must start within {fmt_minutes(link.max_gap_hours * 60 if link.max_gap_hours else 0)} "
+                   f"after call {link.before} ends, by {fmt_local(problem, c.port_id, link_deadline[0])}, "
+                   f"but the earliest start is {fmt_local(problem, c.port_id, start)}; servable if the "
+                   f"link's max gap >= {need}")
+    if k + 1 < len(voyage.call_ids) and (nxt := calls.get(voyage.call_ids[k + 1])) is not None \
+            and nxt.frozen is not None:
+        nm = problem.distance_nm(c.port_id, nxt.port_id) or 0.0
+        by = (nxt.frozen.arrival or nxt.frozen.berth_start) - timedelta(hours=nm / vessel.max_speed_kn)
+        if end > by:
+            out.append(f"the vessel must leave by {fmt_local(problem, c.port_id, by)} to reach its frozen "
+                       f"call {nxt.id} at {nxt.port_id}, but the earliest it can leave is "
+                       f"{fmt_local(problem, c.port_id, end)}")
+    if not out:
+        out.append(f"left unserved: the search found no way to serve it together with the planned calls "
+                   f"and their deadlines in the time given (alone, the earliest departure is "
+                   f"{fmt_local(problem, c.port_id, end)} at {where})")
     return out

@@ -49,6 +49,13 @@ def fmt_time(t: datetime) -> str:
     return u.strftime("%Y-%m-%d %H:%M:%S UTC" if u.second or u.microsecond else "%Y-%m-%d %H:%M UTC")
 
 
+def fmt_local(problem: Problem, port_id: str, t: datetime) -> str:
+    """A time for people at a port: in the port's own offset, then in UTC."""
+    local = local_time(problem, port_id, t)
+    text = local.strftime("%Y-%m-%d %H:%M:%S" if local.second else "%Y-%m-%d %H:%M")
+    return f"{text} {local.strftime('%z')[:3]}:{local.strftime('%z')[3:]} ({fmt_time(t)})"
+
+
 def fmt_minutes(m: float) -> str:
     """A duration for people: '3 h 20 min', '45 min', '-1 h 5 min'."""
     sign = "-" if m < 0 else ""
@@ -225,7 +232,7 @@ def objective(problem: Problem, assignments: Iterable[CallAssignment],
     total = 0.0
     for m in metrics.values():
         total += w.dwell * m.weight * m.dwell_minutes + w.lateness * m.weight * m.lateness_minutes
-    for prev in problem.previous_plan or []:
+    for prev in problem.previous_in_horizon():
         a = by_call.get(prev.call_id)
         if a is None:
             continue

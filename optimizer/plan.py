@@ -6,10 +6,14 @@ A plan a planner writes by hand needs only `call_id`, `berth_id`, `arrival`, `be
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+#: A time in UTC, written with Z: every UTC field of a plan, whatever offset it was given in.
+UtcTime = Annotated[AwareDatetime, AfterValidator(lambda t: t.astimezone(UTC))]
 
 
 class Out(BaseModel):
@@ -22,7 +26,7 @@ class WaitReason(Out):
     kind: str = Field(description="berth_busy | closure | link | earliest_start | maintenance | voyage")
     detail: str
     blocking_call_id: str | None = None
-    until: AwareDatetime | None = None
+    until: UtcTime | None = None
 
 
 class CallAssignment(Out):
@@ -30,9 +34,9 @@ class CallAssignment(Out):
 
     call_id: str
     berth_id: str
-    arrival: AwareDatetime = Field(description="Requested time of arrival at the port (RTA).")
-    berth_start: AwareDatetime
-    berth_end: AwareDatetime = Field(description="Departure from the berth.")
+    arrival: UtcTime = Field(description="Requested time of arrival at the port (RTA), UTC.")
+    berth_start: UtcTime = Field(description="UTC.")
+    berth_end: UtcTime = Field(description="Departure from the berth, UTC.")
 
 
 class CallPlan(CallAssignment):
@@ -95,8 +99,13 @@ class Kpis(Out):
 
 
 class SolveStatus(StrEnum):
+    """optimal: every call served, proven best; feasible: every call served; partial: some calls
+    cannot be served (listed with reasons), the rest planned; infeasible: no call can be served;
+    unknown: the solve ended before any plan (no plan: not a plan with zero dwell)."""
+
     OPTIMAL = "optimal"
     FEASIBLE = "feasible"
+    PARTIAL = "partial"
     INFEASIBLE = "infeasible"
     UNKNOWN = "unknown"
     MODEL_INVALID = "model_invalid"
@@ -112,15 +121,44 @@ class SolverFacts(Out):
     stopped: bool = Field(default=False, description="True when the solve was stopped on request.")
     hint_used: bool | None = Field(default=None, description="The start plan was complete and feasible.")
     source: str = Field(default="cp-sat", description="cp-sat | fcfs | previous-plan | lns")
+    proven_optimal: bool = Field(default=False, description="No plan serving as many calls is better "
+                                 "(on the model's time grid).")
+    served_calls: int = 0
+    unserved_calls: int = 0
+
+
+class PlanWarning(Out):
+    """Something true of the plan that is not its fault: a frozen call that breaks a hard rule
+    (kind frozen_<rule>, the fact is kept), a previous-plan entry that was ignored."""
+
+    kind: str
+    call_id: str | None = None
+    detail: str
 
 
 class Plan(Out):
     problem_name: str = ""
+    problem_digest: str | None = Field(default=None, description="SHA-256 of the problem this plan was "
+                                       "made for; `check` refuses the plan for another problem.")
     calls: list[CallPlan] = Field(default_factory=list)
     unserved: list[UnservedCall] = Field(default_factory=list)
+    warnings: list[PlanWarning] = Field(default_factory=list)
     kpis: Kpis | None = None
-    baseline_kpis: Kpis | None = Field(default=None, description="First-come-first-served, for comparison.")
+    baseline_kpis: Kpis | None = Field(default=None, description="First-come-first-served, as the ports "
+                                       "plan today, for comparison; it may break hard limits (see "
+                                       "baseline_violations).")
+    baseline_violations: dict[str, int] | None = Field(
+        default=None, description="Hard rules the FCFS plan breaks, counted per checker kind.")
+    feasible_baseline_kpis: Kpis | None = Field(
+        default=None, description="FCFS that keeps every hard limit, leaving unserved the calls that "
+        "cannot make theirs: the yardstick that breaks no rule.")
+    feasible_baseline_unserved: list[str] | None = None
     solver: SolverFacts | None = None
+    message: str | None = Field(default=None, description="Why there is no plan, when there is none.")
+
+    @property
+    def has_plan(self) -> bool:
+        return bool(self.calls)
 
     def by_call(self) -> dict[str, CallPlan]:
         return {c.call_id: c for c in self.calls}

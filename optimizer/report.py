@@ -3,23 +3,57 @@ comparison, and the rows of the CLI's KPI table."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Sequence
 
 from optimizer.domain import Problem
 from optimizer.explain import why_waited
-from optimizer.kpis import call_metrics, compute_kpis, local_time
+from optimizer.kpis import call_metrics, compute_kpis, fmt_time, local_time
 from optimizer.params import ObjectiveWeights
-from optimizer.plan import CallAssignment, CallPlan, Kpis, Plan, PortKpis, SolverFacts, UnservedCall
+from optimizer.plan import (
+    CallAssignment,
+    CallPlan,
+    Kpis,
+    Plan,
+    PlanWarning,
+    PortKpis,
+    SolverFacts,
+    UnservedCall,
+)
 
 NO_VALUE = "—"
+
+
+def problem_digest(problem: Problem) -> str:
+    """SHA-256 of the problem's canonical JSON: which problem a plan was made for."""
+    return hashlib.sha256(problem.model_dump_json().encode()).hexdigest()
+
+
+def plan_warnings(problem: Problem, items: Sequence[CallAssignment]) -> list[PlanWarning]:
+    """Frozen calls that break a hard rule (the checker's warnings) and ignored previous-plan
+    entries."""
+    from optimizer.checker import check
+
+    out = [PlanWarning(kind=w.kind, call_id=w.call_id, detail=w.detail) for w in check(problem, items).warnings]
+    kept = {id(a) for a in problem.previous_in_horizon()}
+    for a in problem.previous_plan or []:
+        if id(a) not in kept:
+            out.append(PlanWarning(kind="previous_plan_ignored", call_id=a.call_id,
+                                   detail=f"previous-plan entry for call {a.call_id} starts at "
+                                          f"{fmt_time(a.berth_start)}, outside the horizon: ignored"))
+    return out
 
 
 def build_plan(problem: Problem, assignments: Iterable[CallAssignment], *,
                weights: ObjectiveWeights | None = None, solver: SolverFacts | None = None,
                baseline: Sequence[CallAssignment] | None = None,
+               feasible_baseline: tuple[Sequence[CallAssignment], list[str]] | None = None,
                unserved: list[UnservedCall] | None = None) -> Plan:
     """A full Plan from bare assignments: derived fields per call (in berth-start order), KPIs,
-    the baseline's KPIs when given, and the solver facts and unserved calls as they are."""
+    warnings, the baselines' KPIs (and what FCFS breaks) when given, and the solver facts and
+    unserved calls as they are."""
+    from optimizer.checker import check
+
     items = sorted(assignments, key=lambda a: (a.berth_start, a.call_id))
     metrics = call_metrics(problem, items)
     waits = why_waited(problem, items)
@@ -52,14 +86,23 @@ def build_plan(problem: Problem, assignments: Iterable[CallAssignment], *,
             fuel_saved_t=m.fuel_saved_t,
             waited_for=waits.get(a.call_id, []),
         ))
-    return Plan(
+    plan = Plan(
         problem_name=problem.name,
+        problem_digest=problem_digest(problem),
         calls=out,
         unserved=list(unserved or []),
+        warnings=plan_warnings(problem, items),
         kpis=compute_kpis(problem, items, weights),
-        baseline_kpis=compute_kpis(problem, baseline, weights) if baseline is not None else None,
         solver=solver,
     )
+    if baseline is not None:
+        report = check(problem, baseline, weights)
+        plan.baseline_kpis = report.kpis
+        plan.baseline_violations = dict(sorted(report.kinds().items()))
+    if feasible_baseline is not None:
+        plan.feasible_baseline_kpis = compute_kpis(problem, feasible_baseline[0], weights)
+        plan.feasible_baseline_unserved = list(feasible_baseline[1])
+    return plan
 
 
 # -- the CLI's KPI table -------------------------------------------------------------------------

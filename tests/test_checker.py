@@ -24,7 +24,7 @@ def problem(step: int = 1) -> Problem:
 
     V1: C1 at Aktau (10 h) then C2 at Kuryk (35 nm: 2.5 h at 14 kn .. 5 h 50 min at 6 kn).
     V2: C3 at Aktau (4 h, earliest 5, latest 40). V3: C4 at Kuryk (2 h), linked after C2 with
-    a 1..10 h gap. V4: C5 frozen on A1 [20, 25) although its handling says 10 h.
+    a 1..10 h gap. V4: C5 frozen on A1 [20, 25).
     """
     return make_problem(
         [port("KZAAU", [berth("A1"), berth("A2", length=100), berth("A3", unavailable=[
@@ -35,7 +35,7 @@ def problem(step: int = 1) -> Problem:
         [call("C1", "V1", "KZAAU", 10), call("C2", "V1", "KZKUR", 4, requested_departure=at(20)),
          call("C3", "V2", "KZAAU", 4, earliest_start=at(5), latest_departure=at(40)),
          call("C4", "V3", "KZKUR", 2),
-         call("C5", "V4", "KZAAU", 10, frozen={"berth_id": "A1", "berth_start": at(20), "berth_end": at(25),
+         call("C5", "V4", "KZAAU", 5, frozen={"berth_id": "A1", "berth_start": at(20), "berth_end": at(25),
                                                "arrival": at(20)})],
         [voyage("V1", 1, "C1", "C2"), voyage("V2", 1, "C3"), voyage("V3", 10, "C4"), voyage("V4", 20, "C5")],
         links=[{"before": "C2", "after": "C4", "min_gap_hours": 1, "max_gap_hours": 10}],
@@ -120,11 +120,20 @@ def test_every_kind_the_tests_use_is_declared() -> None:
     assert {"missing_call", "unknown_call", "duplicate_call", "frozen_moved", "eta_mismatch"} <= set(KINDS)
 
 
-def test_unserved_calls_of_a_plan_count_as_missing() -> None:
+def test_a_partial_plan_lists_unserved_calls_with_reasons() -> None:
     plan = as_plan(plan_with(drop=("C3",)), unserved=[UnservedCall(call_id="C3", reasons=["no berth"])])
     report = check(problem(), plan)
-    assert report.kinds() == Counter({"missing_call": 1})
-    assert "no berth" in report.violations[0].detail
+    assert report.ok and report.unserved == ["C3"]
+    assert "1 calls listed as unserved" in summary(report)
+    # without a reason, or not listed at all, a call left out is missing
+    no_reason = as_plan(plan_with(drop=("C3",)), unserved=[UnservedCall(call_id="C3", reasons=[])])
+    assert check(problem(), no_reason).kinds() == Counter({"missing_call": 1})
+    assert kinds(as_plan(plan_with(drop=("C3",)))) == Counter({"missing_call": 1})
+
+
+def test_a_call_both_planned_and_unserved_is_a_violation() -> None:
+    plan = as_plan(plan_with(), unserved=[UnservedCall(call_id="C3", reasons=["no berth"])])
+    assert check(problem(), plan).kinds() == Counter({"planned_and_unserved": 1})
 
 
 def test_every_violation_is_listed_not_just_the_first() -> None:
@@ -160,13 +169,17 @@ def test_longer_stay_than_handling_is_allowed() -> None:
     assert kinds(plan_with(a("C3", "A3", 1, 5, 12))) == Counter()
 
 
-def test_frozen_call_keeps_its_record_even_if_shorter_than_handling() -> None:
-    # C5 is frozen for 5 h although its handling is 10 h: on its frozen times it is clean...
-    assert kinds(plan_with()) == Counter()
-    # ...moved, it is flagged and then also checked like any other call.
-    moved = kinds(plan_with(a("C5", "A1", 20, 20, 26)))
+def test_frozen_call_shorter_than_its_handling_is_a_warning_not_clean() -> None:
+    p = problem().model_copy(deep=True)
+    p.calls[4].handling.hours = 10  # C5 is frozen for 5 h although its handling says 10 h
+    report = check(p, plan_with())
+    assert report.ok and not report.clean
+    assert [w.kind for w in report.warnings] == ["frozen_handling_too_short"]
+    assert "clean" not in summary(report)
+    # moved, it is flagged and then checked like any other call
+    moved = check(p, plan_with(a("C5", "A1", 20, 20, 26))).kinds()
     assert moved == Counter({"frozen_moved": 1, "handling_too_short": 1})
-    assert kinds(plan_with(a("C5", "A3", 20, 20, 30))) == Counter({"frozen_moved": 1})
+    assert check(p, plan_with(a("C5", "A3", 20, 20, 30))).kinds() == Counter({"frozen_moved": 1})
 
 
 def test_eta_allows_one_time_step_late_never_early() -> None:
@@ -234,7 +247,10 @@ def test_frozen_call_riding_out_a_storm_is_a_fact_not_a_violation() -> None:
         [voyage("V1", 3, "C1")],
     )
     # Frozen at berth since 2 h (before its ETA), leaving at 15 h inside the closure and after
-    # its latest departure: all facts of the frozen record.
-    assert check(p, [a("C1", "A1", 2, 2, 15)]).ok
+    # its latest departure: facts of the frozen record, each a named warning.
+    report = check(p, [a("C1", "A1", 2, 2, 15)])
+    assert report.ok and not report.clean
+    assert Counter(w.kind for w in report.warnings) == Counter(
+        {"frozen_closure_departure": 1, "frozen_latest_departure_missed": 1, "frozen_eta_mismatch": 1})
     moved = check(p, [a("C1", "A1", 3, 3, 16)]).kinds()
     assert moved == Counter({"frozen_moved": 1, "closure_departure": 1, "latest_departure_missed": 1})

@@ -212,7 +212,7 @@ def contention_free_dwell(cp: CompiledProblem, lower: list[int]) -> int:
             if link.after == i:
                 lb = max(lb, ends[link.before] + link.min_gap)
         if c.frozen is not None:
-            ends[i] = c.frozen[2]
+            ends[i] = c.frozen.end
             continue
         ends[i] = min(earliest_end(cp, o.berth, c.port, lb, o.steps) for o in c.options)
     next_of = {c.prev: c.index for c in cp.calls if c.prev is not None}

@@ -1,36 +1,53 @@
-"""Hard constraints of DESIGN section 4, one method per family."""
+"""Hard constraints, one method per family.
+
+Frozen calls are facts: their berth is blocked over their exact stay (rounded outwards) and
+nothing is asked of them; what other calls must keep against a frozen call uses the rounding of
+its exact times that is on the safe side for that constraint. Constraints of an optional call
+hold only when it is served, except its voyage timing, which the vessel keeps either way.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from ortools.sat.python import cp_model
 
 from optimizer.compiled import CompiledProblem
-from optimizer.solver.variables import Variables
+from optimizer.solver.variables import CallVariables, Variables
+
+
+def merged(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The union of [start, end) windows as disjoint windows."""
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(windows):
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
 
 
 class Constraints:
-    def __init__(self, m: cp_model.CpModel, cp: CompiledProblem, v: Variables, relax: bool = False):
-        """With `relax`, hard latest departures and link max gaps get slack variables
-        (`v.overdue`, `v.link_overrun`), so an infeasible problem can say which calls break."""
-        self.m, self.cp, self.v, self.relax = m, cp, v, relax
+    def __init__(self, m: cp_model.CpModel, cp: CompiledProblem, v: Variables):
+        self.m, self.cp, self.v = m, cp, v
 
-    def add_all(self) -> None:
-        self.one_berth_per_call()
-        self.one_vessel_per_berth()
-        self.closures()
-        self.earliest_start()
-        self.latest_departure()
-        self.voyage_sailing()
-        self.links()
+    def add_all(self, between: Callable[[], None] = lambda: None) -> None:
+        """Every family; `between` runs after each (the solve's deadline check)."""
+        for family in (self.one_berth_per_call, self.one_vessel_per_berth, self.closures,
+                       self.earliest_start, self.latest_departure, self.voyage_sailing, self.links):
+            family()
+            between()
+
+    def _movable(self) -> list[tuple[int, CallVariables]]:
+        return [(c.index, cv) for c, cv in zip(self.cp.calls, self.v.calls, strict=True) if c.frozen is None]
 
     def one_berth_per_call(self) -> None:
-        """Each call uses exactly one compatible berth for at least that berth's handling time
-        (exactly, unless it must stay through a closure: see Variables)."""
-        for c, cv in zip(self.cp.calls, self.v.calls, strict=True):
-            if c.frozen is not None:
-                continue
+        """A served call uses exactly one compatible berth for at least that berth's handling time
+        (exactly, unless it must stay through a closure: see Variables); an unserved one none."""
+        for i, cv in self._movable():
+            c = self.cp.calls[i]
             if len(cv.at_berth) > 1:
-                self.m.add_exactly_one(cv.at_berth.values())
+                self.m.add(sum(cv.at_berth.values()) == cv.served)
             handling = sum(o.steps * cv.at_berth[o.berth] for o in c.options)
             if self.cp.longest_closure(c.port):
                 self.m.add(cv.end >= cv.start + handling)
@@ -38,65 +55,92 @@ class Constraints:
                 self.m.add(cv.end == cv.start + handling)
 
     def one_vessel_per_berth(self) -> None:
-        """No two calls at a berth at once; maintenance windows block the berth too."""
+        """No two calls at a berth at once; maintenance windows and frozen calls block it too
+        (as one set of fixed windows, so that reality may overlap maintenance)."""
         per_berth: list[list[cp_model.IntervalVar]] = [[] for _ in self.cp.berth_ids]
-        for cv in self.v.calls:
+        fixed: list[list[tuple[int, int]]] = [list(w) for w in self.cp.unavailable]
+        for c in self.cp.calls:
+            if c.frozen is not None:
+                fixed[c.frozen.berth].append((c.frozen.start, c.frozen.end))
+        for _, cv in self._movable():
             for b, iv in cv.intervals.items():
                 per_berth[b].append(iv)
         for b, ivs in enumerate(per_berth):
-            for k, (s, e) in enumerate(self.cp.unavailable[b]):
-                ivs.append(self.m.new_fixed_size_interval_var(s, e - s, f"maint_{b}_{k}"))
+            if not ivs:
+                continue
+            for k, (s, e) in enumerate(merged(fixed[b])):
+                ivs.append(self.m.new_fixed_size_interval_var(s, e - s, f"blocked_{b}_{k}"))
             if len(ivs) > 1:
                 self.m.add_no_overlap(ivs)
 
     def closures(self) -> None:
         """No berthing and no departure while the port is closed."""
-        for c, cv in zip(self.cp.calls, self.v.calls, strict=True):
-            closed = self.cp.closed[c.port]
-            if not closed or c.frozen is not None:
+        for i, cv in self._movable():
+            closed = self.cp.closed[self.cp.calls[i].port]
+            if not closed:
                 continue
             allowed = cp_model.Domain.from_intervals([[a, b] for a, b in closed]).complement()
-            self.m.add_linear_expression_in_domain(cv.start, allowed)
-            self.m.add_linear_expression_in_domain(cv.end, allowed)
+            self.m.add_linear_expression_in_domain(cv.start, allowed).only_enforce_if(cv.served)
+            self.m.add_linear_expression_in_domain(cv.end, allowed).only_enforce_if(cv.served)
 
     def earliest_start(self) -> None:
         """No berthing before the vessel arrives or before the cargo is ready."""
-        for c, cv in zip(self.cp.calls, self.v.calls, strict=True):
-            if c.frozen is not None:
-                continue
+        for i, cv in self._movable():
+            c = self.cp.calls[i]
             self.m.add(cv.start >= cv.arrival)
             if c.earliest > -(10**8):
-                self.m.add(cv.start >= c.earliest)
+                self.m.add(cv.start >= c.earliest).only_enforce_if(cv.served)
 
     def latest_departure(self) -> None:
-        for c, cv in zip(self.cp.calls, self.v.calls, strict=True):
-            if c.latest_end is not None and c.frozen is None:
-                if self.relax:
-                    over = self.m.new_int_var(0, self.cp.horizon, f"overdue_{c.id}")
-                    self.v.overdue[c.index] = over
-                    self.m.add(cv.end <= c.latest_end + over)
-                else:
-                    self.m.add(cv.end <= c.latest_end)
+        for i, cv in self._movable():
+            c = self.cp.calls[i]
+            if c.latest_end is not None:
+                self.m.add(cv.end <= c.latest_end).only_enforce_if(cv.served)
+
+    def _end(self, i: int, safe_high: bool) -> cp_model.LinearExprT:
+        """Call i's end; for a frozen call its exact end rounded up (`safe_high`) or down."""
+        f = self.cp.calls[i].frozen
+        if f is None:
+            return self.v.calls[i].end
+        return f.end if safe_high else f.end_down
+
+    def _start(self, i: int, safe_high: bool) -> cp_model.LinearExprT:
+        f = self.cp.calls[i].frozen
+        if f is None:
+            return self.v.calls[i].start
+        return f.start_up if safe_high else f.start
 
     def voyage_sailing(self) -> None:
         """Arrival = previous departure + sailing time between max speed and min speed."""
         for c, cv in zip(self.cp.calls, self.v.calls, strict=True):
             if c.prev is None:
                 continue
-            prev_end = self.v.calls[c.prev].end
-            self.m.add(cv.arrival >= prev_end + c.sail_min)
-            self.m.add(cv.arrival <= prev_end + c.sail_max)
-            if c.frozen is not None:
-                self.m.add(cv.arrival <= cv.start)
+            prev = self.cp.calls[c.prev]
+            pv = self.v.calls[c.prev]
+            f = c.frozen
+            if f is None:
+                self.m.add(cv.arrival >= self._end(c.prev, True) + c.sail_min)
+                # after a frozen call the exact arrival is clamped to its exact slowest sailing
+                self.m.add(cv.arrival <= self._end(c.prev, True) + c.sail_max)
+                continue
+            if prev.frozen is not None:
+                continue  # both facts
+            if f.arrival_down is not None:
+                assert f.arrival_up is not None
+                self.m.add(pv.end + c.sail_min <= f.arrival_down).only_enforce_if(pv.served)
+                self.m.add(pv.end + c.sail_max >= f.arrival_up).only_enforce_if(pv.served)
+            else:
+                self.m.add(cv.arrival >= pv.end + c.sail_min).only_enforce_if(pv.served)
+                self.m.add(cv.arrival <= pv.end + c.sail_max).only_enforce_if(pv.served)
 
     def links(self) -> None:
-        for k, link in enumerate(self.cp.links):
-            before, after = self.v.calls[link.before], self.v.calls[link.after]
-            self.m.add(after.start >= before.end + link.min_gap)
+        for link in self.cp.links:
+            a, b = self.cp.calls[link.after], self.cp.calls[link.before]
+            if a.frozen is not None and b.frozen is not None:
+                continue
+            both = [self.v.calls[link.before].served, self.v.calls[link.after].served]
+            self.m.add(self._start(link.after, False) >= self._end(link.before, True)
+                       + link.min_gap).only_enforce_if(both)
             if link.max_gap is not None:
-                if self.relax:
-                    over = self.m.new_int_var(0, 2 * self.cp.horizon, f"link_overrun_{k}")
-                    self.v.link_overrun[k] = over
-                    self.m.add(after.start <= before.end + link.max_gap + over)
-                else:
-                    self.m.add(after.start <= before.end + link.max_gap)
+                self.m.add(self._start(link.after, True) <= self._end(link.before, False)
+                           + link.max_gap).only_enforce_if(both)

@@ -20,19 +20,26 @@ from optimizer.baseline import Placement
 from optimizer.compiled import CompiledProblem
 from optimizer.params import ObjectiveWeights
 from optimizer.solver.model import BerthModel
+from optimizer.solver.objective import unserved_penalty
 
 
 def plan_objective(cp: CompiledProblem, w: ObjectiveWeights, placed: dict[int, Placement]) -> int:
     """The model's objective for a plan in steps (same formula as optimizer.solver.objective)."""
     total = 0
+    penalty: int | None = None
     for i, p in placed.items():
         c = cp.calls[i]
+        if not p.served:
+            penalty = unserved_penalty(cp, w) if penalty is None else penalty
+            total += penalty
+            continue
         total += w.dwell * c.weight * cp.step * (p.end - p.arrival)
         if c.due is not None:
             total += w.lateness * c.weight * cp.step * max(0, p.end - c.due)
     for i, (berth, start) in cp.previous.items():
-        total += w.berth_change * (placed[i].berth != berth)
-        total += w.start_change * cp.step * abs(placed[i].start - start)
+        if placed[i].served:
+            total += w.berth_change * (placed[i].berth != berth)
+            total += w.start_change * cp.step * abs(placed[i].start - start)
     return total
 
 
@@ -56,17 +63,22 @@ class Lns:
         self.stats = LnsStats()
 
     def neighbourhood(self, placed: dict[int, Placement]) -> set[int]:
-        """Calls to re-plan: those of one port nearest in time to a random call there, optionally
-        only on a random subset of that port's berths, plus voyage neighbours of a random vessel."""
+        """Calls to re-plan: those of one port nearest in time to a random call there (half the
+        time an unserved one, when the plan has some), optionally only on a random subset of
+        that port's berths, plus voyage neighbours of a random vessel."""
         ports = [p for p, calls in enumerate(self.by_port) if calls]
         port = self.rng.choice(ports)
         pool = self.by_port[port]
-        if self.rng.random() < 0.5:
-            berths = sorted({placed[i].berth for i in pool})
-            k = max(1, min(len(berths), self.rng.randint(2, 4)))
-            chosen = set(self.rng.sample(berths, k))
-            pool = [i for i in pool if placed[i].berth in chosen] or pool
-        anchor = placed[self.rng.choice(pool)].start
+        unserved = [i for i in pool if not placed[i].served and self.cp.calls[i].can_serve]
+        if unserved and self.rng.random() < 0.5:
+            anchor = placed[self.rng.choice(unserved)].start
+        else:
+            if self.rng.random() < 0.5:
+                berths = sorted({placed[i].berth for i in pool if placed[i].served})
+                k = max(1, min(len(berths), self.rng.randint(2, 4)))
+                chosen = set(self.rng.sample(berths, k)) if berths else set()
+                pool = [i for i in pool if placed[i].berth in chosen] or pool
+            anchor = placed[self.rng.choice(pool)].start
         ordered = sorted(pool, key=lambda i: abs(placed[i].start - anchor))
         free = set(ordered[: max(2, int(self.size))])
         for i in list(free):
@@ -76,7 +88,8 @@ class Lns:
         return free
 
     def round(
-        self, placed: dict[int, Placement], best: int, seconds: float, run: Callable[..., int]
+        self, placed: dict[int, Placement], best: int, seconds: float, run: Callable[..., int],
+        deterministic: bool = False,
     ) -> tuple[dict[int, Placement], int] | None:
         free = self.neighbourhood(placed)
         sub = self.model.m.clone()
@@ -85,14 +98,15 @@ class Lns:
             cv = self.model.v.calls[i]
             if i in free or self.cp.calls[i].frozen is not None:
                 continue
-            for var, value in ((cv.start, p.start), (cv.end, p.end)):
+            for var, value in ((cv.start, p.start), (cv.end, p.end), (cv.arrival, p.arrival)):
                 dom = variables[var.index].domain
                 dom[0] = value
                 dom[1] = value
-            for b, lit in cv.at_berth.items():
-                if len(cv.at_berth) > 1:
-                    dom = variables[lit.index].domain
-                    dom[0] = dom[1] = int(b == p.berth)
+            for lit in (cv.served, *cv.at_berth.values()):
+                dom = variables[lit.index].domain
+                if not (len(dom) == 2 and dom[0] == dom[1]):
+                    value = int(p.served) if lit is cv.served else int(lit is cv.at_berth.get(p.berth))
+                    dom[0] = dom[1] = value
         # The current best plan is a feasible solution of the sub-problem: give it as the hint.
         sub.clear_hints()
         self.model.hint(placed, target=sub)
@@ -100,10 +114,14 @@ class Lns:
         solver.parameters.max_time_in_seconds = seconds
         solver.parameters.num_workers = self.workers
         solver.parameters.random_seed = self.rng.randint(0, 2**20)
+        if deterministic:
+            solver.parameters.max_deterministic_time = seconds / 2
         t0 = time.monotonic()
         code = run(solver, sub)
         took = time.monotonic() - t0
         self.stats.rounds += 1
+        if deterministic:
+            took, seconds = solver.deterministic_time, seconds / 2  # the speed of this machine aside
         if code == cp_model.OPTIMAL and took < 0.5 * seconds:
             self.size = min(self.size * 1.1, 400)  # solved with time to spare: look wider
         elif code != cp_model.OPTIMAL:

@@ -25,9 +25,10 @@ import random
 import time
 from collections.abc import Callable
 
-from optimizer.baseline import Placement, earliest_fit
+from optimizer.baseline import UNSERVED, Placement, earliest_fit
 from optimizer.compiled import CompiledProblem
 from optimizer.params import ObjectiveWeights
+from optimizer.solver.objective import unserved_penalty
 
 NEG = -(10**9)
 PICK_GREEDY = 0.8  # share of moves that start from the costliest of PICK_TOURNAMENT random calls
@@ -45,8 +46,8 @@ class LocalSearch:
         self.rng = random.Random(seed)
         n = len(cp.calls)
         self.steps: list[dict[int, int]] = [{o.berth: o.steps for o in c.options} for c in cp.calls]
-        self.movable = [c.index for c in cp.calls if c.frozen is None and c.options]
-        self.multi = [i for i in self.movable if len(self.steps[i]) > 1]
+        self.penalty = unserved_penalty(cp, weights)
+        self.all_movable = [c.index for c in cp.calls if c.frozen is None and c.options]
         self.next: list[int | None] = [None] * n
         for c in cp.calls:
             if c.prev is not None:
@@ -60,7 +61,7 @@ class LocalSearch:
         self.blocked: list[list[tuple[int, int]]] = [list(w) for w in cp.unavailable]
         for c in cp.calls:
             if c.frozen is not None:
-                self.blocked[c.frozen[0]].append((c.frozen[1], c.frozen[2]))
+                self.blocked[c.frozen.berth].append((c.frozen.start, c.frozen.end))
         # cost of each call with no wait and its shortest handling, lateness aside: what a move can
         # at best bring it down to
         self.floor = [weights.dwell * c.weight * cp.step * min((o.steps for o in c.options), default=0)
@@ -77,6 +78,8 @@ class LocalSearch:
         self.start = [p.start for _, p in sorted(placed.items())]
         self.end = [p.end for _, p in sorted(placed.items())]
         self.frozen_arrival = {c.index: placed[c.index].arrival for c in cp.calls if c.frozen is not None}
+        # unserved calls stay unserved here (CP-SAT rounds may serve them); they pass their port
+        self.movable = [i for i in self.all_movable if placed[i].served]
         self.seq: list[list[int]] = [[] for _ in cp.berth_ids]
         for i in sorted(self.movable, key=lambda k: self.start[k]):
             self.seq[self.berth[i]].append(i)
@@ -94,7 +97,7 @@ class LocalSearch:
         """The latest arrival the voyage allows: dwell counts from arrival, so the vessel sails as
         slowly as it may (never later than berthing)."""
         c = self.cp.calls[i]
-        if c.frozen is not None and c.frozen[3] is not None:
+        if c.frozen is not None and c.frozen.arrival_down is not None:
             return self.frozen_arrival[i]
         if c.prev is None:
             assert c.eta is not None
@@ -103,7 +106,9 @@ class LocalSearch:
 
     def call_cost(self, i: int, berth: int, start: int, end: int, ends: list[int] | dict[int, int]) -> int:
         c, w, cp = self.cp.calls[i], self.w, self.cp
-        if c.frozen is not None and c.frozen[3] is not None:
+        if berth == UNSERVED:
+            return self.penalty
+        if c.frozen is not None and c.frozen.arrival_down is not None:
             arr = self.frozen_arrival[i]
         elif c.prev is None:
             assert c.eta is not None
@@ -122,7 +127,7 @@ class LocalSearch:
         out = {}
         for c in self.cp.calls:
             i = c.index
-            if c.frozen is not None and c.frozen[3] is not None:
+            if c.frozen is not None and c.frozen.arrival_down is not None:
                 arr = self.frozen_arrival[i]
             elif c.prev is None:
                 assert c.eta is not None
@@ -156,7 +161,8 @@ class LocalSearch:
                 if c.prev is not None:
                     lb = max(lb, end_of(c.prev) + c.sail_min)
                 for k, gap, _ in self.link_before[i]:
-                    lb = max(lb, end_of(k) + gap)
+                    if self.berth[k] != UNSERVED:
+                        lb = max(lb, end_of(k) + gap)
                 steps = self.steps[i][b]
                 s = earliest_fit(cp, blocked, port, lb, steps) if (blocked or cp.closed[port]) else lb
                 e = s + steps
@@ -173,19 +179,30 @@ class LocalSearch:
             if c.prev is not None and s < end_of(c.prev) + c.sail_min:
                 return None
             for k, gap, max_gap in self.link_before[i]:
+                if self.berth[k] == UNSERVED:
+                    continue
+                fk = cp.calls[k].frozen
                 ek = end_of(k)
-                if s < ek + gap or (max_gap is not None and s > ek + max_gap):
+                if s < ek + gap or (max_gap is not None and s > (fk.end_down if fk else ek) + max_gap):
                     return None
             if e != end[i]:
                 j = self.next[i]
                 if j is not None:
+                    cj = cp.calls[j]
                     sj = new[j][1] if j in new else start[j]
-                    if sj < e + cp.calls[j].sail_min:
+                    if sj < e + cj.sail_min:
+                        return None
+                    fj = cj.frozen
+                    if fj is not None and fj.arrival_down is not None and (
+                            e + cj.sail_min > fj.arrival_down or e + cj.sail_max < (fj.arrival_up or 0)):
                         return None
                     recost.add(j)
                 for j, gap, max_gap in self.link_after[i]:
+                    if self.berth[j] == UNSERVED:
+                        continue
+                    fj = cp.calls[j].frozen
                     sj = new[j][1] if j in new else start[j]
-                    if sj < e + gap or (max_gap is not None and sj > e + max_gap):
+                    if sj < e + gap or (max_gap is not None and (fj.start_up if fj else sj) > e + max_gap):
                         return None
             recost.add(i)
         ends: dict[int, int] | list[int]
@@ -324,13 +341,17 @@ class LocalSearch:
         return self.best
 
     def run(self, deadline: float, should_stop: Callable[[], bool],
-            on_improve: Callable[[int], None] | None = None, patience: int | None = None) -> int:
-        """Search until `deadline` (time.monotonic), a stop request, or `patience` moves without a
-        new best; `on_improve(best value)` after each new best. Returns the best value."""
+            on_improve: Callable[[int], None] | None = None, patience: int | None = None,
+            max_moves: int | None = None) -> int:
+        """Search until `deadline` (time.monotonic), a stop request, `patience` moves without a
+        new best, or `max_moves` moves in all (a budget that does not depend on the machine's
+        speed); `on_improve(best value)` after each new best. Returns the best value."""
         since = 0
         k = 0
         while True:
             k += 1
+            if max_moves is not None and self.moves >= max_moves:
+                break
             if k % 64 == 0 and (time.monotonic() >= deadline or should_stop()):
                 break
             if self.step():

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from graphlib import TopologicalSorter
-
 from ortools.sat.python import cp_model
 
-from optimizer.baseline import Placement
+from optimizer.baseline import UNSERVED, Placement
+from optimizer.budget import Deadline
 from optimizer.compiled import CompiledProblem
 from optimizer.params import ObjectiveWeights
 from optimizer.solver.constraints import Constraints
@@ -14,36 +13,56 @@ from optimizer.solver.objective import add_objective
 from optimizer.solver.variables import Variables
 
 
-def earliest_starts(cp: CompiledProblem) -> list[int]:
-    """A lower bound on each call's start from ETAs, earliest starts, voyages and links."""
-    preds: dict[int, list[tuple[int, int]]] = {c.index: [] for c in cp.calls}
-    for c in cp.calls:
-        if c.prev is not None:
-            preds[c.index].append((c.prev, c.sail_min))
-    for link in cp.links:
-        preds[link.after].append((link.before, link.min_gap))
-    lower = [0] * len(cp.calls)
-    order = TopologicalSorter({i: [p for p, _ in ps] for i, ps in preds.items()}).static_order()
-    for i in order:
+def earliest_starts(cp: CompiledProblem) -> tuple[list[int], list[int]]:
+    """Lower bounds on each call's start when served, and on its arrival, from ETAs, earliest
+    starts, voyages and links. An optional predecessor may be unserved (the vessel passes its
+    port without stopping) and an optional link end may not hold, so only what holds either way
+    counts."""
+    n = len(cp.calls)
+    lower = [0] * n
+    arrival = [0] * n
+    for i in cp.topological_order():
         c = cp.calls[i]
+        if c.prev is None:
+            arr = c.eta if c.eta is not None else -cp.horizon
+        else:
+            p = cp.calls[c.prev]
+            if p.frozen is not None:
+                prev_end = p.frozen.end
+            elif p.optional:
+                prev_end = arrival[c.prev]
+            else:
+                prev_end = lower[c.prev] + min(o.steps for o in p.options)
+            arr = prev_end + c.sail_min
         if c.frozen is not None:
-            lower[i] = c.frozen[1]
+            lower[i] = c.frozen.start
+            arrival[i] = min(arr, c.frozen.start)
             continue
-        lo = c.earliest if c.earliest > -(10**8) else -cp.horizon
-        for p, gap in preds[i]:
-            lo = max(lo, lower[p] + min(o.steps for o in cp.calls[p].options) + gap)
+        arrival[i] = arr
+        lo = max(arr, c.earliest if c.earliest > -(10**8) else -cp.horizon)
+        for link in cp.links_into[i]:
+            b = cp.calls[link.before]
+            if b.frozen is not None:
+                lo = max(lo, b.frozen.end + link.min_gap)
+            elif not b.optional:
+                lo = max(lo, lower[link.before] + min(o.steps for o in b.options) + link.min_gap)
         lower[i] = lo
-    return lower
+    return lower, arrival
 
 
 class BerthModel:
-    def __init__(self, cp: CompiledProblem, weights: ObjectiveWeights, relax: bool = False):
+    def __init__(self, cp: CompiledProblem, weights: ObjectiveWeights, deadline: Deadline | None = None):
+        """Building a model of thousands of calls takes seconds: the deadline is checked between
+        constraint families (TimeUp when it has passed)."""
         self.cp = cp
         self.m = cp_model.CpModel()
-        self.lower = earliest_starts(cp)
-        self.v = Variables.build(self.m, cp, self.lower)
-        Constraints(self.m, cp, self.v, relax=relax).add_all()
+        self.lower, self.arrival_lower = earliest_starts(cp)
+        self.v = Variables.build(self.m, cp, self.lower, self.arrival_lower)
+        check = deadline.check if deadline is not None else (lambda every=1: None)
+        check(1)
+        Constraints(self.m, cp, self.v).add_all(lambda: check(1))
         self.objective = add_objective(self.m, cp, self.v, weights)
+        check(1)
 
     def hint(self, placed: dict[int, Placement], target: cp_model.CpModel | None = None) -> None:
         """Give a complete start plan: every decision variable gets a value.
@@ -56,16 +75,22 @@ class BerthModel:
         hint = m.proto.solution_hint
         idx: list[int] = []
         val: list[int] = []
+        seen: set[int] = set()
 
         def add(var: cp_model.IntVar, value: int) -> None:
             dom = variables[var.index].domain
-            if not (len(dom) == 2 and dom[0] == dom[1]):  # constants are shared; never hint them
+            if len(dom) == 2 and dom[0] == dom[1]:  # constants are shared; never hint them
+                return
+            if var.index not in seen:
+                seen.add(var.index)
                 idx.append(var.index)
                 val.append(value)
 
         for i, p in placed.items():
             cv = self.v.calls[i]
             c = self.cp.calls[i]
+            served = p.served
+            add(cv.served, int(served))
             add(cv.arrival, p.arrival)
             add(cv.start, p.start)
             add(cv.end, p.end)
@@ -75,25 +100,23 @@ class BerthModel:
                 steps = c.option_steps(b)
                 assert steps is not None
                 add(stay, p.end - p.start if b == p.berth else steps)
+            if i in self.v.dwell:
+                add(self.v.dwell[i], p.end - p.arrival if served else 0)
             if i in self.v.lateness:
                 assert c.due is not None
-                add(self.v.lateness[i], max(0, p.end - c.due))
+                add(self.v.lateness[i], max(0, p.end - c.due) if served else 0)
             if i in self.v.start_shift:
-                add(self.v.start_shift[i], abs(p.start - self.cp.previous[i][1]))
-            if i in self.v.overdue:
-                assert c.latest_end is not None
-                add(self.v.overdue[i], max(0, p.end - c.latest_end))
-        for k, over in self.v.link_overrun.items():
-            link = self.cp.links[k]
-            if link.max_gap is not None and link.before in placed and link.after in placed:
-                add(over, max(0, placed[link.after].start - placed[link.before].end - link.max_gap))
+                add(self.v.start_shift[i], abs(p.start - self.cp.previous[i][1]) if served else 0)
         hint.vars.extend(idx)
         hint.values.extend(val)
 
     def read(self, value: cp_model.CpSolver | cp_model.CpSolverSolutionCallback) -> dict[int, Placement]:
         out = {}
         for c, cv in zip(self.cp.calls, self.v.calls, strict=True):
-            berth = next(b for b, lit in cv.at_berth.items() if value.value(lit))
+            if c.frozen is not None:
+                berth = c.frozen.berth
+            else:
+                berth = next((b for b, lit in cv.at_berth.items() if value.value(lit)), UNSERVED)
             out[c.index] = Placement(
                 berth, value.value(cv.arrival), value.value(cv.start), value.value(cv.end)
             )

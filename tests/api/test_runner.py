@@ -62,7 +62,7 @@ def test_best_plan_while_solving_then_stop_within_two_seconds(live: TestClient) 
     loc = submit(live, problem, 60, A)
     job = wait_for_plan(live, loc, A)
     assert job["status"] == "solving"
-    assert job["progress"]["objective"] is not None and job["progress"]["best_bound"] is not None
+    assert job["progress"]["objective"] is not None  # best_bound may still be null: no bound yet
     assert_clean(problem, job["plan"])
     page = live.get(f"{loc}/gantt", headers=A)
     assert 'http-equiv="refresh"' in page.text  # it follows the search while solving

@@ -46,7 +46,7 @@ def test_solve_validates_the_problem(client: TestClient) -> None:
     assert r.json()["errors"][0]["field"] == "problem.voyages.0.call_ids.1"
 
 
-def test_solve_of_an_unplannable_problem_explains_the_unserved_call(client: TestClient) -> None:
+def test_solve_of_an_overfull_problem_plans_the_rest_and_explains_the_unserved(client: TestClient) -> None:
     p = tiny_problem()
     p["calls"][0] = call("C1", "V1", "KZAAU", 10, latest_departure=at(30))
     p["calls"][1] = call("C2", "V2", "KZAAU", 10, latest_departure=at(30))
@@ -56,8 +56,10 @@ def test_solve_of_an_unplannable_problem_explains_the_unserved_call(client: Test
     r = client.post("/v1/solve", json=p)
     assert r.status_code == 200, r.text
     plan = r.json()
-    assert plan["solver"]["status"] == "infeasible"
-    assert plan["unserved"] and plan["unserved"][0]["reasons"]
+    assert plan["solver"]["status"] == "partial"
+    assert plan["solver"]["served_calls"] == len(plan["calls"]) == 2
+    assert [u["call_id"] for u in plan["unserved"]] == ["C3"] and plan["unserved"][0]["reasons"]
+    assert all(c["berth_start"].endswith("Z") for c in plan["calls"])
 
 
 def _plan_by_hand(overlap: bool) -> list[dict[str, Any]]:

@@ -1,0 +1,474 @@
+"""Solve a problem: start plan → bounds → search → result, within one time budget.
+
+Every phase reads one Deadline (time limit and stop request), so a solve ends within its time
+limit plus a short grace at any size. The start plan always exists: FCFS with every hard
+deadline respected, where calls that cannot make theirs are left unserved; the search only ever
+replaces it by a better plan. A plan serves as many calls as the search could find a way to, and
+among those is as good as it could make the rest (see optimizer.solver.objective).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from optimizer.baseline import (
+    Placement,
+    dispatch_steps,
+    fcfs_steps,
+    to_assignments,
+    unserved_calls,
+)
+from optimizer.budget import Deadline, TimeUp
+from optimizer.compiled import CompiledProblem, compile_problem
+from optimizer.domain import Problem
+from optimizer.params import ObjectiveWeights, SolveOptions
+from optimizer.plan import CallAssignment, Plan, SolverFacts, SolveStatus, UnservedCall
+from optimizer.solver.bound import earliest_end, time_indexed_bound, voyage_order
+from optimizer.solver.lns import Lns, plan_objective
+from optimizer.solver.local_search import LocalSearch
+from optimizer.solver.model import BerthModel
+from optimizer.solver.objective import exact_slack, unserved_penalty
+
+FULL_MODEL_CALLS = 80  # up to this size the whole model gets the whole time; above, LNS takes over
+FULL_MODEL_SHARE = 0.25  # of the time limit, for the whole model (next to local search) on large problems
+LS_PATIENCE = 20_000  # local-search moves without a new best before a CP-SAT neighbourhood round
+REPORT_EVERY_S = 0.5  # local search finds many small improvements: report them at most this often
+DISPATCH_CALLS = 1000  # above, the dispatch rules (quadratic) take longer than local search needs
+GRACE_S = 0.5  # what the last phase may run past the deadline, at most (building the result)
+
+_STATUS = {
+    cp_model.OPTIMAL: SolveStatus.OPTIMAL,
+    cp_model.FEASIBLE: SolveStatus.FEASIBLE,
+    cp_model.INFEASIBLE: SolveStatus.INFEASIBLE,
+    cp_model.UNKNOWN: SolveStatus.UNKNOWN,
+    cp_model.MODEL_INVALID: SolveStatus.MODEL_INVALID,
+}
+
+
+@dataclass
+class Progress:
+    """An improving plan, as it is found: its objective (without the unserved penalty), the
+    bound among plans serving as many calls (None while there is none), and how many calls it
+    leaves unserved."""
+
+    objective: float
+    best_bound: float | None
+    gap: float | None
+    seconds: float
+    solutions: int
+    assignments: list[CallAssignment]
+    unserved: int = 0
+
+
+def relative_gap(objective: float, bound: float | None) -> float | None:
+    """(objective - bound) / objective: the share of the objective a better plan could still
+    save at most; None without a usable bound (none yet, or a negative one)."""
+    if bound is None or bound < 0:
+        return None
+    if objective <= bound:
+        return 0.0
+    return (objective - bound) / objective
+
+
+@dataclass
+class Search:
+    """What the phases share: the incumbent plan, where it came from, the best bound."""
+
+    cp: CompiledProblem
+    options: SolveOptions
+    deadline: Deadline
+    on_progress: Callable[[Progress], None] | None
+    log: Callable[[str], None] | None = None  # CP-SAT's search log, line by line
+    placed: dict[int, Placement] = field(default_factory=dict)
+    value: int = 0  # model objective of `placed`, unserved penalty included
+    source: str = "fcfs"
+    model_bound: float | None = None  # on the model objective
+    full_bound: float | None = None  # on the objective of plans that serve every call
+    cp_sat_status: SolveStatus = SolveStatus.UNKNOWN
+    solutions: int = 0
+    hint_used: bool | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def weights(self) -> ObjectiveWeights:
+        return self.options.weights
+
+    def penalty(self) -> int:
+        return unserved_penalty(self.cp, self.weights)
+
+    def offer(self, placed: dict[int, Placement], source: str, value: int | None = None) -> bool:
+        """Take `placed` when it beats the incumbent (thread-safe); report it."""
+        value = plan_objective(self.cp, self.weights, placed) if value is None else value
+        with self.lock:
+            if self.placed and value >= self.value:
+                return False
+            self.placed, self.value, self.source = placed, value, source
+            self.solutions += 1
+            if self.on_progress is not None:
+                self.on_progress(self.progress())
+            return True
+
+    def bound_on_rest(self, unserved: int) -> float | None:
+        """A bound on the rest of the objective among plans that serve as many calls."""
+        if unserved == 0:
+            candidates = [b for b in (self.model_bound, self.full_bound) if b is not None]
+            return max(candidates) if candidates else None
+        if self.model_bound is None:
+            return None
+        rest = self.model_bound - unserved * self.penalty()
+        return rest if rest > 0 else None
+
+    def progress(self) -> Progress:
+        u = len(unserved_calls(self.placed))
+        rest = float(self.value - u * self.penalty())
+        bound = self.bound_on_rest(u)
+        return Progress(objective=rest, best_bound=bound, gap=relative_gap(rest, bound),
+                        seconds=self.deadline.elapsed(), solutions=self.solutions,
+                        assignments=to_assignments(self.cp, self.placed), unserved=u)
+
+
+# -- phase 1: a start plan -----------------------------------------------------------------------
+
+
+def start_plan(cp: CompiledProblem, options: SolveOptions,
+               deadline: Deadline | None = None) -> tuple[dict[int, Placement], str]:
+    """The plan the search starts from, and where it came from; it breaks no hard rule.
+
+    "auto": the previous plan repaired when the problem has one, else the best of FCFS and the
+    two dispatch rules, each leaving unserved the calls it cannot serve by their deadlines.
+    Above DISPATCH_CALLS calls only FCFS is built: the rules would take seconds, and local search
+    improves on FCFS by more than they do in that time.
+    """
+    use_previous = options.start_from == "previous" or (options.start_from == "auto" and cp.previous)
+    if use_previous and cp.previous:
+        return fcfs_steps(cp, prefer=cp.previous, respect_limits=True, deadline=deadline), "previous-plan"
+    fcfs = fcfs_steps(cp, respect_limits=True, deadline=deadline)
+    if options.start_from != "auto" or len(cp.calls) > DISPATCH_CALLS:
+        return fcfs, "fcfs"
+    candidates = [(fcfs, "fcfs")]
+    try:
+        for rule in ("spt", "ect"):
+            candidates.append((dispatch_steps(cp, rule, respect_limits=True, deadline=deadline),
+                               f"dispatch-{rule}"))
+    except TimeUp:
+        pass
+    scored = [(plan_objective(cp, options.weights, p), k, p, name) for k, (p, name) in enumerate(candidates)]
+    _, _, best, name = min(scored)
+    return best, name
+
+
+# -- phase 2: bounds -----------------------------------------------------------------------------
+
+
+def objective_grain(cp: CompiledProblem, w: ObjectiveWeights) -> int:
+    """Every objective value is a multiple of this (the gcd of the objective's coefficients)."""
+    coefficients = [w.dwell * c.weight * cp.step for c in cp.calls]
+    coefficients += [w.lateness * c.weight * cp.step for c in cp.calls if c.due is not None]
+    if cp.previous:
+        coefficients += [w.berth_change, w.start_change * cp.step]
+    return math.gcd(*[x for x in coefficients if x]) or 1
+
+
+def simple_bound(cp: CompiledProblem, w: ObjectiveWeights, lower: list[int]) -> float:
+    """A bound no plan serving every call can beat, for when CP-SAT's own is weak (big models
+    stopped in presolve): every call at least its shortest handling; a first call cannot start
+    before its earliest possible start; lateness at least what that earliest start forces."""
+    total = 0
+    for c in cp.calls:
+        if c.frozen is not None:
+            continue
+        end = min(earliest_end(cp, o.berth, c.port, lower[c.index], o.steps) for o in c.options)
+        dwell = min(o.steps for o in c.options)
+        if c.prev is None and c.eta is not None:
+            dwell = max(dwell, end - c.eta)
+        total += w.dwell * c.weight * cp.step * dwell
+        if c.due is not None:
+            total += w.lateness * c.weight * cp.step * max(0, end - c.due)
+    return float(total)
+
+
+def _placements(cp: CompiledProblem, starts: dict[int, tuple[int, int]]) -> dict[int, Placement] | None:
+    """Complete placements from berth and start per call; arrivals as late as the voyage allows."""
+    placed: dict[int, Placement] = {}
+    for i in voyage_order(cp):
+        c = cp.calls[i]
+        berth, start = starts[i]
+        steps = c.option_steps(berth)
+        if steps is None:
+            return None
+        if c.prev is None:
+            assert c.eta is not None
+            arrival = c.eta
+        else:
+            arrival = min(start, placed[c.prev].end + c.sail_max)
+        placed[i] = Placement(berth, arrival, start, start + steps)
+    return placed
+
+
+def mip_bound(search: Search, model: BerthModel) -> None:
+    """The time-indexed bound (a MIP solved by SCIP), when the problem is small enough to build
+    it, handed to CP-SAT as a cut on the objective so that CP-SAT stops, proven optimal, as soon
+    as it meets it; and the MIP's plan when it beats the incumbent."""
+    cp, w = search.cp, search.weights
+    if unserved_calls(search.placed):
+        return  # the MIP serves every call: its bound holds for plans that do (the others pay the
+        # unserved penalty, above any such bound)
+    budget = min(30.0, 0.5 * search.options.time_limit_s, search.deadline.left())
+    result = time_indexed_bound(cp, w, model.lower, search.value, integer=True, time_limit_s=budget)
+    if result is None:
+        return
+    grain = objective_grain(cp, w)
+    value = math.ceil(result.bound / grain - 1e-6) * grain
+    model.m.add(model.objective >= value)
+    search.full_bound = max(search.full_bound or 0.0, float(value))
+    if result.starts is not None:
+        plan = _placements(cp, result.starts)
+        if plan is not None and _clean(cp, plan) and search.offer(plan, "time-indexed-mip"):
+            model.hint(plan)
+
+
+def _clean(cp: CompiledProblem, placed: dict[int, Placement]) -> bool:
+    from optimizer.checker import check
+
+    return check(cp.problem, to_assignments(cp, placed)).ok
+
+
+# -- phase 3: search -----------------------------------------------------------------------------
+
+
+def apply_parameters(solver: cp_model.CpSolver, options: SolveOptions) -> None:
+    p = solver.parameters
+    p.max_time_in_seconds = options.time_limit_s
+    p.num_workers = options.workers
+    p.random_seed = options.seed
+    p.relative_gap_limit = options.relative_gap
+    p.log_search_progress = options.log_search
+    p.log_to_stdout = options.log_search
+    for name, value in options.cp_sat.items():
+        if not hasattr(p, name) or name.startswith("_") or callable(getattr(p, name)):
+            raise ValueError(f"options.cp_sat.{name}: not a CP-SAT parameter")
+        try:
+            setattr(p, name, value)
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"options.cp_sat.{name}: {exc}") from exc
+
+
+class _Callback(cp_model.CpSolverSolutionCallback):
+    def __init__(self, model: BerthModel, search: Search):
+        super().__init__()
+        self.model, self.search = model, search
+        self.count = 0
+
+    def on_solution_callback(self) -> None:
+        self.count += 1
+        with self.search.lock:
+            self.search.model_bound = max(self.search.model_bound or 0.0, self.best_objective_bound)
+        self.search.offer(self.model.read(self), "cp-sat", round(self.objective_value))
+
+
+class CpSatRun:
+    """Runs CP-SAT solves one after another; a stop request or the deadline reaches whichever
+    is running."""
+
+    def __init__(self, deadline: Deadline):
+        self.deadline = deadline
+
+    def run(self, solver: cp_model.CpSolver, m: cp_model.CpModel,
+            callback: cp_model.CpSolverSolutionCallback | None = None) -> int:
+        if self.deadline.expired():
+            return int(cp_model.UNKNOWN)
+        p = solver.parameters
+        p.max_time_in_seconds = max(0.01, min(p.max_time_in_seconds, self.deadline.left()))
+        done = threading.Event()
+        stop = self.deadline.stop
+
+        def watch() -> None:
+            assert stop is not None
+            while not done.is_set():
+                if stop.wait(0.05):
+                    solver.stop_search()
+                    return
+
+        if stop is not None:
+            threading.Thread(target=watch, daemon=True).start()
+        try:
+            return int(solver.solve(m, callback))
+        finally:
+            done.set()
+
+
+def _cp_sat_whole(search: Search, model: BerthModel, run: CpSatRun, seconds: float, workers: int) -> None:
+    solver = cp_model.CpSolver()
+    apply_parameters(solver, search.options)
+    solver.parameters.max_time_in_seconds = seconds
+    solver.parameters.num_workers = workers
+    if search.options.workers == 1:
+        # one worker: stop on CP-SAT's deterministic clock, so that a seed gives one plan
+        solver.parameters.max_deterministic_time = seconds
+    if search.log is not None:
+        solver.parameters.log_search_progress = True
+        solver.log_callback = search.log
+    code = run.run(solver, model.m, _Callback(model, search))
+    with search.lock:
+        search.cp_sat_status = _STATUS.get(code, SolveStatus.UNKNOWN)  # type: ignore[call-overload]
+        if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            search.model_bound = max(search.model_bound or 0.0, solver.best_objective_bound)
+
+
+class _LsReporter:
+    """Local search finds many small improvements: they go to the search at most every
+    REPORT_EVERY_S, and once at the end."""
+
+    def __init__(self, search: Search, ls: LocalSearch, source: str):
+        self.search, self.ls, self.source = search, ls, source
+        self.last = time.monotonic()
+        self.pending = False
+
+    def __call__(self, value: int) -> None:
+        now = time.monotonic()
+        if now - self.last >= REPORT_EVERY_S:
+            self.search.offer(self.ls.best_plan(), self.source, value)
+            self.last, self.pending = now, False
+        else:
+            self.pending = True
+
+    def flush(self) -> None:
+        if self.pending:
+            self.search.offer(self.ls.best_plan(), self.source, self.ls.best_value)
+            self.pending = False
+
+
+def _local_search(search: Search, ls: LocalSearch, should_stop: Callable[[], bool],
+                  patience: int | None, source: str) -> None:
+    report = _LsReporter(search, ls, source)
+    budget = None
+    if search.options.workers == 1:
+        budget = int(20_000 * search.options.time_limit_s)  # moves: deterministic for a seed
+    ls.run(search.deadline.at, should_stop, report, patience, max_moves=budget)
+    report.flush()
+
+
+def _large_search(search: Search, model: BerthModel, run: CpSatRun) -> None:
+    """CP-SAT on the whole model (for its bound) beside local search, then local search and
+    CP-SAT neighbourhood rounds in turn."""
+    options, deadline = search.options, search.deadline
+    share = min(deadline.left(), max(1.0, FULL_MODEL_SHARE * options.time_limit_s))
+    thread = threading.Thread(target=_cp_sat_whole, daemon=True,
+                              args=(search, model, run, share, max(1, options.workers - 1)))
+    thread.start()
+    ls = LocalSearch(search.cp, search.weights, search.placed, seed=options.seed)
+    if options.workers == 1:
+        thread.join()  # one core: one thing at a time, in a fixed order
+        ls.load(search.placed)
+    _local_search(search, ls, lambda: deadline.expired() or not thread.is_alive(), None, "local-search")
+    thread.join()
+    if search.cp_sat_status == SolveStatus.OPTIMAL:
+        return
+    lns = Lns(model, search.weights, options.seed, options.workers)
+    rounds = 0
+    max_rounds = int(4 * options.time_limit_s) if options.workers == 1 else None
+    while not deadline.expired() and (max_rounds is None or rounds < max_rounds):
+        if ls.best_value != search.value:
+            ls.load(search.placed)
+        _local_search(search, ls, deadline.expired, LS_PATIENCE, "local-search")
+        if deadline.left() < 0.05:
+            break
+        rounds += 1
+        deterministic = options.workers == 1
+        seconds = 0.5 if deterministic else min(deadline.left(), 0.5)
+        found = lns.round(search.placed, search.value, seconds, run.run, deterministic=deterministic)
+        if found is not None:
+            search.offer(found[0], "local-search+lns", found[1])
+
+
+# -- phase 4: the result -------------------------------------------------------------------------
+
+
+def solve(
+    problem: Problem,
+    options: SolveOptions | None = None,
+    *,
+    on_progress: Callable[[Progress], None] | None = None,
+    stop: threading.Event | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Plan:
+    """Plan every call of `problem` that can be served; the Plan carries KPIs, the FCFS
+    comparison, the unserved calls with their reasons and the solver facts, every figure in
+    exact time. `stop` ends the search and keeps the best plan so far."""
+    from optimizer.explain import unplannable_reasons, unserved_reasons
+    from optimizer.report import build_plan
+
+    options = options or SolveOptions()
+    deadline = Deadline(options.time_limit_s, stop)
+    cp = compile_problem(problem)
+    static = {u.call_id: u.reasons for u in unplannable_reasons(problem)}
+    cp.mark_unservable(set(static))
+    search = Search(cp, options, deadline, on_progress, log)
+    try:
+        placed, source = start_plan(cp, options, deadline)
+    except TimeUp:
+        facts = SolverFacts(status=SolveStatus.UNKNOWN, seconds=deadline.elapsed(),
+                            stopped=deadline.stopped(), source="none")
+        return Plan(problem_name=problem.name, solver=facts,
+                    message="no plan: the time limit ran out before a first plan was built")
+    search.offer(placed, source)
+    search.hint_used = options.start_from != "none"  # the start plan breaks no hard rule: a usable hint
+    run = CpSatRun(deadline)
+    try:
+        model = BerthModel(cp, options.weights, deadline)
+        if options.start_from != "none":
+            model.hint(search.placed)
+        if len(cp.calls) <= FULL_MODEL_CALLS:
+            mip_bound(search, model)
+            _cp_sat_whole(search, model, run, deadline.left(), options.workers)
+        else:
+            search.full_bound = simple_bound(cp, options.weights, model.lower)
+            _large_search(search, model, run)
+    except TimeUp:
+        pass  # the start plan (or the best so far) stands
+    return _result(search, static, unserved_reasons, build_plan)
+
+
+def _result(search: Search, static: dict[str, list[str]], unserved_reasons: Callable[..., list[str]],
+            build_plan: Callable[..., Plan]) -> Plan:
+    cp, problem, w = search.cp, search.cp.problem, search.weights
+    placed = search.placed
+    assignments = to_assignments(cp, placed)
+    unserved: list[UnservedCall] = []
+    for i in unserved_calls(placed):
+        cid = cp.calls[i].id
+        unserved.append(UnservedCall(call_id=cid, reasons=static.get(cid)
+                                     or unserved_reasons(problem, assignments, cid)))
+    baseline = fcfs_steps(cp)
+    feasible = fcfs_steps(cp, respect_limits=True)
+    feasible_unserved = [cp.calls[i].id for i in unserved_calls(feasible)]
+    facts = SolverFacts(status=SolveStatus.FEASIBLE, solutions=search.solutions, hint_used=search.hint_used,
+                        source=search.source, stopped=search.deadline.stopped())
+    plan = build_plan(problem, assignments, weights=w, solver=facts,
+                      baseline=to_assignments(cp, baseline),
+                      feasible_baseline=(to_assignments(cp, feasible), feasible_unserved), unserved=unserved)
+    assert plan.kpis is not None
+    facts.objective = plan.kpis.objective
+    u = len(unserved)
+    bound = search.bound_on_rest(u)
+    if bound is not None:
+        bound = max(0.0, bound - exact_slack(cp, w))
+        facts.best_bound = min(bound, facts.objective)
+        facts.gap = relative_gap(facts.objective, facts.best_bound)
+    proven = search.cp_sat_status == SolveStatus.OPTIMAL or facts.gap == 0.0
+    if not assignments:
+        facts.status = SolveStatus.INFEASIBLE
+    elif u:
+        facts.status = SolveStatus.PARTIAL
+    else:
+        facts.status = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE
+    facts.proven_optimal = proven
+    facts.served_calls, facts.unserved_calls = len(assignments), u
+    facts.seconds = search.deadline.elapsed()
+    return plan
