@@ -82,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(solve.router)
     app.include_router(check.router)
     app.include_router(health.router)
+    app.state.route_table = errors.route_table(
+        [*app.router.routes, *(r for m in (schedules, solve, check, health) for r in m.router.routes)])
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
 
     def openapi() -> dict[str, Any]:

@@ -7,6 +7,7 @@ and then without internals in the body.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -14,8 +15,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Route, compile_path
 
 from optimizer.validation import InvalidProblem, Issue
 
@@ -83,8 +86,19 @@ def _field(loc: Sequence[str | int]) -> str:
     return ".".join(str(p) for p in rest) or "(root)"
 
 
+def printable(text: str) -> str:
+    """`text` with lone surrogates escaped, so an error about one can itself be written as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def field_error(loc: Sequence[str | int], msg: str, type_: str, call_id: str | None = None) -> FieldError:
-    return FieldError(loc=list(loc), field=_field(loc), msg=msg, type=type_, call_id=call_id)
+    safe = [p if isinstance(p, int) else printable(p) for p in loc]
+    return FieldError(loc=safe, field=_field(safe), msg=printable(msg), type=type_,
+                      call_id=printable(call_id) if call_id is not None else None)
 
 
 def issues_to_errors(issues: Iterable[Issue], prefix: Sequence[str | int] = ("body",)) -> list[FieldError]:
@@ -134,7 +148,8 @@ def problem_response(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     body = ProblemDetail(
-        type=type_, title=title or HTTPStatus(status).phrase, status=status, detail=detail,
+        type=type_, title=title or HTTPStatus(status).phrase, status=status,
+        detail=printable(detail) if detail is not None else None,
         instance=request.url.path if request is not None else None, errors=list(errors),
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=status, media_type=PROBLEM_JSON,
@@ -157,7 +172,29 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
                                 errors=[field_error(["body"], "not valid JSON text (UTF-8)", "json_invalid")])
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"no such resource: {request.url.path}"
-    return problem_response(request, exc.status_code, detail=detail, headers=getattr(exc, "headers", None))
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        allowed = allowed_methods(request)
+        headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+        detail = f"{request.method} is not allowed on {request.url.path}; allowed: {', '.join(allowed)}"
+    return problem_response(request, exc.status_code, detail=detail, headers=headers)
+
+
+def route_table(routes: Iterable[BaseRoute]) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """(path regex, methods) of each route, for the Allow header of a 405."""
+    return [(compile_path(r.path)[0], frozenset(r.methods or ())) for r in routes
+            if isinstance(r, Route | APIRoute)]
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method of every route whose path is the request's (Starlette names only the first)."""
+    table: list[tuple[re.Pattern[str], frozenset[str]]] = getattr(request.app.state, "route_table", [])
+    path = request.scope.get("path", "")
+    methods: set[str] = set()
+    for regex, ms in table:
+        if regex.match(path):
+            methods |= ms
+    return sorted(methods)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -197,6 +234,7 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         404: "Unknown id (or another client's job)",
         409: "Not possible in the job's current state",
         413: "Request body too large",
+        415: "The body is not sent as JSON (Content-Type: application/json)",
         422: "Invalid body, query or header: every failing field with its path and reason",
         503: "Not ready",
     }

@@ -11,6 +11,8 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from optimizer.domain import MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_REASON_CHARS
+
 
 def _cores() -> int:
     return max(1, os.cpu_count() or 1)
@@ -35,7 +37,14 @@ class Settings(BaseSettings):
     solver_threads: int = Field(
         default_factory=_cores, ge=1, le=64, description="Cap on CP-SAT threads of one solve."
     )
-    max_body_bytes: int = Field(default=10_000_000, ge=256, description="Largest request body accepted.")
+    max_body_bytes: int = Field(default=20_000_000, ge=256, description="Largest request body accepted.")
+    max_calls: int = Field(default=5000, ge=1, description="Largest problem (calls) a job or a check takes.")
+    max_name_chars: int = Field(default=MAX_NAME_CHARS, ge=1, le=MAX_NAME_CHARS,
+                                description="Longest name (problem, port, berth, vessel).")
+    max_description_chars: int = Field(default=MAX_DESCRIPTION_CHARS, ge=1, le=MAX_DESCRIPTION_CHARS,
+                                       description="Longest problem description.")
+    max_reason_chars: int = Field(default=MAX_REASON_CHARS, ge=1, le=MAX_REASON_CHARS,
+                                  description="Longest reason (closure, link, maintenance window).")
     default_time_limit_s: float = Field(default=30.0, gt=0, description="Job time limit when none is given.")
     max_time_limit_s: float = Field(default=3600.0, gt=0, description="Cap on a job's time limit.")
     sync_time_limit_cap_s: float = Field(default=10.0, gt=0, description="Cap on /v1/solve's time limit.")

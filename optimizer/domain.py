@@ -17,9 +17,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 Id = Annotated[
     str,
@@ -27,11 +29,50 @@ Id = Annotated[
 ]
 Hours = Annotated[float, Field(ge=0, le=24 * 60)]
 
+#: Longest free texts a record takes (the API may be configured to take less).
+MAX_NAME_CHARS = 200
+MAX_DESCRIPTION_CHARS = 10_000
+MAX_REASON_CHARS = 1_000
+Name = Annotated[str, Field(max_length=MAX_NAME_CHARS)]
+Description = Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARS)]
+Reason = Annotated[str, Field(max_length=MAX_REASON_CHARS)]
+
+#: NUL (PostgreSQL cannot store it) and lone surrogates (not Unicode: no UTF-8 for them).
+_UNSAFE_CHAR = re.compile("[\x00\ud800-\udfff]")
+
+
+def text_fault(s: str) -> str | None:
+    """Why `s` cannot be stored or written as UTF-8 JSON, or None when it can."""
+    m = _UNSAFE_CHAR.search(s)
+    if m is None:
+        return None
+    what = "a NUL character" if m.group() == "\x00" else "a lone surrogate"
+    return f"contains {what} (\\u{ord(m.group()):04x}) at character {m.start()}"
+
+
+def _value_fault(v: Any) -> str | None:
+    if isinstance(v, str):
+        return text_fault(v)
+    if isinstance(v, list):
+        for i, x in enumerate(v):
+            if isinstance(x, str) and (fault := text_fault(x)):
+                return f"item {i} {fault}"
+    return None
+
 
 class Record(BaseModel):
-    """Base of every input record: unknown fields are an error, not silently dropped."""
+    """Base of every input record: unknown fields are an error, not silently dropped; no string
+    may hold a NUL character or a lone surrogate (it could be neither stored nor written back)."""
 
     model_config = ConfigDict(extra="forbid", frozen=False, populate_by_name=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _safe_text(cls, v: Any) -> Any:
+        # Before the field's own checks, which would only say "not a valid string".
+        if isinstance(v, str | list) and (fault := _value_fault(v)):
+            raise PydanticCustomError("string_unsafe", "{fault}", {"fault": fault})
+        return v
 
 
 class CargoKind(StrEnum):
@@ -60,13 +101,15 @@ class TimeWindow(Record):
 
     start: AwareDatetime
     end: AwareDatetime
-    reason: str = ""
+    reason: Reason = ""
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        if self.end <= self.start:
+    @field_validator("end")
+    @classmethod
+    def _ordered(cls, end: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("start")
+        if start is not None and end <= start:
             raise ValueError("end must be after start")
-        return self
+        return end
 
 
 class Closure(TimeWindow):
@@ -75,7 +118,7 @@ class Closure(TimeWindow):
 
 class Berth(Record):
     id: Id
-    name: str = ""
+    name: Name = ""
     length_m: float = Field(gt=0, le=2000)
     max_draft_m: float = Field(gt=0, le=30)
     cargo_kinds: list[CargoKind] = Field(min_length=1)
@@ -105,7 +148,7 @@ class Berth(Record):
 
 class Port(Record):
     id: Id = Field(description="UN/LOCODE, e.g. KZAAU, KZKUR, AZBAK")
-    name: str = ""
+    name: Name = ""
     timezone: str = Field(description="IANA time zone, e.g. Asia/Aqtau")
     berths: list[Berth] = Field(min_length=1)
     closures: list[Closure] = Field(default_factory=list)
@@ -130,7 +173,7 @@ def imo_check_digit_ok(imo: str) -> bool:
 
 class Vessel(Record):
     id: Id
-    name: str = ""
+    name: Name = ""
     imo: str | None = Field(default=None, description="7-digit IMO number, check digit validated")
     mmsi: str | None = Field(default=None, description="9-digit MMSI")
     type: VesselType = VesselType.OTHER
@@ -181,7 +224,7 @@ class Handling(Record):
 
     hours: Hours | None = None
     quantity: float | None = Field(default=None, gt=0)
-    hours_by_berth: dict[str, Hours] = Field(default_factory=dict)
+    hours_by_berth: dict[Id, Hours] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _some(self) -> Self:
@@ -198,13 +241,21 @@ class FrozenAssignment(Record):
     berth_end: AwareDatetime
     arrival: AwareDatetime | None = None
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        if self.berth_end <= self.berth_start:
+    @field_validator("berth_end")
+    @classmethod
+    def _ordered(cls, end: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("berth_start")
+        if start is not None and end <= start:
             raise ValueError("berth_end must be after berth_start")
-        if self.arrival is not None and self.arrival > self.berth_start:
+        return end
+
+    @field_validator("arrival")
+    @classmethod
+    def _arrival(cls, arrival: datetime | None, info: ValidationInfo) -> datetime | None:
+        start = info.data.get("berth_start")
+        if arrival is not None and start is not None and arrival > start:
             raise ValueError("arrival must not be after berth_start")
-        return self
+        return arrival
 
 
 class Call(Record):
@@ -253,15 +304,22 @@ class Link(Record):
     after: Id
     min_gap_hours: float = Field(default=0.0, ge=0, le=24 * 60)
     max_gap_hours: float | None = Field(default=None, ge=0, le=24 * 60)
-    reason: str = ""
+    reason: Reason = ""
 
-    @model_validator(mode="after")
-    def _gaps(self) -> Self:
-        if self.before == self.after:
+    @field_validator("after")
+    @classmethod
+    def _not_itself(cls, after: str, info: ValidationInfo) -> str:
+        if after == info.data.get("before"):
             raise ValueError("a call cannot be linked to itself")
-        if self.max_gap_hours is not None and self.max_gap_hours < self.min_gap_hours:
+        return after
+
+    @field_validator("max_gap_hours")
+    @classmethod
+    def _gaps(cls, gap: float | None, info: ValidationInfo) -> float | None:
+        least = info.data.get("min_gap_hours")
+        if gap is not None and least is not None and gap < least:
             raise ValueError("max_gap_hours must be at least min_gap_hours")
-        return self
+        return gap
 
 
 class SailingDistance(Record):
@@ -289,8 +347,8 @@ class PreviousAssignment(Record):
 class Problem(Record):
     """Everything the planner sends: one berth plan is made for all its ports together."""
 
-    name: str = "problem"
-    description: str = ""
+    name: Name = "problem"
+    description: Description = ""
     horizon_start: AwareDatetime
     horizon_end: AwareDatetime
     time_step_minutes: int = Field(
@@ -306,13 +364,17 @@ class Problem(Record):
     )
     previous_plan: list[PreviousAssignment] | None = None
 
-    @model_validator(mode="after")
-    def _horizon(self) -> Self:
-        if self.horizon_end <= self.horizon_start:
+    @field_validator("horizon_end")
+    @classmethod
+    def _horizon(cls, end: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("horizon_start")
+        if start is None:
+            return end
+        if end <= start:
             raise ValueError("horizon_end must be after horizon_start")
-        if self.horizon_end - self.horizon_start > timedelta(days=366):
+        if end - start > timedelta(days=366):
             raise ValueError("horizon may not exceed 366 days")
-        return self
+        return end
 
     # -- lookups used everywhere -------------------------------------------------------------
 

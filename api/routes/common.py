@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from fastapi import Request
+from pydantic import BaseModel
 
 from api.db import TERMINAL, Database, JobRow, JobStatus, utcnow
 from api.errors import VALIDATION_TYPE, APIError, field_error, invalid_problem
 from api.jobs import Runner
 from api.schemas import JobLinks, JobProgress, JobSummary, SubmitRequest
 from api.settings import Settings
-from optimizer.domain import Problem
+from optimizer.domain import MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_REASON_CHARS, Problem
 from optimizer.params import SolveOptions
 from optimizer.validation import InvalidProblem, Issue, validate_problem
 
@@ -44,6 +45,52 @@ def split_body(body: SubmitRequest | Problem) -> tuple[Problem, SolveOptions | N
     if isinstance(body, SubmitRequest):
         return body.problem, body.options, ("body", "problem")
     return body, None, ("body",)
+
+
+#: Free-text fields of the problem's records and the setting that caps each.
+TEXT_LIMITS = {"name": "max_name_chars", "description": "max_description_chars", "reason": "max_reason_chars"}
+RECORD_CAPS = {"max_name_chars": MAX_NAME_CHARS, "max_description_chars": MAX_DESCRIPTION_CHARS,
+               "max_reason_chars": MAX_REASON_CHARS}
+
+
+Loc = tuple[str | int, ...]
+
+
+def _texts(record: BaseModel, loc: Loc = ()) -> Iterator[tuple[Loc, str, str]]:
+    """(path, setting, text) of every free-text field in `record` and the records below it."""
+    for name in type(record).model_fields:
+        value = getattr(record, name)
+        if isinstance(value, str):
+            if name in TEXT_LIMITS:
+                yield (*loc, name), TEXT_LIMITS[name], value
+        elif isinstance(value, BaseModel):
+            yield from _texts(value, (*loc, name))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    yield from _texts(item, (*loc, name, i))
+
+
+def check_limits(problem: Problem, prefix: Sequence[str | int], settings: Settings,
+                 max_calls: int | None = None) -> None:
+    """This server's limits on the problem's size and texts: 422 naming each field beyond them."""
+    cap = settings.max_calls if max_calls is None else max_calls
+    errors = []
+    if len(problem.calls) > cap:
+        errors.append(field_error((*prefix, "calls"), f"at most {cap} calls on this server "
+                                  f"(PORTSYNC_MAX_CALLS); this problem has {len(problem.calls)}", "too_long"))
+    limits = {s: getattr(settings, s) for s in RECORD_CAPS}
+    if limits != RECORD_CAPS:  # at the records' own caps pydantic has checked them already
+        for loc, setting, text in _texts(problem):
+            if len(text) > limits[setting]:
+                errors.append(field_error(
+                    (*prefix, *loc), f"at most {limits[setting]} characters on this server "
+                    f"(PORTSYNC_{setting.upper()}); this one has {len(text)}", "string_too_long"))
+    if errors:
+        n = len(errors)
+        raise APIError(422, f"the problem exceeds {n} limit{'s' if n != 1 else ''} of this server: "
+                       + "; ".join(f"{e.field}: {e.msg}" for e in errors[:5]) + ("; ..." if n > 5 else ""),
+                       title="Problem too large", type_=VALIDATION_TYPE, errors=errors)
 
 
 def check_problem(problem: Problem, prefix: Sequence[str | int]) -> None:

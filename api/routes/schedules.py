@@ -11,9 +11,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from api.auth import caller
+from api.body import JSONBodyRoute
 from api.db import TERMINAL, IdempotencyConflict, JobRow, JobStatus
 from api.errors import IDEMPOTENCY_TYPE, APIError, field_error, not_found, responses
 from api.routes.common import (
+    check_limits,
     check_problem,
     db_of,
     effective_options,
@@ -26,7 +28,8 @@ from api.routes.common import (
 )
 from api.schemas import ImprovementOut, JobList, JobOut, JobSummary, SubmitBody
 
-router = APIRouter(prefix="/v1/schedules", tags=["schedules"], responses=responses(401, 422))
+router = APIRouter(prefix="/v1/schedules", tags=["schedules"], responses=responses(401, 422),
+                   route_class=JSONBodyRoute)
 
 JobId = Annotated[str, Path(description="The job id returned by POST /v1/schedules.")]
 Owner = Annotated[str, Depends(caller)]
@@ -36,7 +39,7 @@ Owner = Annotated[str, Depends(caller)]
     "",
     status_code=202,
     response_model=JobSummary,
-    responses={**responses(413), 202: {"description": "Accepted: the job is stored and queued; poll its "
+    responses={**responses(413, 415), 202: {"description": "Accepted: the job is stored and queued; poll its "
                                        "Location.", "headers": {"Location": {"schema": {"type": "string"}}}}},
     summary="Submit a problem as a solve job",
 )
@@ -61,6 +64,7 @@ def submit(
     settings = settings_of(request)
     db = db_of(request)
     problem, options, prefix = split_body(body)
+    check_limits(problem, prefix, settings)
     opts = effective_options(options, settings, time_limit_s=time_limit_s)
     check_problem(problem, prefix)
     try:
@@ -121,25 +125,32 @@ def get_job(
     request: Request,
     job_id: JobId,
     owner: Owner,
-    summary_only: Annotated[bool, Query(alias="summary", description="Leave the plan out.")] = False,
+    summary_only: Annotated[bool, Query(
+        alias="summary", description="Leave the plan out: the answer has no `plan` key (`has_plan` says "
+        "whether there is one).",
+    )] = False,
 ) -> Response:
     """While solving, `plan` is the best plan found so far (with its KPIs and the FCFS comparison);
-    when done or stopped, the final plan. `plan` is null until the first plan is found."""
-    db = db_of(request)
+    when done or stopped, the final plan. `plan` is null until the first plan is found. With
+    `summary=true` there is no `plan` key at all; `has_plan` tells whether a plan is stored."""
     if summary_only:
         row = _job(request, job_id, owner)
-        plan_text = None
-    else:
-        full = db.get_job(job_id, owner)
-        if full is None:
-            raise not_found("job", job_id)
-        row, plan_text = full, full.plan
-    head = summary(request, row).model_dump_json()
-    body = head[:-1] + ',"plan":' + (plan_text if plan_text and not summary_only else "null") + "}"
+        return Response(summary(request, row).model_dump_json(), media_type="application/json")
+    full = db_of(request).get_job(job_id, owner)
+    if full is None:
+        raise not_found("job", job_id)
+    head = summary(request, full).model_dump_json()
+    body = head[:-1] + ',"plan":' + (full.plan or "null") + "}"
     return Response(body, media_type="application/json")
 
 
-async def _stop(request: Request, job_id: str, owner: str) -> JobSummary:
+#: How often a stop request looks whether the job has ended.
+STOP_POLL_S = 0.05
+
+
+async def _stop(request: Request, response: Response, job_id: str, owner: str) -> JobSummary:
+    """Flag the job, then wait (at most PORTSYNC_STOP_WAIT_S) until it has left queued/solving.
+    200 with the final state once it has; 202 with the current one if it is still ending."""
     db = db_of(request)
     row = await run_in_threadpool(_job, request, job_id, owner)
     if row.status not in TERMINAL:
@@ -149,31 +160,41 @@ async def _stop(request: Request, job_id: str, owner: str) -> JobSummary:
             row = await run_in_threadpool(_job, request, job_id, owner)
             if row.status in TERMINAL or time.monotonic() >= deadline:
                 break
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(STOP_POLL_S)
+    if row.status not in TERMINAL:
+        response.status_code = 202
+        response.headers["Location"] = job_path(request, job_id)
+        response.headers["Retry-After"] = "1"
     return summary(request, row)
+
+
+STOP_RESPONSES = {**responses(404), 202: {
+    "model": JobSummary, "description": "The stop is requested but the job has not ended within "
+    "PORTSYNC_STOP_WAIT_S: it is still `solving` with `stop_requested`; poll its Location."}}
 
 
 @router.post(
     "/{job_id}/stop",
     response_model=JobSummary,
-    responses=responses(404),
+    responses=STOP_RESPONSES,
     summary="Stop a job and keep its best plan",
 )
-async def stop_job(request: Request, job_id: JobId, owner: Owner) -> JobSummary:
+async def stop_job(request: Request, response: Response, job_id: JobId, owner: Owner) -> JobSummary:
     """Ends the search within 2 s; the best plan found so far stays the job's plan. A queued job is
-    stopped before it starts. Answers once the job has stopped (or after PORTSYNC_STOP_WAIT_S)."""
-    return await _stop(request, job_id, owner)
+    stopped before it starts. Answers 200 once the job has stopped, with its final state; 202 if it
+    is still ending after PORTSYNC_STOP_WAIT_S."""
+    return await _stop(request, response, job_id, owner)
 
 
 @router.delete(
     "/{job_id}",
     response_model=JobSummary,
-    responses=responses(404),
+    responses=STOP_RESPONSES,
     summary="Same as POST /stop: stop the job, keep its plan and record",
 )
-async def delete_job(request: Request, job_id: JobId, owner: Owner) -> JobSummary:
+async def delete_job(request: Request, response: Response, job_id: JobId, owner: Owner) -> JobSummary:
     """Jobs are kept as a record; DELETE stops a queued or solving job like POST .../stop."""
-    return await _stop(request, job_id, owner)
+    return await _stop(request, response, job_id, owner)
 
 
 @router.get(

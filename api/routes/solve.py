@@ -9,12 +9,21 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.auth import caller
+from api.body import JSONBodyRoute
 from api.errors import VALIDATION_TYPE, APIError, field_error, responses
 from api.jobs import BrokenProcessPool, solve_sync
-from api.routes.common import check_problem, effective_options, runner_of, settings_of, split_body
+from api.routes.common import (
+    check_limits,
+    check_problem,
+    effective_options,
+    runner_of,
+    settings_of,
+    split_body,
+)
 from api.schemas import Plan, SubmitBody
 
-router = APIRouter(prefix="/v1", tags=["solve"], responses=responses(401, 413, 422))
+router = APIRouter(prefix="/v1", tags=["solve"], responses=responses(401, 413, 415, 422),
+                   route_class=JSONBodyRoute)
 
 
 @router.post(
@@ -41,6 +50,7 @@ async def solve_now(
                        title="Problem too large to solve synchronously", type_=VALIDATION_TYPE,
                        errors=[field_error((*prefix, "calls"), f"at most {settings.sync_max_calls} calls",
                                            "too_long")])
+    check_limits(problem, prefix, settings)
     opts = await run_in_threadpool(effective_options, options, settings, time_limit_s=time_limit_s,
                                    cap_s=settings.sync_time_limit_cap_s)
     await run_in_threadpool(check_problem, problem, prefix)
