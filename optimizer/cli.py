@@ -9,16 +9,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from optimizer.bench import bench_app
 from optimizer.domain import Problem
+from optimizer.loading import MAX_INPUT_ENV, load_plan_file, load_problem_file
 from optimizer.params import ObjectiveWeights, SolveOptions
-from optimizer.plan import CallPlan, Plan
-from optimizer.validation import InvalidProblem, Issue, issues_from_pydantic, load_problem_file
+from optimizer.plan import Plan
+from optimizer.validation import InvalidInput, Issue, issues_from_pydantic
 
 app = typer.Typer(
     help="portsync: one berth plan for Aktau, Kuryk and the Port of Baku at Alat.",
@@ -31,10 +33,31 @@ err = Console(stderr=True)
 EXIT_CLEAN, EXIT_VIOLATIONS, EXIT_BAD_INPUT = 0, 1, 2
 
 
+#: Set by the app's callback from --max-input-bytes / PORTSYNC_MAX_INPUT_BYTES.
+_input_limit: dict[str, int | None] = {"max_bytes": None}
+
+
+@app.callback()
+def main(
+    max_input_bytes: Annotated[
+        int | None,
+        typer.Option("--max-input-bytes", envvar=MAX_INPUT_ENV, min=1,
+                     help="Largest problem or plan file read, in bytes (default 20 MiB)."),
+    ] = None,
+) -> None:
+    """portsync: one berth plan for Aktau, Kuryk and the Port of Baku at Alat."""
+    _input_limit["max_bytes"] = max_input_bytes
+
+
 def _fail_input(what: str, issues: list[Issue]) -> typer.Exit:
-    err.print(f"[bold red]{what} is not valid[/] ({len(issues)} problem{'s' if len(issues) != 1 else ''}):")
+    """Every issue on stderr, the file named once, each with its field path; exit 2."""
+    if len(issues) == 1 and not issues[0].loc:
+        err.print(f"[bold red]error:[/] {escape(what)}: {escape(issues[0].msg)}", soft_wrap=True)
+        return typer.Exit(EXIT_BAD_INPUT)
+    err.print(f"[bold red]{escape(what)} is not valid[/] "
+              f"({len(issues)} problem{'s' if len(issues) != 1 else ''}):", soft_wrap=True)
     for issue in issues[:50]:
-        err.print(f"  [yellow]{issue.path or '(root)'}[/]: {issue.msg}")
+        err.print(f"  [yellow]{escape(issue.path or '(file)')}[/]: {escape(issue.msg)}", soft_wrap=True)
     if len(issues) > 50:
         err.print(f"  ... and {len(issues) - 50} more")
     return typer.Exit(EXIT_BAD_INPUT)
@@ -42,25 +65,17 @@ def _fail_input(what: str, issues: list[Issue]) -> typer.Exit:
 
 def _load(path: Path) -> Problem:
     try:
-        return load_problem_file(path)
-    except InvalidProblem as exc:
+        return load_problem_file(path, _input_limit["max_bytes"])
+    except InvalidInput as exc:
         raise _fail_input(str(path), exc.issues) from None
 
 
 def _load_plan(path: Path) -> Plan:
     """A plan file: a Plan as `portsync solve --out` writes it, or a bare list of assignments."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise _fail_input(str(path), [Issue(loc=[], msg=f"cannot read: {exc.strerror}")]) from None
-    try:
-        data = _PLAN_FILE.validate_json(text)
-    except ValidationError as exc:
-        raise _fail_input(str(path), issues_from_pydantic(exc)) from None
-    return data if isinstance(data, Plan) else Plan(calls=data)
-
-
-_PLAN_FILE: TypeAdapter[Plan | list[CallPlan]] = TypeAdapter(Plan | list[CallPlan])
+        return load_plan_file(path, _input_limit["max_bytes"])
+    except InvalidInput as exc:
+        raise _fail_input(str(path), exc.issues) from None
 
 
 def kpi_table(plan: Plan, title: str) -> Table:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, ValidationError
 
@@ -38,12 +38,23 @@ class Issue(BaseModel):
         return f"{self.path or '(root)'}: {self.msg}"
 
 
-class InvalidProblem(ValueError):
-    """The input cannot be planned as given; `issues` lists every reason with its field path."""
+class InvalidInput(ValueError):
+    """Input that cannot be used; `issues` lists every reason with its field path, `source` names
+    where the input came from (a file name), when known."""
 
-    def __init__(self, issues: list[Issue]):
+    def __init__(self, issues: list[Issue], source: str | None = None):
         self.issues = issues
-        super().__init__("; ".join(str(i) for i in issues[:20]))
+        self.source = source
+        text = "; ".join(str(i) for i in issues[:20])
+        super().__init__(f"{source}: {text}" if source else text)
+
+    def with_source(self, source: str) -> Self:
+        """The same error, naming where the input came from."""
+        return type(self)(self.issues, source=source)
+
+
+class InvalidProblem(InvalidInput):
+    """The problem cannot be planned as given; `issues` lists every reason with its field path."""
 
 
 def issues_from_pydantic(err: ValidationError, prefix: Loc = ()) -> list[Issue]:
@@ -55,19 +66,22 @@ def issues_from_pydantic(err: ValidationError, prefix: Loc = ()) -> list[Issue]:
 
 
 def load_problem(data: str | bytes | dict[str, Any] | Path) -> Problem:
-    """Parse and fully validate a problem from JSON text, a dict or a file path."""
+    """Parse and fully validate a problem from JSON text, a dict or a file path.
+
+    Text and files are read by :mod:`optimizer.loading` (encoding, JSON, size and depth checks).
+    """
+    from optimizer import loading
+
     if isinstance(data, Path):
+        return loading.load_problem_file(data)
+    if isinstance(data, str | bytes):
         try:
-            data = data.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InvalidProblem(
-                [Issue(loc=[], msg=f"cannot read {data}: {exc.strerror}", type="file_error")]
-            ) from exc
+            data = loading.parse_json(data)
+            loading.expect_kind(data, (dict,), "a problem (a JSON object)")
+        except InvalidInput as exc:
+            raise InvalidProblem(exc.issues) from None
     try:
-        if isinstance(data, str | bytes):
-            problem = Problem.model_validate_json(data)
-        else:
-            problem = Problem.model_validate(data)
+        problem = Problem.model_validate(data)
     except ValidationError as exc:
         raise InvalidProblem(issues_from_pydantic(exc)) from exc
     issues = validate_problem(problem)
