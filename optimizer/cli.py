@@ -91,6 +91,21 @@ def kpi_table(plan: Plan, title: str) -> Table:
     return table
 
 
+def fcfs_table(plan: Plan, violations: int, title: str) -> Table:
+    """The KPIs of an FCFS plan alone (one column), and how many hard limits it breaks."""
+    from optimizer.report import kpi_table_rows
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("KPI")
+    table.add_column("FCFS", justify="right")
+    alone = plan.model_copy(update={"baseline_kpis": None})
+    for label, value, *_ in kpi_table_rows(alone):
+        if not label.startswith("fuel saved"):  # saved against FCFS itself: always nothing
+            table.add_row(label, value)
+    table.add_row("hard limits broken", f"{violations:,}")
+    return table
+
+
 def solver_summary(plan: Plan) -> str:
     s = plan.solver
     if s is None:
@@ -228,21 +243,20 @@ def baseline(
         Path | None, typer.Option("--gantt", help="Write a Gantt chart (.html or .svg).")
     ] = None,
 ) -> None:
-    """The first-come-first-served plan and its KPIs (how the ports plan today)."""
+    """The first-come-first-served plan and its KPIs (how the ports plan today), and how many hard
+    limits it breaks (the checker's verdict; FCFS does not look at latest departures)."""
     from optimizer.baseline import fcfs
-    from optimizer.checker import check
+    from optimizer.checker import check, summary
     from optimizer.report import build_plan
 
     problem = _load(problem_file)
     assignments = fcfs(problem)
     plan = build_plan(problem, assignments, baseline=assignments)
-    out.print(kpi_table(plan, f"{problem.name}: first come, first served"))
     report = check(problem, assignments)
+    out.print(fcfs_table(plan, len(report.violations), f"{problem.name}: first come, first served"))
     if not report.ok:
-        err.print(
-            f"[yellow]the FCFS plan breaks {len(report.violations)} hard constraint(s), e.g. "
-            f"{report.violations[0].detail}[/]"
-        )
+        err.print(f"[yellow]FCFS breaks hard limits: {escape(summary(report))}; e.g. "
+                  f"{escape(report.violations[0].detail)}[/]", soft_wrap=True)
     _write_outputs(problem, plan, out_path, gantt)
 
 
