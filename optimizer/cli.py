@@ -295,6 +295,41 @@ def check_plan(
 
 
 @app.command()
+def generate(
+    calls: Annotated[int, typer.Option("--calls", "-n", min=1, help="Number of calls.")],
+    days: Annotated[int, typer.Option("--days", "-d", min=1, help="Horizon in days.")],
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same problem.")] = 0,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the problem JSON here (default: stdout).")
+    ] = None,
+) -> None:
+    """A Caspian-like problem (Aktau, Kuryk, Alat: ferries, feeders, tankers, grain ships, storms,
+    maintenance), validated, as problem JSON for solve, baseline and check."""
+    from optimizer.generator import generate as make_problem
+    from optimizer.generator import traffic_text
+
+    try:
+        problem = make_problem(calls, days, seed)
+    except ValueError as exc:  # the generator refuses what it cannot build, e.g. more calls than days hold
+        err.print(f"[bold red]error:[/] cannot generate: {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    text = problem.model_dump_json(indent=2, exclude_none=True) + "\n"
+    if out_path is None:
+        sys.stdout.write(text)
+        return
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        err.print(f"[bold red]error:[/] {escape(str(out_path))}: cannot write: {escape(reason)}",
+                  soft_wrap=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    err.print(f"{escape(problem.name)}: {len(problem.calls)} calls over {days} days "
+              f"({escape(traffic_text(problem))}) written to {escape(str(out_path))}", soft_wrap=True)
+
+
+@app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Default PORTSYNC_HOST or 127.0.0.1.")] = None,
     port: Annotated[int | None, typer.Option(help="Default PORTSYNC_PORT or 8000.")] = None,

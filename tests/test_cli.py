@@ -133,3 +133,30 @@ def test_baseline_shows_fcfs_alone_and_the_hard_limits_it_breaks(tmp_path: Path)
     assert rows["hard limits broken"] == ["1"]
     assert "latest_departure" in result.stderr or "latest departure" in result.stderr
 
+
+def test_generate_writes_a_problem_that_loads_and_solves(tmp_path: Path) -> None:
+    from optimizer.generator import generate
+    from optimizer.loading import load_problem_file
+
+    path = tmp_path / "made" / "gen.json"
+    result = runner.invoke(app, ["generate", "--calls", "12", "--days", "3", "--seed", "4",
+                                 "--out", str(path)])
+    assert result.exit_code == 0, result.output
+    assert str(path) in result.stderr
+    problem = load_problem_file(path)
+    assert problem == generate(12, 3, 4)  # the same seed, the same problem
+    assert len(problem.calls) == 12
+
+    plan = tmp_path / "plan.json"
+    solved = runner.invoke(app, ["solve", str(path), "--time-limit", "2", "--out", str(plan)])
+    assert solved.exit_code == 0, solved.output
+    assert runner.invoke(app, ["check", str(path), str(plan)]).exit_code == 0
+
+
+def test_generate_writes_to_stdout_without_out(tmp_path: Path) -> None:
+    from optimizer.validation import load_problem
+
+    result = runner.invoke(app, ["generate", "--calls", "8", "--days", "2"])
+    assert result.exit_code == 0, result.output
+    assert len(load_problem(result.stdout).calls) == 8
+    assert runner.invoke(app, ["generate", "--calls", "0", "--days", "2"]).exit_code == 2
