@@ -81,7 +81,7 @@ def _load_plan(path: Path) -> Plan:
 def kpi_table(plan: Plan, title: str) -> Table:
     from optimizer.report import kpi_table_rows
 
-    table = Table(title=title, title_justify="left")
+    table = Table(title=escape(title), title_justify="left")
     table.add_column("KPI")
     table.add_column("plan", justify="right")
     table.add_column("FCFS", justify="right")
@@ -95,7 +95,7 @@ def fcfs_table(plan: Plan, violations: int, title: str) -> Table:
     """The KPIs of an FCFS plan alone (one column), and how many hard limits it breaks."""
     from optimizer.report import kpi_table_rows
 
-    table = Table(title=title, title_justify="left")
+    table = Table(title=escape(title), title_justify="left")
     table.add_column("KPI")
     table.add_column("FCFS", justify="right")
     alone = plan.model_copy(update={"baseline_kpis": None})
@@ -133,7 +133,7 @@ def _write_outputs(problem: Problem, plan: Plan, out_path: Path | None, gantt: P
     if out_path is not None:
         out_path.parent.mkdir(parents=True, exist_ok=True)
         out_path.write_text(plan.model_dump_json(indent=2), encoding="utf-8")
-        err.print(f"plan written to {out_path}")
+        err.print(f"plan written to {escape(str(out_path))}", soft_wrap=True)
     if gantt is not None:
         from optimizer.gantt import write_gantt
 
@@ -141,9 +141,9 @@ def _write_outputs(problem: Problem, plan: Plan, out_path: Path | None, gantt: P
         try:
             write_gantt(gantt, problem, plan)
         except ValueError as exc:
-            err.print(f"[red]--gantt {gantt}: {exc}[/]")
+            err.print(f"[red]--gantt {escape(str(gantt))}: {escape(str(exc))}[/]", soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
-        err.print(f"Gantt chart written to {gantt}")
+        err.print(f"Gantt chart written to {escape(str(gantt))}", soft_wrap=True)
 
 
 def _print_unserved(plan: Plan) -> None:
@@ -196,12 +196,12 @@ def solve(
     def status_line() -> str:
         el = time.monotonic() - t0
         if state["objective"] is None:
-            return f"solving {problem.name}: {el:5.1f}/{time_limit:g} s, no plan yet"
+            return f"solving {escape(problem.name)}: {el:5.1f}/{time_limit:g} s, no plan yet"
         gap_txt = ""
         if state["bound"] is not None and state["objective"]:
             gap_txt = f", gap {100 * abs(state['objective'] - state['bound']) / abs(state['objective']):.1f}%"
         return (
-            f"solving {problem.name}: {el:5.1f}/{time_limit:g} s, {state['solutions']} plans, "
+            f"solving {escape(problem.name)}: {el:5.1f}/{time_limit:g} s, {state['solutions']} plans, "
             f"best objective {state['objective']:,.0f}{gap_txt}"
         )
 
@@ -284,7 +284,7 @@ def check_plan(
             for col in ("kind", "call", "berth", "detail"):
                 table.add_column(col)
             for v in report.violations:
-                table.add_row(v.kind, v.call_id or "", v.berth_id or "", v.detail)
+                table.add_row(v.kind, v.call_id or "", v.berth_id or "", escape(v.detail))
             out.print(table)
         k = report.kpis
         out.print(

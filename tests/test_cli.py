@@ -160,3 +160,20 @@ def test_generate_writes_to_stdout_without_out(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert len(load_problem(result.stdout).calls) == 8
     assert runner.invoke(app, ["generate", "--calls", "0", "--days", "2"]).exit_code == 2
+
+
+def test_names_and_paths_with_brackets_are_printed_as_they_are(tmp_path: Path) -> None:
+    folder = tmp_path / "[/x]"  # the folder "[" and in it "x]"
+    folder.mkdir(parents=True)
+    path = write_problem(folder)
+    data = json.loads(path.read_text())
+    data["name"] = "[/oops] [bold]week"  # rich markup in user text must not be markup
+    path.write_text(json.dumps(data))
+    for args in (["baseline", str(path), "--out", str(folder / "plan.json")],
+                 ["solve", str(path), "-t", "1"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert "[/oops] [bold]week" in result.stdout
+    missing = folder / "[red]missing.json"
+    result = runner.invoke(app, ["baseline", str(missing)])
+    assert result.exit_code == 2 and str(missing) in result.stderr
