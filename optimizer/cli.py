@@ -9,16 +9,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from optimizer.bench import bench_app
 from optimizer.domain import Problem
+from optimizer.loading import MAX_INPUT_ENV, load_plan_file, load_problem_file
 from optimizer.params import ObjectiveWeights, SolveOptions
-from optimizer.plan import CallPlan, Plan
-from optimizer.validation import InvalidProblem, Issue, issues_from_pydantic, load_problem_file
+from optimizer.plan import Plan
+from optimizer.validation import InvalidInput, Issue, issues_from_pydantic
 
 app = typer.Typer(
     help="portsync: one berth plan for Aktau, Kuryk and the Port of Baku at Alat.",
@@ -31,10 +33,31 @@ err = Console(stderr=True)
 EXIT_CLEAN, EXIT_VIOLATIONS, EXIT_BAD_INPUT = 0, 1, 2
 
 
+#: Set by the app's callback from --max-input-bytes / PORTSYNC_MAX_INPUT_BYTES.
+_input_limit: dict[str, int | None] = {"max_bytes": None}
+
+
+@app.callback()
+def main(
+    max_input_bytes: Annotated[
+        int | None,
+        typer.Option("--max-input-bytes", envvar=MAX_INPUT_ENV, min=1,
+                     help="Largest problem or plan file read, in bytes (default 20 MiB)."),
+    ] = None,
+) -> None:
+    """portsync: one berth plan for Aktau, Kuryk and the Port of Baku at Alat."""
+    _input_limit["max_bytes"] = max_input_bytes
+
+
 def _fail_input(what: str, issues: list[Issue]) -> typer.Exit:
-    err.print(f"[bold red]{what} is not valid[/] ({len(issues)} problem{'s' if len(issues) != 1 else ''}):")
+    """Every issue on stderr, the file named once, each with its field path; exit 2."""
+    if len(issues) == 1 and not issues[0].loc:
+        err.print(f"[bold red]error:[/] {escape(what)}: {escape(issues[0].msg)}", soft_wrap=True)
+        return typer.Exit(EXIT_BAD_INPUT)
+    err.print(f"[bold red]{escape(what)} is not valid[/] "
+              f"({len(issues)} problem{'s' if len(issues) != 1 else ''}):", soft_wrap=True)
     for issue in issues[:50]:
-        err.print(f"  [yellow]{issue.path or '(root)'}[/]: {issue.msg}")
+        err.print(f"  [yellow]{escape(issue.path or '(file)')}[/]: {escape(issue.msg)}", soft_wrap=True)
     if len(issues) > 50:
         err.print(f"  ... and {len(issues) - 50} more")
     return typer.Exit(EXIT_BAD_INPUT)
@@ -42,37 +65,44 @@ def _fail_input(what: str, issues: list[Issue]) -> typer.Exit:
 
 def _load(path: Path) -> Problem:
     try:
-        return load_problem_file(path)
-    except InvalidProblem as exc:
+        return load_problem_file(path, _input_limit["max_bytes"])
+    except InvalidInput as exc:
         raise _fail_input(str(path), exc.issues) from None
 
 
 def _load_plan(path: Path) -> Plan:
     """A plan file: a Plan as `portsync solve --out` writes it, or a bare list of assignments."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise _fail_input(str(path), [Issue(loc=[], msg=f"cannot read: {exc.strerror}")]) from None
-    try:
-        data = _PLAN_FILE.validate_json(text)
-    except ValidationError as exc:
-        raise _fail_input(str(path), issues_from_pydantic(exc)) from None
-    return data if isinstance(data, Plan) else Plan(calls=data)
-
-
-_PLAN_FILE: TypeAdapter[Plan | list[CallPlan]] = TypeAdapter(Plan | list[CallPlan])
+        return load_plan_file(path, _input_limit["max_bytes"])
+    except InvalidInput as exc:
+        raise _fail_input(str(path), exc.issues) from None
 
 
 def kpi_table(plan: Plan, title: str) -> Table:
     from optimizer.report import kpi_table_rows
 
-    table = Table(title=title, title_justify="left")
+    table = Table(title=escape(title), title_justify="left")
     table.add_column("KPI")
     table.add_column("plan", justify="right")
     table.add_column("FCFS", justify="right")
     table.add_column("saving", justify="right")
     for row in kpi_table_rows(plan):
         table.add_row(*row)
+    return table
+
+
+def fcfs_table(plan: Plan, violations: int, title: str) -> Table:
+    """The KPIs of an FCFS plan alone (one column), and how many hard limits it breaks."""
+    from optimizer.report import kpi_table_rows
+
+    table = Table(title=escape(title), title_justify="left")
+    table.add_column("KPI")
+    table.add_column("FCFS", justify="right")
+    alone = plan.model_copy(update={"baseline_kpis": None})
+    for label, value, *_ in kpi_table_rows(alone):
+        if not label.startswith("fuel saved"):  # saved against FCFS itself: always nothing
+            table.add_row(label, value)
+    table.add_row("hard limits broken", f"{violations:,}")
     return table
 
 
@@ -103,7 +133,7 @@ def _write_outputs(problem: Problem, plan: Plan, out_path: Path | None, gantt: P
     if out_path is not None:
         out_path.parent.mkdir(parents=True, exist_ok=True)
         out_path.write_text(plan.model_dump_json(indent=2), encoding="utf-8")
-        err.print(f"plan written to {out_path}")
+        err.print(f"plan written to {escape(str(out_path))}", soft_wrap=True)
     if gantt is not None:
         from optimizer.gantt import write_gantt
 
@@ -111,9 +141,9 @@ def _write_outputs(problem: Problem, plan: Plan, out_path: Path | None, gantt: P
         try:
             write_gantt(gantt, problem, plan)
         except ValueError as exc:
-            err.print(f"[red]--gantt {gantt}: {exc}[/]")
+            err.print(f"[red]--gantt {escape(str(gantt))}: {escape(str(exc))}[/]", soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
-        err.print(f"Gantt chart written to {gantt}")
+        err.print(f"Gantt chart written to {escape(str(gantt))}", soft_wrap=True)
 
 
 def _print_unserved(plan: Plan) -> None:
@@ -166,12 +196,12 @@ def solve(
     def status_line() -> str:
         el = time.monotonic() - t0
         if state["objective"] is None:
-            return f"solving {problem.name}: {el:5.1f}/{time_limit:g} s, no plan yet"
+            return f"solving {escape(problem.name)}: {el:5.1f}/{time_limit:g} s, no plan yet"
         gap_txt = ""
         if state["bound"] is not None and state["objective"]:
             gap_txt = f", gap {100 * abs(state['objective'] - state['bound']) / abs(state['objective']):.1f}%"
         return (
-            f"solving {problem.name}: {el:5.1f}/{time_limit:g} s, {state['solutions']} plans, "
+            f"solving {escape(problem.name)}: {el:5.1f}/{time_limit:g} s, {state['solutions']} plans, "
             f"best objective {state['objective']:,.0f}{gap_txt}"
         )
 
@@ -213,21 +243,20 @@ def baseline(
         Path | None, typer.Option("--gantt", help="Write a Gantt chart (.html or .svg).")
     ] = None,
 ) -> None:
-    """The first-come-first-served plan and its KPIs (how the ports plan today)."""
+    """The first-come-first-served plan and its KPIs (how the ports plan today), and how many hard
+    limits it breaks (the checker's verdict; FCFS does not look at latest departures)."""
     from optimizer.baseline import fcfs
-    from optimizer.checker import check
+    from optimizer.checker import check, summary
     from optimizer.report import build_plan
 
     problem = _load(problem_file)
     assignments = fcfs(problem)
     plan = build_plan(problem, assignments, baseline=assignments)
-    out.print(kpi_table(plan, f"{problem.name}: first come, first served"))
     report = check(problem, assignments)
+    out.print(fcfs_table(plan, len(report.violations), f"{problem.name}: first come, first served"))
     if not report.ok:
-        err.print(
-            f"[yellow]the FCFS plan breaks {len(report.violations)} hard constraint(s), e.g. "
-            f"{report.violations[0].detail}[/]"
-        )
+        err.print(f"[yellow]FCFS breaks hard limits: {escape(summary(report))}; e.g. "
+                  f"{escape(report.violations[0].detail)}[/]", soft_wrap=True)
     _write_outputs(problem, plan, out_path, gantt)
 
 
@@ -255,7 +284,7 @@ def check_plan(
             for col in ("kind", "call", "berth", "detail"):
                 table.add_column(col)
             for v in report.violations:
-                table.add_row(v.kind, v.call_id or "", v.berth_id or "", v.detail)
+                table.add_row(v.kind, v.call_id or "", v.berth_id or "", escape(v.detail))
             out.print(table)
         k = report.kpis
         out.print(
@@ -263,6 +292,41 @@ def check_plan(
             f"lateness {k.total_lateness_hours:,.1f} h, objective {k.objective:,.0f}"
         )
     raise typer.Exit(EXIT_CLEAN if report.ok else EXIT_VIOLATIONS)
+
+
+@app.command()
+def generate(
+    calls: Annotated[int, typer.Option("--calls", "-n", min=1, help="Number of calls.")],
+    days: Annotated[int, typer.Option("--days", "-d", min=1, help="Horizon in days.")],
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same problem.")] = 0,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the problem JSON here (default: stdout).")
+    ] = None,
+) -> None:
+    """A Caspian-like problem (Aktau, Kuryk, Alat: ferries, feeders, tankers, grain ships, storms,
+    maintenance), validated, as problem JSON for solve, baseline and check."""
+    from optimizer.generator import generate as make_problem
+    from optimizer.generator import traffic_text
+
+    try:
+        problem = make_problem(calls, days, seed)
+    except ValueError as exc:  # the generator refuses what it cannot build, e.g. more calls than days hold
+        err.print(f"[bold red]error:[/] cannot generate: {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    text = problem.model_dump_json(indent=2, exclude_none=True) + "\n"
+    if out_path is None:
+        sys.stdout.write(text)
+        return
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        err.print(f"[bold red]error:[/] {escape(str(out_path))}: cannot write: {escape(reason)}",
+                  soft_wrap=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    err.print(f"{escape(problem.name)}: {len(problem.calls)} calls over {days} days "
+              f"({escape(traffic_text(problem))}) written to {escape(str(out_path))}", soft_wrap=True)
 
 
 @app.command()

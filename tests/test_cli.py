@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from optimizer.cli import app
-from tests.builders import berth, call, port, problem_dict, vessel, voyage
+from tests.builders import at, berth, call, port, problem_dict, vessel, voyage
 
 runner = CliRunner()
 
@@ -90,7 +90,90 @@ def test_bad_problem_file_names_the_field_without_a_traceback(tmp_path: Path) ->
     assert missing.exit_code == 2 and "cannot read" in missing.output
 
 
+def test_three_mistakes_of_both_kinds_are_reported_at_once(tmp_path: Path) -> None:
+    path = write_problem(tmp_path)
+    data = json.loads(path.read_text())
+    data["vessels"][0]["imo"] = "1234568"  # field: check digit
+    data["calls"][1]["cargo"] = "bananas"  # field: cargo kind
+    data["calls"][2]["port_id"] = "RUMCX"  # whole problem: unknown port
+    path.write_text(json.dumps(data))
+    result = runner.invoke(app, ["check", str(path), str(path)])
+    assert result.exit_code == 2
+    assert "(3 problems)" in result.stderr and str(path) in result.stderr
+    for words in ("vessels.0.imo", "calls.1.cargo", "calls.2.port_id: unknown port 'RUMCX'"):
+        assert words in result.stderr
+
+
 def test_baseline_prints_fcfs_kpis(tmp_path: Path) -> None:
     result = runner.invoke(app, ["baseline", str(write_problem(tmp_path))])
     assert result.exit_code == 0, result.output
     assert "first come, first served" in result.stdout
+
+
+def kpi_rows(stdout: str) -> dict[str, list[str]]:
+    rows = {}
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in line.strip("│┃ ").split("│")]
+        if len(cells) > 1:
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_baseline_shows_fcfs_alone_and_the_hard_limits_it_breaks(tmp_path: Path) -> None:
+    path = write_problem(tmp_path)
+    data = json.loads(path.read_text())
+    data["calls"][2]["latest_departure"] = at(10)  # b1 (6 h, ETA 1 h) waits for a1 (8 h) under FCFS
+    path.write_text(json.dumps(data))
+    result = runner.invoke(app, ["baseline", str(path)])
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.stdout.splitlines() if "KPI" in line)
+    assert "FCFS" in header and "plan" not in header and "saving" not in header
+    rows = kpi_rows(result.stdout)
+    assert rows["total dwell h"] == ["29.0"]  # one value: a1 8 h, b1 7 h waiting + 6 h, a2 8 h
+    assert rows["hard limits broken"] == ["1"]
+    assert "latest_departure" in result.stderr or "latest departure" in result.stderr
+
+
+def test_generate_writes_a_problem_that_loads_and_solves(tmp_path: Path) -> None:
+    from optimizer.generator import generate
+    from optimizer.loading import load_problem_file
+
+    path = tmp_path / "made" / "gen.json"
+    result = runner.invoke(app, ["generate", "--calls", "12", "--days", "3", "--seed", "4",
+                                 "--out", str(path)])
+    assert result.exit_code == 0, result.output
+    assert str(path) in result.stderr
+    problem = load_problem_file(path)
+    assert problem == generate(12, 3, 4)  # the same seed, the same problem
+    assert len(problem.calls) == 12
+
+    plan = tmp_path / "plan.json"
+    solved = runner.invoke(app, ["solve", str(path), "--time-limit", "2", "--out", str(plan)])
+    assert solved.exit_code == 0, solved.output
+    assert runner.invoke(app, ["check", str(path), str(plan)]).exit_code == 0
+
+
+def test_generate_writes_to_stdout_without_out(tmp_path: Path) -> None:
+    from optimizer.validation import load_problem
+
+    result = runner.invoke(app, ["generate", "--calls", "8", "--days", "2"])
+    assert result.exit_code == 0, result.output
+    assert len(load_problem(result.stdout).calls) == 8
+    assert runner.invoke(app, ["generate", "--calls", "0", "--days", "2"]).exit_code == 2
+
+
+def test_names_and_paths_with_brackets_are_printed_as_they_are(tmp_path: Path) -> None:
+    folder = tmp_path / "[/x]"  # the folder "[" and in it "x]"
+    folder.mkdir(parents=True)
+    path = write_problem(folder)
+    data = json.loads(path.read_text())
+    data["name"] = "[/oops] [bold]week"  # rich markup in user text must not be markup
+    path.write_text(json.dumps(data))
+    for args in (["baseline", str(path), "--out", str(folder / "plan.json")],
+                 ["solve", str(path), "-t", "1"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert "[/oops] [bold]week" in result.stdout
+    missing = folder / "[red]missing.json"
+    result = runner.invoke(app, ["baseline", str(missing)])
+    assert result.exit_code == 2 and str(missing) in result.stderr

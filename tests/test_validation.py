@@ -142,3 +142,49 @@ def test_absurd_time_zone_names_the_field() -> None:
     d = good()
     d["ports"][0]["timezone"] = "A" * 5000
     assert any(path == "ports.0.timezone" for path, _, _ in issues_of(d))
+
+
+def test_field_and_whole_problem_errors_are_reported_together() -> None:
+    d = good()
+    d["vessels"][0]["imo"] = "9074728"  # check digit: a field error
+    d["calls"][1]["cargo"] = "bananas"  # a field error
+    d["calls"][2]["port_id"] = "RUMCX"  # a whole-problem error
+    d["voyages"][1]["call_ids"] = ["C3", "C9"]  # another one
+    d["links"] = [{"before": "C1", "after": "GHOST"}]
+    found = {(path, msg) for path, _, msg in issues_of(d)}
+    paths = {path for path, _ in found}
+    assert {"vessels.0.imo", "calls.1.cargo"} <= paths
+    assert ("calls.2.port_id", "unknown port 'RUMCX'") in found
+    assert ("voyages.1.call_ids.1", "unknown call 'C9'") in found
+    assert ("links.0.after", "unknown call 'GHOST'") in found
+
+
+def test_records_that_fail_their_fields_are_not_unknown_elsewhere() -> None:
+    d = good()
+    d["vessels"][0]["imo"] = "123"  # V1 fails, but it exists: its calls and voyage are not "unknown vessel"
+    d["calls"][1]["cargo"] = "bananas"  # C2 fails, but voyage 0 names it: not "unknown call", not "no voyage"
+    d["ports"][1]["timezone"] = "Mars/Olympus"  # AZBAK fails, but C2 calls there: not "unknown port"
+    found = issues_of(d)
+    assert {path for path, _, _ in found} == {"vessels.0.imo", "calls.1.cargo", "ports.1.timezone"}
+
+
+def test_whole_problem_checks_on_the_records_that_parsed() -> None:
+    d = good()
+    d["horizon_end"] = "whenever"  # no horizon: times are not compared with it
+    d["vessels"][1]["length_m"] = 190  # fits no berth at Aktau (A1 is 160 m)
+    d["calls"][0]["vessel_id"] = "V2"  # C1 belongs to V2 now, but voyage 0 is V1's
+    d["ports"][0]["berths"].append(dict(d["ports"][0]["berths"][0]))  # duplicate berth id A1
+    found = {(path, kind) for path, kind, _ in issues_of(d)}
+    assert any(path == "horizon_end" for path, _ in found)
+    assert ("calls.2", "no_compatible_berth") in found
+    assert ("voyages.0.call_ids.0", "wrong_vessel") in found
+    assert ("ports.0.berths.1.id", "duplicate_id") in found
+
+
+def test_every_field_error_kind_still_comes_with_its_field_path() -> None:
+    d = good()
+    d["calls"] = "not a list"
+    d["voyages"][0]["call_ids"] = ["C1", "NOPE"]
+    found = {path for path, _, _ in issues_of(d)}
+    assert "calls" in found  # calls unreadable: nothing is checked against call ids
+    assert "voyages.0.call_ids.1" not in found
