@@ -116,7 +116,8 @@ def run_job(cfg: WorkerConfig, job_id: str, attempt: int) -> None:
     """Solve one job and store what it finds; see the module docstring."""
     from optimizer.baseline import fcfs
     from optimizer.domain import PreviousAssignment
-    from optimizer.plan import CallAssignment, Plan, SolverFacts, SolveStatus
+    from optimizer.explain import unserved_reasons
+    from optimizer.plan import CallAssignment, Plan, SolverFacts, SolveStatus, UnservedCall
     from optimizer.report import build_plan
     from optimizer.solver import Progress, SolveOptions, solve
     from optimizer.validation import load_problem
@@ -177,9 +178,14 @@ def run_job(cfg: WorkerConfig, job_id: str, attempt: int) -> None:
         nonlocal baseline, best_objective
         if baseline is None:
             baseline = fcfs(problem)
-        facts = SolverFacts(status=SolveStatus.FEASIBLE, objective=p.objective, best_bound=p.best_bound,
-                            gap=p.gap, seconds=p.seconds, solutions=p.solutions, source="in-progress")
-        plan = build_plan(problem, p.assignments, weights=weights, solver=facts, baseline=baseline)
+        status = SolveStatus.PARTIAL if p.unserved_ids else SolveStatus.FEASIBLE
+        facts = SolverFacts(status=status, objective=p.objective, best_bound=p.best_bound,
+                            gap=p.gap, seconds=p.seconds, solutions=p.solutions, source="in-progress",
+                            served_calls=len(p.assignments), unserved_calls=len(p.unserved_ids))
+        left = [UnservedCall(call_id=cid, reasons=unserved_reasons(problem, p.assignments, cid))
+                for cid in p.unserved_ids]
+        plan = build_plan(problem, p.assignments, weights=weights, solver=facts, baseline=baseline,
+                          unserved=left)
         objective = plan.kpis.objective if plan.kpis is not None else math.inf
         if objective >= best_objective - 1e-9:
             return  # a resumed search re-finding its start plan: nothing better to store
@@ -188,7 +194,7 @@ def run_job(cfg: WorkerConfig, job_id: str, attempt: int) -> None:
             job_id, attempt, plan_json=plan.model_dump_json(),
             assignments_json=_assignments_json(p.assignments), objective=p.objective,
             best_bound=p.best_bound, gap=p.gap, seconds=p.seconds, solutions=p.solutions,
-            solver_status=SolveStatus.FEASIBLE.value, spent_s=spent(),
+            solver_status=status.value, spent_s=spent(),
         )
         if not ok:
             flags["lost"] = True
@@ -245,6 +251,12 @@ def run_job(cfg: WorkerConfig, job_id: str, attempt: int) -> None:
     watcher.join()
     if flags["lost"]:
         log.info("job %s attempt %s was handed to another attempt; its result is dropped", job_id, attempt)
+        return
+    if not plan.calls and best_before is None:
+        why = plan.message or "no call can be served: " + "; ".join(
+            f"{u.call_id}: {u.reasons[0]}" for u in plan.unserved[:5] if u.reasons)
+        db.finish(job_id, attempt, JobStatus.FAILED, error=f"no plan: {why}", spent_s=spent())
+        log.info("job %s failed: no plan", job_id)
         return
     status = JobStatus.STOPPED if flags["user_stop"] else JobStatus.DONE
     if resumed and plan.solver is not None:

@@ -9,7 +9,9 @@ break them (the checker says so).
 
 from __future__ import annotations
 
+import bisect
 import heapq
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from optimizer.budget import Deadline
@@ -75,19 +77,41 @@ def breaks_deadline(cp: CompiledProblem, placed: dict[int, Placement], i: int, s
     return False
 
 
+def merged(windows: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The union of [start, end) windows as sorted, disjoint windows."""
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(windows):
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
+
+
+def blocked_windows(cp: CompiledProblem) -> list[list[tuple[int, int]]]:
+    """Per berth: maintenance and frozen calls, as sorted disjoint windows."""
+    fixed: list[list[tuple[int, int]]] = [list(w) for w in cp.unavailable]
+    for c in cp.calls:
+        if c.frozen is not None:
+            fixed[c.frozen.berth].append((c.frozen.start, c.frozen.end))
+    return [merged(w) for w in fixed]
+
+
 def earliest_fit(cp: CompiledProblem, busy: list[tuple[int, int]], port: int, lb: int, steps: int) -> int:
-    """Earliest start >= lb on a berth with `busy` intervals, avoiding closures at start and end."""
+    """Earliest start >= lb on a berth whose `busy` windows are sorted and disjoint (keep them so
+    with bisect.insort), avoiding closures at start and end. Logarithmic in the busy windows."""
     t = lb
+    closed = cp.closed[port]
     while True:
         moved = False
-        for a, b in cp.closed[port]:
+        for a, b in closed:
             if a <= t <= b:
                 t, moved = b + 1, True
             if a <= t + steps <= b:
                 t, moved = b + 1 - steps, True
-        for a, b in busy:
-            if t < b and a < t + steps:
-                t, moved = b, True
+        k = bisect.bisect_left(busy, (t + steps,)) - 1  # the last window starting before the stay ends
+        if k >= 0 and busy[k][1] > t:
+            t, moved = busy[k][1], True
         if not moved:
             return t
 
@@ -123,13 +147,9 @@ def fcfs_steps(cp: CompiledProblem, prefer: dict[int, tuple[int, int]] | None = 
     n = len(cp.calls)
     preds, succs = precedences(cp)
     waiting = [len(p) for p in preds]
-    busy: list[list[tuple[int, int]]] = [list(w) for w in cp.unavailable]
+    busy = blocked_windows(cp)
     free = [-(10**9)] * len(cp.berth_ids)
     placed: dict[int, Placement] = {}
-
-    for c in cp.calls:
-        if c.frozen is not None:
-            busy[c.frozen.berth].append((c.frozen.start, c.frozen.end))
 
     def arrival_of(i: int) -> int:
         c = cp.calls[i]
@@ -185,7 +205,7 @@ def fcfs_steps(cp: CompiledProblem, prefer: dict[int, tuple[int, int]] | None = 
                 placed[i] = passing(arr)
             else:
                 s, e, b = cands[0]
-                busy[b].append((s, e))
+                bisect.insort(busy[b], (s, e))
                 free[b] = max(free[b], e)
                 placed[i] = Placement(b, arr, s, e)
         for j in succs[i]:
@@ -223,11 +243,8 @@ def dispatch_steps(cp: CompiledProblem, rule: str = "spt", respect_limits: bool 
     n = len(cp.calls)
     preds, succs = precedences(cp)
     waiting = [len(p) for p in preds]
-    busy: list[list[tuple[int, int]]] = [list(w) for w in cp.unavailable]
+    busy = blocked_windows(cp)
     placed: dict[int, Placement] = {}
-    for c in cp.calls:
-        if c.frozen is not None:
-            busy[c.frozen.berth].append((c.frozen.start, c.frozen.end))
     released: dict[int, tuple[int, int]] = {}  # call -> (arrival, lower bound on start)
     # candidate start per (call, berth), recomputed only when that berth gets a new call
     cand: dict[tuple[int, int], int] = {}
@@ -305,7 +322,7 @@ def dispatch_steps(cp: CompiledProblem, rule: str = "spt", respect_limits: bool 
             s = cand[(i, b)]
         for o in c.options:
             cand.pop((i, o.berth), None)
-        busy[b].append((s, s + steps))
+        bisect.insort(busy[b], (s, s + steps))
         for j, (_, lb) in released.items():
             if (j, b) in cand:
                 o_steps = cp.calls[j].option_steps(b)

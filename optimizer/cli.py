@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,6 +32,14 @@ out = Console()
 err = Console(stderr=True)
 
 EXIT_CLEAN, EXIT_VIOLATIONS, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_NO_PLAN, EXIT_PARTIAL = 1, 3  # solve: no plan at all; a plan that leaves calls unserved
+
+
+class ProgressMode(StrEnum):
+    AUTO = "auto"
+    LIVE = "live"
+    PLAIN = "plain"
+    NONE = "none"
 
 
 #: Set by the app's callback from --max-input-bytes / PORTSYNC_MAX_INPUT_BYTES.
@@ -86,8 +95,13 @@ def kpi_table(plan: Plan, title: str) -> Table:
     table.add_column("plan", justify="right")
     table.add_column("FCFS", justify="right")
     table.add_column("saving", justify="right")
+    # the second yardstick differs from FCFS only when FCFS breaks a hard limit
+    both = bool(plan.baseline_violations) and plan.feasible_baseline_kpis is not None
+    if both:
+        table.add_column("FCFS keeping limits", justify="right")
+        table.add_column("saving", justify="right")
     for row in kpi_table_rows(plan):
-        table.add_row(*row)
+        table.add_row(*(row if both else row[:4]))
     return table
 
 
@@ -98,9 +112,9 @@ def fcfs_table(plan: Plan, violations: int, title: str) -> Table:
     table = Table(title=escape(title), title_justify="left")
     table.add_column("KPI")
     table.add_column("FCFS", justify="right")
-    alone = plan.model_copy(update={"baseline_kpis": None})
+    alone = plan.model_copy(update={"baseline_kpis": None, "feasible_baseline_kpis": None})
     for label, value, *_ in kpi_table_rows(alone):
-        if not label.startswith("fuel saved"):  # saved against FCFS itself: always nothing
+        if not label.startswith(("fuel saved", "calls served")):  # against FCFS itself: nothing
             table.add_row(label, value)
     table.add_row("hard limits broken", f"{violations:,}")
     return table
@@ -151,7 +165,7 @@ def _print_unserved(plan: Plan) -> None:
         err.print(f"[bold red]{len(plan.unserved)} call(s) cannot be served:[/]")
         for u in plan.unserved:
             for r in u.reasons:
-                err.print(f"  [yellow]{u.call_id}[/]: {r}")
+                err.print(f"  [yellow]{escape(u.call_id)}[/]: {escape(r)}")
 
 
 @app.command()
@@ -170,8 +184,14 @@ def solve(
         ObjectiveWeights().lateness
     ),
     log: Annotated[bool, typer.Option(help="Print CP-SAT's search log.")] = False,
+    progress: Annotated[ProgressMode, typer.Option(
+        help="auto: a live line on a terminal, plain lines otherwise; plain: a line on stderr per "
+             "improvement and every 5 s; none.")] = ProgressMode.AUTO,
 ) -> None:
-    """Solve a scenario: KPI table beside FCFS, plan JSON, Gantt chart."""
+    """Solve a scenario: KPI table beside FCFS, plan JSON, Gantt chart.
+
+    Exit 0 with every call planned, 3 with a partial plan (the calls that cannot be served are
+    listed with their reasons), 1 when there is no plan, 2 for bad input."""
     from optimizer.solver import Progress
     from optimizer.solver import solve as run_solve
 
@@ -187,22 +207,26 @@ def solve(
         )
     except ValidationError as exc:
         raise _fail_input("options", issues_from_pydantic(exc)) from None
-    state: dict[str, Any] = {"objective": None, "bound": None, "solutions": 0}
+    state: dict[str, Any] = {"objective": None, "gap": None, "solutions": 0, "unserved": 0}
     t0 = time.monotonic()
+    mode = progress.value
+    if mode == "auto":
+        mode = "live" if err.is_terminal else "plain"
 
     def on_progress(p: Progress) -> None:
-        state.update(objective=p.objective, bound=p.best_bound, solutions=p.solutions)
+        state.update(objective=p.objective, gap=p.gap, solutions=p.solutions, unserved=p.unserved)
+        if mode == "plain":
+            err.print(status_line(), markup=False, highlight=False)
 
     def status_line() -> str:
         el = time.monotonic() - t0
         if state["objective"] is None:
-            return f"solving {escape(problem.name)}: {el:5.1f}/{time_limit:g} s, no plan yet"
-        gap_txt = ""
-        if state["bound"] is not None and state["objective"]:
-            gap_txt = f", gap {100 * abs(state['objective'] - state['bound']) / abs(state['objective']):.1f}%"
+            return f"solving {problem.name}: {el:5.1f}/{time_limit:g} s, no plan yet"
+        gap_txt = ", no bound yet" if state["gap"] is None else f", gap {100 * state['gap']:.1f} %"
+        left = f", {state['unserved']} calls unserved" if state["unserved"] else ""
         return (
-            f"solving {escape(problem.name)}: {el:5.1f}/{time_limit:g} s, {state['solutions']} plans, "
-            f"best objective {state['objective']:,.0f}{gap_txt}"
+            f"solving {problem.name}: {el:5.1f}/{time_limit:g} s, {state['solutions']} plans, "
+            f"best objective {state['objective']:,.0f}{gap_txt}{left}"
         )
 
     result: dict[str, Plan] = {}
@@ -216,23 +240,38 @@ def solve(
 
     worker = threading.Thread(target=run, daemon=True)
     worker.start()
-    with Live(status_line(), console=err, refresh_per_second=4, transient=True) as live:
+    if mode == "live":
+        with Live(status_line(), console=err, refresh_per_second=4, transient=True) as live:
+            while worker.is_alive():
+                worker.join(0.25)
+                live.update(status_line())
+    else:
         while worker.is_alive():
-            worker.join(0.25)
-            live.update(status_line())
+            worker.join(5.0)
+            if worker.is_alive() and mode == "plain":
+                err.print(status_line(), markup=False, highlight=False)
     if failure:
         if isinstance(failure[0], ValueError):
             err.print(f"[red]{failure[0]}[/]")
             raise typer.Exit(EXIT_BAD_INPUT)
         raise failure[0]
     plan = result["plan"]
-    err.print(solver_summary(plan))
+    err.print(solver_summary(plan), markup=False, highlight=False)
     _print_unserved(plan)
-    if plan.kpis is not None:
-        out.print(kpi_table(plan, f"{problem.name}: optimized plan vs first come, first served"))
+    for w in plan.warnings:
+        err.print(f"warning {w.kind}: {w.detail}", markup=False, highlight=False)
+    if not plan.has_plan:
+        why = plan.message or "no call can be served"
+        err.print(f"no plan: {why}; nothing written, no comparison shown", markup=False, style="bold red")
+        raise typer.Exit(EXIT_NO_PLAN)
+    out.print(kpi_table(plan, f"{problem.name}: optimized plan vs first come, first served"))
+    from optimizer.report import yardstick_notes
+
+    for note in yardstick_notes(plan):
+        err.print(note, markup=False, highlight=False)
     _write_outputs(problem, plan, out_path, gantt)
     if plan.unserved:
-        raise typer.Exit(EXIT_VIOLATIONS)
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 @app.command()
@@ -267,18 +306,29 @@ def check_plan(
         Path, typer.Argument(help="Plan JSON (from solve --out, or a list of assignments).")
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print violations and KPIs as JSON.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Check a plan made for another problem.")] = False,
 ) -> None:
-    """Check any plan against a problem. Exit 0 clean, 1 violations, 2 unreadable input."""
-    from optimizer.checker import check
+    """Check any plan against a problem. Exit 0 no violation (warnings about frozen facts and
+    unserved calls are printed), 1 violations, 2 unreadable input or a plan made for another
+    problem (unless --force)."""
+    from optimizer.checker import check, summary
+    from optimizer.report import problem_digest
 
     problem = _load(problem_file)
     plan = _load_plan(plan_file)
+    if plan.problem_digest is not None and plan.problem_digest != problem_digest(problem) and not force:
+        err.print(f"{plan_file} was made for another problem than {problem_file} (its problem_digest "
+                  "differs); check it anyway with --force", markup=False, highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
     report = check(problem, plan)
     if as_json:
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
     else:
         if report.ok:
-            out.print(f"[green]plan is clean[/]: {len(plan.calls)} calls, no violated constraint")
+            head = "[green]plan is clean[/]" if report.clean else "[yellow]no violations[/]"
+            out.print(f"{head}: {len(plan.calls)} calls; {escape(summary(report))}")
+            for w in report.warnings:
+                out.print(f"  warning {w.kind}: {escape(w.detail)}")
         else:
             table = Table(title=f"{len(report.violations)} violation(s)", title_justify="left")
             for col in ("kind", "call", "berth", "detail"):

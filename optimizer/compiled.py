@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from optimizer.domain import Problem, berth_misfit, handling_hours
+from optimizer.domain import Problem, berth_fits, handling_hours
 from optimizer.plan import CallAssignment
 
 
@@ -56,6 +56,7 @@ class CompiledCall:
     sail_min: int = 0  # steps from previous departure to arrival, at max speed
     sail_max: int = 0  # ... at min speed
     sail_service: int = 0  # ... at service speed
+    sail_minutes: tuple[float, float] = (0.0, 0.0)  # exact fastest and slowest leg, minutes
     eta: int | None = None  # fixed arrival of a first call
     frozen: FrozenSteps | None = None
     optional: bool = False  # may be left unserved: it or a call after it has a hard deadline
@@ -152,10 +153,18 @@ class CompiledProblem:
                 berth_start=f.berth_start,
                 berth_end=f.berth_end,
             )
+        arr = self.time(arrival)
+        if c.prev is not None and (pf := self.problem.calls[c.prev].frozen) is not None:
+            # after a frozen call's exact (off-grid) departure: no slower than the vessel can sail
+            fastest, slowest = c.sail_minutes
+            whole = timedelta(seconds=math.floor(slowest * 60))
+            latest = pf.berth_end + (whole if whole.total_seconds() >= fastest * 60 else
+                                     timedelta(minutes=slowest))
+            arr = min(arr, latest)
         return CallAssignment(
             call_id=c.id,
             berth_id=self.berth_ids[berth],
-            arrival=self.time(arrival),
+            arrival=arr,
             berth_start=self.time(start),
             berth_end=self.time(end),
         )
@@ -174,6 +183,7 @@ def compile_problem(p: Problem) -> CompiledProblem:
             berth_port.append(pi)
     berth_index = {b: i for i, b in enumerate(berth_ids)}
     berths = p.berths()
+    ports = {x.id: x for x in p.ports}
     vessels = p.vessel_map()
     order = p.voyage_order()
     cp = CompiledProblem(
@@ -214,10 +224,10 @@ def compile_problem(p: Problem) -> CompiledProblem:
     total = 0
     for i, c in enumerate(p.calls):
         vessel = vessels[c.vessel_id]
-        port = p.port(c.port_id)
+        port = ports[c.port_id]
         options = []
         for b in port.berths:
-            if berth_misfit(c, vessel, b) is None:
+            if berth_fits(c, vessel, b):
                 hours = handling_hours(c, b)
                 assert hours is not None
                 options.append(Option(berth_index[b.id], max(1, steps_up(hours * 60))))
@@ -246,6 +256,7 @@ def compile_problem(p: Problem) -> CompiledProblem:
             cc.prev = cp.call_index[prev_call_id]
             cc.sail_min = steps_up(nm / vessel.max_speed_kn * 60)
             cc.sail_max = max(cc.sail_min, steps_down(nm / vessel.min_speed_kn * 60))
+            cc.sail_minutes = (nm / vessel.max_speed_kn * 60, nm / vessel.min_speed_kn * 60)
             cc.sail_service = min(
                 cc.sail_max, max(cc.sail_min, round(nm / vessel.service_speed_kn * 60 / step))
             )

@@ -435,6 +435,15 @@ def handling_hours(call: Call, berth: Berth) -> float | None:
     return None
 
 
+def berth_fits(call: Call, vessel: Vessel, berth: Berth) -> bool:
+    """Whether `vessel` can work `call` at `berth` (berth_misfit says why not): the fast test for
+    loops over every call and berth."""
+    return (call.cargo in berth.cargo_kinds and vessel.length_m <= berth.length_m
+            and vessel.draft_m <= berth.max_draft_m
+            and (call.allowed_berths is None or berth.id in call.allowed_berths)
+            and handling_hours(call, berth) is not None)
+
+
 def berth_misfit(call: Call, vessel: Vessel, berth: Berth) -> str | None:
     """Why `vessel` cannot work `call` at `berth`, or None if it fits."""
     if call.allowed_berths is not None and berth.id not in call.allowed_berths:

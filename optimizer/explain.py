@@ -20,6 +20,7 @@ from optimizer.domain import (
     Problem,
     TimeWindow,
     Vessel,
+    berth_fits,
     berth_misfit,
     handling_hours,
 )
@@ -149,7 +150,7 @@ class _Explainer:
         busy_parts: list[str] = []
         free_parts: list[str] = []
         for b in port.berths:
-            if b.id == a.berth_id or berth_misfit(c, vessel, b) is not None:
+            if b.id == a.berth_id or not berth_fits(c, vessel, b):
                 continue
             hours = handling_hours(c, b)
             assert hours is not None
@@ -201,7 +202,7 @@ def _fits(problem: Problem, c: Call, vessels: dict[str, Vessel]) -> list[tuple[B
         return []
     out = []
     for b in port.berths:
-        if berth_misfit(c, vessel, b) is None:
+        if berth_fits(c, vessel, b):
             h = handling_hours(c, b)
             assert h is not None
             out.append((b, h))
@@ -303,8 +304,38 @@ def _start_exists(lo: datetime, latest: datetime, hours: float, closures: Sequen
     return False
 
 
+def _what_would_help(problem: Problem, c: Call, fits: list[tuple[Berth, float]], start: datetime) -> str:
+    """The earliest departure the call could make with the closures and maintenance as they are,
+    and which maintenance, ended earlier, would let it make its latest departure."""
+    port = problem.port(c.port_id)
+    assert c.latest_departure is not None
+    best: datetime | None = None
+    for b, h in fits:
+        t = earliest_free_start(start, h, [(w.start, w.end) for w in b.unavailable], port.closures,
+                                stop=problem.horizon_end + timedelta(days=400))
+        if t is not None and (best is None or t + timedelta(hours=h) < best):
+            best = t + timedelta(hours=h)
+    parts = []
+    if best is not None:
+        parts.append(f"servable if latest departure >= {fmt_local(problem, c.port_id, best)}")
+    for b, h in fits:
+        for w in b.unavailable:
+            if not _start_exists(start, c.latest_departure, h, port.closures, []):
+                break
+            others = [x for x in b.unavailable if x is not w]
+            if _start_exists(start, c.latest_departure, h, port.closures, others):
+                parts.append(f"or if {b.id}'s maintenance {fmt_time(w.start)} - {fmt_time(w.end)} is moved")
+    return "; " + " ".join(parts) if parts else ""
+
+
 def unplannable_reasons(problem: Problem) -> list[UnservedCall]:
     """Calls that cannot be served whatever the others do, each with every static reason."""
+    if not any(c.latest_departure is not None and c.frozen is None for c in problem.calls):
+        # without a hard deadline, every call with a fitting berth (validation saw to that) can be
+        # served, late enough
+        vessels = problem.vessel_map()
+        if all(c.frozen is not None or _fits(problem, c, vessels) for c in problem.calls):
+            return []
     lo = _earliest_starts(problem)
     vessels = problem.vessel_map()
     out: list[UnservedCall] = []
@@ -323,20 +354,23 @@ def unplannable_reasons(problem: Problem) -> list[UnservedCall]:
                 reasons.append(f"no compatible berth at {port.id}: {why}")
         if c.earliest_start is not None and c.latest_departure is not None \
                 and c.earliest_start >= c.latest_departure:
-            reasons.append(f"earliest start {fmt_time(c.earliest_start)} is not before its latest "
-                           f"departure {fmt_time(c.latest_departure)}")
+            reasons.append(f"earliest start {fmt_local(problem, c.port_id, c.earliest_start)} is not "
+                           f"before its latest departure {fmt_local(problem, c.port_id, c.latest_departure)}")
         elif fits and c.latest_departure is not None and c.id in lo and port is not None:
             start, source = lo[c.id]
             shortest = min(h for _, h in fits)
-            if start + timedelta(hours=shortest) > c.latest_departure:
-                reasons.append(f"cannot start before {fmt_time(start)} ({source}) and needs at least "
-                               f"{fmt_minutes(shortest * 60)} at berth, but must leave by "
-                               f"{fmt_time(c.latest_departure)}")
+            need = start + timedelta(hours=shortest)
+            if need > c.latest_departure:
+                reasons.append(f"cannot start before {fmt_local(problem, c.port_id, start)} ({source}) "
+                               f"and needs at least {fmt_minutes(shortest * 60)} at berth, but must leave "
+                               f"by {fmt_local(problem, c.port_id, c.latest_departure)}; servable if "
+                               f"latest departure >= {fmt_local(problem, c.port_id, need)}")
             elif not any(_start_exists(start, c.latest_departure, h, port.closures, b.unavailable)
                          for b, h in fits):
-                reasons.append(f"between {fmt_time(start)} and its latest departure "
-                               f"{fmt_time(c.latest_departure)} every start or departure falls in a "
-                               f"closure of port {port.id} or meets berth maintenance")
+                reasons.append(f"between {fmt_local(problem, c.port_id, start)} and its latest departure "
+                               f"{fmt_local(problem, c.port_id, c.latest_departure)} every start or "
+                               f"departure falls in a closure of port {port.id} or meets berth "
+                               f"maintenance{_what_would_help(problem, c, fits, start)}")
         if reasons:
             out.append(UnservedCall(call_id=c.id, reasons=reasons))
     return out

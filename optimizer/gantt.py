@@ -914,6 +914,18 @@ def _unserved(plan: Plan) -> str:
     )
 
 
+def _warnings(plan: Plan) -> str:
+    if not plan.warnings:
+        return ""
+    rows = "".join(f"<tr><td>{_esc(w.call_id or '')}</td><td>{_esc(w.kind)}</td>"
+                   f"<td>{_esc(w.detail)}</td></tr>" for w in plan.warnings)
+    return (
+        f'<section class="unserved"><h2>Warnings ({len(plan.warnings)})</h2>'
+        f"<table><thead><tr><th>Call</th><th>Kind</th><th>What</th></tr></thead><tbody>{rows}</tbody>"
+        "</table></section>"
+    )
+
+
 _PAGE_CSS = """
 :root{color-scheme:light}
 body{margin:0;font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;color:#1f2933;
@@ -982,6 +994,7 @@ def gantt_html(problem: Problem, plan: Plan, title: str | None = None) -> str:
         "</div></div>",
         "</main>",
         _unserved(plan),
+        _warnings(plan),
         "<footer>Times on the axis are UTC; each port header gives its local offset, and each bar's tooltip "
         "gives UTC and local times. Hover a bar, wait line, closure or hatched window for details. "
         "Made by portsync.</footer>",

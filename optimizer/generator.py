@@ -47,7 +47,7 @@ from optimizer.domain import (
     Problem,
     Vessel,
     VesselType,
-    berth_misfit,
+    berth_fits,
     handling_hours,
 )
 from optimizer.validation import load_problem
@@ -712,7 +712,7 @@ def _reference_plan(p: Problem) -> dict[str, tuple[float, float, float, str]]:
         key = (c.vessel_id, c.port_id, c.cargo)
         if key not in fitting:
             vessel = vessels[c.vessel_id]
-            fitting[key] = [b for b in port_berths[c.port_id] if berth_misfit(c, vessel, b) is None]
+            fitting[key] = [b for b in port_berths[c.port_id] if berth_fits(c, vessel, b)]
         for berth in fitting[key]:
             dur = (handling_hours(c, berth) or 0.0) * 60
             s = _fit(busy[berth.id], closed[c.port_id], ready, dur)

@@ -34,7 +34,8 @@ def plan_warnings(problem: Problem, items: Sequence[CallAssignment]) -> list[Pla
     entries."""
     from optimizer.checker import check
 
-    out = [PlanWarning(kind=w.kind, call_id=w.call_id, detail=w.detail) for w in check(problem, items).warnings]
+    out = [PlanWarning(kind=w.kind, call_id=w.call_id, detail=w.detail)
+           for w in check(problem, items).warnings]
     kept = {id(a) for a in problem.previous_in_horizon()}
     for a in problem.previous_plan or []:
         if id(a) not in kept:
@@ -135,28 +136,60 @@ _METRICS: list[Metric] = [
 ]
 
 
-Row = tuple[str, str, str, str]
+Row = tuple[str, ...]  # metric, plan, FCFS, saving, FCFS keeping limits, saving
 
 
-def _rows(prefix: str, mine: Kpis | PortKpis, fcfs: Kpis | PortKpis | None) -> list[Row]:
-    rows = []
+def _cells(fmt: str, v: float, other: float | None, lower_is_better: bool) -> tuple[str, str]:
+    if other is None:
+        return NO_VALUE, NO_VALUE
+    return _num(fmt, other), _saving(v, other) if lower_is_better else NO_VALUE
+
+
+def _rows(prefix: str, mine: Kpis | PortKpis, fcfs: Kpis | PortKpis | None,
+          kept: Kpis | PortKpis | None) -> list[Row]:
+    rows: list[Row] = []
     for label, value, fmt, lower_is_better in _METRICS:
         v = value(mine)
-        f = value(fcfs) if fcfs is not None else None
-        rows.append((prefix + label, _num(fmt, v), _num(fmt, f) if f is not None else NO_VALUE,
-                     _saving(v, f) if lower_is_better else NO_VALUE))
+        rows.append((prefix + label, _num(fmt, v),
+                     *_cells(fmt, v, value(fcfs) if fcfs is not None else None, lower_is_better),
+                     *_cells(fmt, v, value(kept) if kept is not None else None, lower_is_better)))
     return rows
 
 
 def kpi_table_rows(plan: Plan) -> list[Row]:
-    """(metric, plan value, FCFS value, saving %) rows: totals, then each port."""
-    k, b = plan.kpis, plan.baseline_kpis
+    """(metric, plan, FCFS, saving %, FCFS keeping every hard limit, saving %) rows: calls
+    served, totals, then each port."""
+    k, b, f = plan.kpis, plan.baseline_kpis, plan.feasible_baseline_kpis
     if k is None:
         return []
-    rows = _rows("", k, b)
+    rows: list[Row] = [("calls served", f"{k.calls}", f"{b.calls}" if b else NO_VALUE, NO_VALUE,
+                        f"{f.calls}" if f else NO_VALUE, NO_VALUE)]
+    rows += _rows("", k, b, f)
     rows.append(("fuel saved t (estimate)", _num("{:.1f}", k.fuel_saved_t),
-                 _num("{:.1f}", b.fuel_saved_t) if b is not None else NO_VALUE, NO_VALUE))
+                 _num("{:.1f}", b.fuel_saved_t) if b is not None else NO_VALUE, NO_VALUE,
+                 _num("{:.1f}", f.fuel_saved_t) if f is not None else NO_VALUE, NO_VALUE))
     base_ports = {p.port_id: p for p in b.per_port} if b is not None else {}
+    kept_ports = {p.port_id: p for p in f.per_port} if f is not None else {}
     for pk in k.per_port:
-        rows.extend(_rows(f"{pk.port_id} ", pk, base_ports.get(pk.port_id)))
+        rows.extend(_rows(f"{pk.port_id} ", pk, base_ports.get(pk.port_id), kept_ports.get(pk.port_id)))
     return rows
+
+
+def yardstick_notes(plan: Plan) -> list[str]:
+    """What the comparison with FCFS means: how many hard limits FCFS breaks (savings against it
+    compare with a plan that is not allowed) and how many calls the limit-keeping FCFS serves."""
+    notes = []
+    if plan.baseline_violations is not None:
+        n = sum(plan.baseline_violations.values())
+        if n:
+            kinds = ", ".join(f"{k} x{c}" for k, c in plan.baseline_violations.items())
+            notes.append(f"FCFS breaks {n} hard limits ({kinds}): the savings against it compare with a "
+                         "plan that is not allowed")
+        else:
+            notes.append("FCFS breaks no hard limit")
+    if plan.feasible_baseline_kpis is not None and plan.kpis is not None:
+        left = len(plan.feasible_baseline_unserved or [])
+        notes.append(f"FCFS keeping every hard limit serves {plan.feasible_baseline_kpis.calls} calls "
+                     f"({left} left unserved); this plan serves {plan.kpis.calls} "
+                     f"({len(plan.unserved)} unserved)")
+    return notes

@@ -29,9 +29,10 @@ from optimizer.domain import (
     SailingDistance,
     Vessel,
     Voyage,
+    berth_fits,
     berth_misfit,
-    handling_hours,
 )
+from optimizer.kpis import fmt_time
 
 Loc = tuple[str | int, ...]
 _R = TypeVar("_R", bound=Record)
@@ -265,11 +266,10 @@ def _call_berth_issues(ci: int, c: Call, port: Port, vessel: Vessel | None, out:
         if bid not in port_berths:
             out.add((*loc, "allowed_berths", ai), f"berth {bid!r} is not a berth of port {port.id}",
                     "unknown_reference", c.id)
-    if vessel is not None:
+    if vessel is not None and not any(berth_fits(c, vessel, b) for b in port.berths):
         reasons = [berth_misfit(c, vessel, b) for b in port.berths]
-        if all(r is not None for r in reasons):
-            out.add(loc, f"vessel {vessel.id} fits no berth of port {port.id}: "
-                    + "; ".join(r for r in reasons if r), "no_compatible_berth", c.id)
+        out.add(loc, f"vessel {vessel.id} fits no berth of port {port.id}: "
+                + "; ".join(r for r in reasons if r), "no_compatible_berth", c.id)
     if c.frozen is not None and c.frozen.berth_id not in port_berths:
         out.add((*loc, "frozen", "berth_id"), f"berth {c.frozen.berth_id!r} is not a berth of port {port.id}",
                 "unknown_reference", c.id)
@@ -282,7 +282,7 @@ def _call_time_issues(v: _View, ci: int, c: Call, out: _Issues) -> None:
         for field in ("earliest_start", "requested_departure", "latest_departure"):
             t: datetime | None = getattr(c, field)
             if t is not None and not (h0 - timedelta(days=30) <= t <= h1 + timedelta(days=60)):
-                out.add((*loc, field), f"{t.isoformat()} is far outside the horizon", "outside_horizon", c.id)
+                out.add((*loc, field), f"{fmt_time(t)} is far outside the horizon", "outside_horizon", c.id)
     if c.earliest_start and c.latest_departure and c.latest_departure <= c.earliest_start:
         out.add((*loc, "latest_departure"), "latest_departure must be after earliest_start",
                 "impossible_window", c.id)
@@ -335,8 +335,8 @@ def _voyage_issues(v: _View, out: _Issues) -> None:
         voyage_of_vessel.setdefault(voyage.vessel_id, vi)
         if v.horizon is not None and not (v.horizon[0] <= voyage.eta <= v.horizon[1]):
             h0, h1 = v.horizon
-            out.add((*loc, "eta"), f"ETA {voyage.eta.isoformat()} is outside the horizon "
-                    f"[{h0.isoformat()}, {h1.isoformat()}]", "outside_horizon")
+            out.add((*loc, "eta"), f"ETA {fmt_time(voyage.eta)} is outside the horizon "
+                    f"[{fmt_time(h0)}, {fmt_time(h1)}]", "outside_horizon")
         for k, cid in enumerate(voyage.call_ids):
             if call_ids is not None and cid not in call_ids:
                 out.add((*loc, "call_ids", k), f"unknown call {cid!r}", "unknown_reference")
@@ -408,15 +408,15 @@ def _view_issues(v: _View) -> _Issues:
 def validate_problem(p: Problem) -> list[Issue]:
     """Every whole-problem issue, with field paths; empty when the problem can be modelled.
 
-    Precedence cycles and impossible windows are looked for once every reference is sound.
+    Precedence cycles are looked for once every reference is sound. A call whose window cannot
+    hold it (it cannot leave by its latest departure after its ETA) is not bad input: the plan
+    lists it as unserved, with the reason, and plans every other call.
     """
     issues = _view_issues(_View.of_problem(p))
     if not issues:
         cycle = _precedence_cycle(p)
         if cycle:
             issues.add(("links",), "links and voyage order form a cycle: " + " -> ".join(cycle), "cycle")
-    if not issues:
-        issues.extend(window_issues(p))
     return list(issues)
 
 
@@ -429,38 +429,26 @@ def raw_problem_issues(data: dict[str, Any]) -> list[Issue]:
         return []
 
 
-def _anchor_bounds(c: Call, eta: datetime | None) -> tuple[datetime | None, datetime | None]:
-
-    lo = [t for t in (eta, c.earliest_start, c.frozen.berth_start if c.frozen else None) if t]
-    hi = [t for t in (c.latest_departure, c.frozen.berth_end if c.frozen else None) if t]
-    return (max(lo) if lo else None, min(hi) if hi else None)
-
-
 def _voyage_order_issues(vi: int, v: Voyage, calls: dict[str, Call]) -> list[Issue]:
-    """A voyage's calls must be possible in the given order: no call must end before an earlier
-    one can start."""
+    """A voyage's calls must be possible in the given order by what the planner fixed: no call
+    may have to end (latest departure, frozen end) before an earlier call can start (earliest
+    start, frozen start). The ETA is left out: it is an estimate that moves, and a call it makes
+    too late is listed as unserved by the plan, not refused."""
     out: list[Issue] = []
     latest_lo: tuple[datetime, str] | None = None
     for k, cid in enumerate(v.call_ids):
         c = calls.get(cid)
         if c is None:
             continue
-        lo, hi = _anchor_bounds(c, v.eta if k == 0 else None)
+        f = c.frozen
+        lo = max((t for t in (c.earliest_start, f.berth_start if f else None) if t), default=None)
+        hi = min((t for t in (c.latest_departure, f.berth_end if f else None) if t), default=None)
         if hi is not None and latest_lo is not None and hi <= latest_lo[0]:
             out.append(
                 Issue(
                     loc=["voyages", vi, "call_ids", k],
-                    msg=f"voyage calls are out of order in time: call {cid} must end by {hi.isoformat()} "
-                    f"but earlier call {latest_lo[1]} cannot start before {latest_lo[0].isoformat()}",
-                    type="voyage_order",
-                    call_id=cid,
-                )
-            )
-        if hi is not None and k == 0 and hi <= v.eta:
-            out.append(
-                Issue(
-                    loc=["voyages", vi, "eta"],
-                    msg=f"first call {cid} must end by {hi.isoformat()}, before the ETA",
+                    msg=f"voyage calls are out of order in time: call {cid} must end by {fmt_time(hi)} "
+                    f"but earlier call {latest_lo[1]} cannot start before {fmt_time(latest_lo[0])}",
                     type="voyage_order",
                     call_id=cid,
                 )
@@ -483,34 +471,6 @@ def _precedence_cycle(p: Problem) -> list[str] | None:
     except CycleError as exc:
         return [str(x) for x in reversed(exc.args[1])]
     return None
-
-
-def window_issues(p: Problem) -> list[Issue]:
-    """Calls whose own window cannot hold their shortest handling, each reported."""
-    out: list[Issue] = []
-    vessels = p.vessel_map()
-    port_of = {x.id: x for x in p.ports}
-    order = p.voyage_order()
-    for ci, c in enumerate(p.calls):
-        if c.latest_departure is None or c.frozen is not None:
-            continue
-        port = port_of[c.port_id]
-        fits = [b for b in port.berths if berth_misfit(c, vessels[c.vessel_id], b) is None]
-        shortest = min(handling_hours(c, b) or 0.0 for b in fits)
-        voyage, k = order[c.id]
-        lo = [t for t in (c.earliest_start, voyage.eta if k == 0 else None) if t]
-        start = max(lo) if lo else p.horizon_start
-        if start + timedelta(hours=shortest) > c.latest_departure:
-            out.append(
-                Issue(
-                    loc=["calls", ci, "latest_departure"],
-                    msg=f"cannot be met: the call cannot start before {start.isoformat()} and needs at "
-                    f"least {shortest:g} h at berth",
-                    type="impossible_window",
-                    call_id=c.id,
-                )
-            )
-    return out
 
 
 def issues_as_json(issues: list[Issue]) -> str:

@@ -177,3 +177,56 @@ def test_names_and_paths_with_brackets_are_printed_as_they_are(tmp_path: Path) -
     missing = folder / "[red]missing.json"
     result = runner.invoke(app, ["baseline", str(missing)])
     assert result.exit_code == 2 and str(missing) in result.stderr
+
+
+def _write(tmp_path: Path, name: str, data: dict[str, object]) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_solve_exit_codes_partial_plan_and_no_plan(tmp_path: Path) -> None:
+    # two 10 h calls on one berth, both due out by 12 h: one is served, one listed; exit 3
+    overfull = problem_dict(
+        [port("KZAAU", [berth("A1")])], [vessel("V1"), vessel("V2")],
+        [call("C1", "V1", "KZAAU", 10, latest_departure=at(12)),
+         call("C2", "V2", "KZAAU", 10, latest_departure=at(12))],
+        [voyage("V1", 0, "C1"), voyage("V2", 0, "C2")])
+    out = tmp_path / "plan.json"
+    path = _write(tmp_path, "p.json", overfull)
+    result = runner.invoke(app, ["solve", str(path), "-t", "2", "--out", str(out)])
+    assert result.exit_code == 3, result.output
+    assert "status partial" in result.output and "cannot be served" in result.output
+    plan = json.loads(out.read_text())
+    assert len(plan["calls"]) == 1 and len(plan["unserved"]) == 1
+    # nothing servable: no plan, exit 1, no savings table, nothing written
+    hopeless = dict(overfull, calls=[call("C1", "V1", "KZAAU", 10, latest_departure=at(5)),
+                                     call("C2", "V2", "KZAAU", 10, latest_departure=at(5))])
+    out.unlink()
+    path = _write(tmp_path, "q.json", hopeless)
+    result = runner.invoke(app, ["solve", str(path), "-t", "2", "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "no plan" in result.output and "saving" not in result.output
+    assert not out.exists()
+
+
+def test_progress_in_plain_lines_without_a_terminal(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["solve", str(write_problem(tmp_path)), "-t", "2", "--progress", "plain"])
+    assert result.exit_code == 0, result.output
+    lines = [ln for ln in result.output.splitlines() if ln.startswith("solving ")]
+    assert lines and "best objective" in lines[0]
+    assert all("gap" in ln or "no bound yet" in ln for ln in lines)
+    assert not any("gap -" in ln or "gap 100" in ln for ln in lines)
+
+
+def test_check_refuses_a_plan_made_for_another_problem_unless_forced(tmp_path: Path) -> None:
+    problem = write_problem(tmp_path)
+    out = tmp_path / "plan.json"
+    assert runner.invoke(app, ["solve", str(problem), "-t", "2", "--out", str(out)]).exit_code == 0
+    other = json.loads(problem.read_text())
+    other["calls"][2]["handling"] = {"hours": 7}
+    other_path = _write(tmp_path, "other.json", other)
+    refused = runner.invoke(app, ["check", str(other_path), str(out)])
+    assert refused.exit_code == 2 and "another problem" in refused.output
+    forced = runner.invoke(app, ["check", str(other_path), str(out), "--force"])
+    assert forced.exit_code == 1 and "handling_too_short" in forced.output

@@ -59,7 +59,7 @@ def test_local_times_follow_each_port() -> None:
 
 def test_kpi_table_rows_beside_fcfs() -> None:
     plan = build_plan(two_ships_one_berth(), SHORT_FIRST, baseline=LONG_FIRST)
-    rows = {r[0]: r[1:] for r in kpi_table_rows(plan)}
+    rows = {r[0]: r[1:4] for r in kpi_table_rows(plan)}
     # Plan dwell 14 + 4 = 18 h; FCFS 10 + 14 = 24 h: 25 % less.
     assert rows["total dwell h"] == ("18.0", "24.0", "25.0 %")
     assert rows["total waiting h"] == ("4.0", "10.0", "60.0 %")
@@ -72,4 +72,22 @@ def test_kpi_table_rows_beside_fcfs() -> None:
 
 def test_kpi_table_without_baseline() -> None:
     rows = kpi_table_rows(build_plan(two_ships_one_berth(), SHORT_FIRST))
-    assert rows[0] == ("total dwell h", "18.0", "—", "—")
+    assert rows[0] == ("calls served", "2", "—", "—", "—", "—")
+    assert rows[1] == ("total dwell h", "18.0", "—", "—", "—", "—")
+
+
+def test_kpi_table_beside_fcfs_that_breaks_limits_and_fcfs_that_keeps_them() -> None:
+    # C2 must leave by 9 h: FCFS (C1 first, 1-11 h) makes it leave at 15 h, breaking that limit;
+    # the limit-keeping FCFS serves C1 only.
+    from optimizer.report import yardstick_notes
+
+    p = two_ships_one_berth().model_copy(deep=True)
+    p.calls[1].latest_departure = t(9)
+    kept = ([a("C1", "A1", 1, 1, 11)], ["C2"])
+    plan = build_plan(p, SHORT_FIRST, baseline=LONG_FIRST, feasible_baseline=kept)
+    rows = {r[0]: r[1:] for r in kpi_table_rows(plan)}
+    assert rows["calls served"] == ("2", "2", "—", "1", "—")
+    assert plan.baseline_violations == {"latest_departure_missed": 1}
+    notes = yardstick_notes(plan)
+    assert "FCFS breaks 1 hard limits (latest_departure_missed x1)" in notes[0]
+    assert "serves 1 calls (1 left unserved)" in notes[1]

@@ -112,13 +112,21 @@ def test_field_errors_are_reported_at_once() -> None:
     assert {"vessels.0.imo", "calls.0.cargo"} <= paths
 
 
-def test_impossible_window_reported_per_call() -> None:
+def test_a_window_too_short_is_not_bad_input_but_an_unserved_call() -> None:
+    from optimizer.solver import SolveOptions, solve
+
     d = good()
     d["calls"][0]["latest_departure"] = at(5)  # ETA 2 h + 10 h handling
     d["calls"][2]["latest_departure"] = at(4)  # ETA 3 h + 6 h handling
-    found = {(path, kind) for path, kind, _ in issues_of(d)}
-    assert ("calls.0.latest_departure", "impossible_window") in found
-    assert ("calls.2.latest_departure", "impossible_window") in found
+    plan = solve(load_problem(d), SolveOptions(time_limit_s=2, workers=1))  # accepted
+    unserved = {u.call_id: u.reasons for u in plan.unserved}
+    assert set(unserved) == {d["calls"][0]["id"], d["calls"][2]["id"]}
+    assert all("must leave by" in r[0] and "servable if latest departure >=" in r[0]
+               for r in unserved.values())
+    assert len(plan.calls) == len(d["calls"]) - 2
+    # a window that contradicts itself is still refused
+    d["calls"][1]["earliest_start"], d["calls"][1]["latest_departure"] = at(9), at(8)
+    assert ("calls.1.latest_departure", "impossible_window") in {(p, k) for p, k, _ in issues_of(d)}
 
 
 def test_links_forming_a_cycle() -> None:

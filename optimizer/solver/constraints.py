@@ -12,19 +12,9 @@ from collections.abc import Callable
 
 from ortools.sat.python import cp_model
 
+from optimizer.baseline import merged
 from optimizer.compiled import CompiledProblem
 from optimizer.solver.variables import CallVariables, Variables
-
-
-def merged(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The union of [start, end) windows as disjoint windows."""
-    out: list[tuple[int, int]] = []
-    for s, e in sorted(windows):
-        if out and s <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], e))
-        else:
-            out.append((s, e))
-    return out
 
 
 class Constraints:

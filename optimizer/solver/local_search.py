@@ -25,7 +25,7 @@ import random
 import time
 from collections.abc import Callable
 
-from optimizer.baseline import UNSERVED, Placement, earliest_fit
+from optimizer.baseline import UNSERVED, Placement, blocked_windows, earliest_fit
 from optimizer.compiled import CompiledProblem
 from optimizer.params import ObjectiveWeights
 from optimizer.solver.objective import unserved_penalty
@@ -58,10 +58,7 @@ class LocalSearch:
             self.link_before[link.after].append((link.before, link.min_gap, link.max_gap))
             self.link_after[link.before].append((link.after, link.min_gap, link.max_gap))
         # berth blocked by maintenance or frozen calls; the sequences hold the movable calls only
-        self.blocked: list[list[tuple[int, int]]] = [list(w) for w in cp.unavailable]
-        for c in cp.calls:
-            if c.frozen is not None:
-                self.blocked[c.frozen.berth].append((c.frozen.start, c.frozen.end))
+        self.blocked = blocked_windows(cp)
         # cost of each call with no wait and its shortest handling, lateness aside: what a move can
         # at best bring it down to
         self.floor = [weights.dwell * c.weight * cp.step * min((o.steps for o in c.options), default=0)

@@ -64,6 +64,7 @@ class Progress:
     solutions: int
     assignments: list[CallAssignment]
     unserved: int = 0
+    unserved_ids: list[str] = field(default_factory=list)
 
 
 def relative_gap(objective: float, bound: float | None) -> float | None:
@@ -125,12 +126,14 @@ class Search:
         return rest if rest > 0 else None
 
     def progress(self) -> Progress:
-        u = len(unserved_calls(self.placed))
+        left = unserved_calls(self.placed)
+        u = len(left)
         rest = float(self.value - u * self.penalty())
         bound = self.bound_on_rest(u)
         return Progress(objective=rest, best_bound=bound, gap=relative_gap(rest, bound),
                         seconds=self.deadline.elapsed(), solutions=self.solutions,
-                        assignments=to_assignments(self.cp, self.placed), unserved=u)
+                        assignments=to_assignments(self.cp, self.placed), unserved=u,
+                        unserved_ids=[self.cp.calls[i].id for i in left])
 
 
 # -- phase 1: a start plan -----------------------------------------------------------------------
@@ -445,6 +448,12 @@ def _result(search: Search, static: dict[str, list[str]], unserved_reasons: Call
         cid = cp.calls[i].id
         unserved.append(UnservedCall(call_id=cid, reasons=static.get(cid)
                                      or unserved_reasons(problem, assignments, cid)))
+    if not assignments:
+        facts = SolverFacts(status=SolveStatus.INFEASIBLE, solutions=0, source="none",
+                            stopped=search.deadline.stopped(), unserved_calls=len(unserved),
+                            seconds=search.deadline.elapsed())
+        return Plan(problem_name=problem.name, unserved=unserved, solver=facts,
+                    message="no call can be served (each is listed with its reasons)")
     baseline = fcfs_steps(cp)
     feasible = fcfs_steps(cp, respect_limits=True)
     feasible_unserved = [cp.calls[i].id for i in unserved_calls(feasible)]
@@ -462,9 +471,7 @@ def _result(search: Search, static: dict[str, list[str]], unserved_reasons: Call
         facts.best_bound = min(bound, facts.objective)
         facts.gap = relative_gap(facts.objective, facts.best_bound)
     proven = search.cp_sat_status == SolveStatus.OPTIMAL or facts.gap == 0.0
-    if not assignments:
-        facts.status = SolveStatus.INFEASIBLE
-    elif u:
+    if u:
         facts.status = SolveStatus.PARTIAL
     else:
         facts.status = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE

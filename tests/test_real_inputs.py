@@ -1,0 +1,194 @@
+"""Plans that hold on problems nobody wrote by hand: hypothesis draws Caspian-like problems with
+odd offsets, time steps of 1-60 min, frozen calls off the grid, previous plans far in time,
+closures, maintenance, links and calls that cannot make their windows, and every solver plan
+must be clean under the checker, serve every call it can, and report exact-time figures."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from optimizer.checker import check
+from optimizer.domain import Problem
+from optimizer.plan import CallAssignment, Plan
+from optimizer.solver import SolveOptions, solve
+from optimizer.validation import InvalidProblem, load_problem
+
+ZONES = ["Asia/Aqtau", "Asia/Baku", "Asia/Kathmandu", "America/St_Johns", "Asia/Tehran", "UTC"]
+OFFSETS = [timedelta(hours=h, minutes=m) for h, m in ((0, 0), (3, 30), (5, 45), (-4, 0), (-3, -30))]
+LIMIT_S = 1.5
+
+
+def iso(t: datetime, offset: timedelta) -> str:
+    from datetime import timezone
+
+    return t.astimezone(timezone(offset)).isoformat()
+
+
+@st.composite
+def problems(draw: st.DrawFn) -> dict[str, Any]:
+    offset = draw(st.sampled_from(OFFSETS))
+    t0 = datetime(2026, 11, 2, tzinfo=UTC) + timedelta(minutes=draw(st.integers(0, 59)),
+                                                        seconds=draw(st.sampled_from([0, 0, 17])))
+    days = draw(st.integers(2, 5))
+
+    def at(h: float) -> str:
+        return iso(t0 + timedelta(hours=h), offset)
+
+    n_ports = draw(st.integers(1, 3))
+    port_ids = ["PAAAA", "PBBBB", "PCCCC"][:n_ports]
+    ports = []
+    for pi, pid in enumerate(port_ids):
+        berths = []
+        for bi in range(draw(st.integers(1, 3))):
+            draft = 12 if bi == 0 else draw(st.sampled_from([7, 12]))  # every vessel fits one berth
+            b: dict[str, Any] = {"id": f"{pid}-{bi}", "length_m": 200, "max_draft_m": draft,
+                                 "cargo_kinds": ["general", "liquid_bulk"]}
+            if draw(st.booleans()) and draw(st.booleans()):
+                s = draw(st.floats(0, 24 * days - 5))
+                end = at(s + draw(st.floats(1, 12)))
+                b["unavailable"] = [{"start": at(s), "end": end, "reason": "works"}]
+            berths.append(b)
+        port: dict[str, Any] = {"id": pid, "timezone": draw(st.sampled_from(ZONES)), "berths": berths}
+        if draw(st.booleans()):
+            s = draw(st.floats(0, 24 * days - 6))
+            port["closures"] = [{"start": at(s), "end": at(s + draw(st.floats(1, 20))), "reason": "storm"}]
+        ports.append(port)
+        del pi
+    vessels, calls, voyages = [], [], []
+    for vi in range(draw(st.integers(1, 6))):
+        vid = f"V{vi}"
+        vessels.append({"id": vid, "length_m": 120, "draft_m": draw(st.sampled_from([5, 10])),
+                        "min_speed_kn": 6, "service_speed_kn": 11,
+                        "max_speed_kn": draw(st.sampled_from([11, 14]))})
+        route = draw(st.lists(st.sampled_from(port_ids), min_size=1, max_size=3))
+        route = [p for k, p in enumerate(route) if k == 0 or p != route[k - 1]]
+        eta = draw(st.floats(0, 24 * days - 30))
+        ids = []
+        for k, pid in enumerate(route):
+            cid = f"{vid}-{k}-{pid}"
+            c: dict[str, Any] = {"id": cid, "vessel_id": vid, "port_id": pid,
+                                 "cargo": draw(st.sampled_from(["general", "liquid_bulk"])),
+                                 "handling": {"hours": draw(st.floats(1, 16))}}
+            if draw(st.integers(0, 3)) == 0:
+                c["latest_departure"] = at(eta + draw(st.floats(2, 40)) + 24 * k)  # may be impossible
+            if draw(st.integers(0, 3)) == 0:
+                c["earliest_start"] = at(eta + draw(st.floats(0, 10)))
+            if draw(st.integers(0, 3)) == 0:
+                c["requested_departure"] = at(eta + draw(st.floats(5, 30)) + 24 * k)
+            calls.append(c)
+            ids.append(cid)
+        voyages.append({"vessel_id": vid, "eta": at(eta), "call_ids": ids})
+    links = []
+    if len(calls) > 1 and draw(st.booleans()):
+        a, b = draw(st.lists(st.sampled_from([c["id"] for c in calls]), min_size=2, max_size=2, unique=True))
+        if a.split("-")[0] != b.split("-")[0]:
+            link: dict[str, Any] = {"before": a, "after": b, "min_gap_hours": draw(st.floats(0, 4))}
+            if draw(st.booleans()):
+                link["max_gap_hours"] = link["min_gap_hours"] + draw(st.floats(0, 24))
+            links.append(link)
+    # a first call frozen off the grid, at the berth already
+    frozen_ok = draw(st.booleans())
+    if frozen_ok:
+        c = calls[0]
+        berth = next(b for p in ports if p["id"] == c["port_id"] for b in p["berths"])
+        start = draw(st.floats(0.1, 10)) + draw(st.sampled_from([0, 7 / 60, 13 / 3600]))
+        c["frozen"] = {"berth_id": berth["id"], "berth_start": at(start),
+                       "berth_end": at(start + draw(st.floats(0.5, 9)))}
+        c.pop("latest_departure", None)
+        c.pop("earliest_start", None)
+    out: dict[str, Any] = {"name": "drawn", "horizon_start": at(0), "horizon_end": at(24 * days + 48),
+                           "time_step_minutes": draw(st.sampled_from([1, 5, 15, 60])),
+                           "ports": ports, "vessels": vessels, "calls": calls, "voyages": voyages,
+                           "links": links,
+                           "distances": [{"from_port": a, "to_port": b, "nm": nm}
+                                         for k, a in enumerate(port_ids) for b in port_ids[k + 1:]
+                                         for nm in [draw(st.sampled_from([35, 120, 255]))]]}
+    if draw(st.booleans()):
+        far = draw(st.sampled_from([-365 * 24, 183 * 24, 10]))
+        out["previous_plan"] = [{"call_id": c["id"], "berth_id": next(
+            b["id"] for p in ports if p["id"] == c["port_id"] for b in p["berths"]),
+            "berth_start": at(far + k)} for k, c in enumerate(calls) if "frozen" not in c]
+    return out
+
+
+def _insertable(problem: Problem, plan: Plan, cid: str) -> bool:
+    """Whether an unserved call with no voyage or link ties could be added to the plan as it is
+    (tried at every start that can matter: its own earliest times and the ends of busy windows),
+    without any new violation: then the solver left a servable call out."""
+    c = problem.call_map()[cid]
+    base = list(plan.calls)
+    ends = {a.berth_end for a in base} | {w.end for p in problem.ports for w in p.closures}
+    ends |= {w.end for b in problem.berths().values() for w in b.unavailable}
+    voyage = problem.voyage_order()[cid][0]
+    starts = sorted({voyage.eta, *(t for t in ends if t > voyage.eta)}
+                    | ({c.earliest_start} if c.earliest_start else set()))
+    port = problem.port(c.port_id)
+    for b in port.berths:
+        for s in starts:
+            for e_extra in (0.0,):
+                from optimizer.domain import handling_hours
+
+                h = handling_hours(c, b)
+                if h is None:
+                    continue
+                trial = CallAssignment(call_id=cid, berth_id=b.id, arrival=voyage.eta, berth_start=s,
+                                       berth_end=s + timedelta(hours=h + e_extra))
+                if check(problem, [*base, trial]).ok:
+                    return True
+    return False
+
+
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(problems())
+def test_every_plan_is_clean_complete_where_it_can_be_and_exact(data: dict[str, Any]) -> None:
+    try:
+        problem = load_problem(data)
+    except InvalidProblem:
+        return  # a drawn problem that validation refuses (e.g. a voyage out of order) is not solved
+    t0 = time.monotonic()
+    plan = solve(problem, SolveOptions(time_limit_s=LIMIT_S, workers=1))
+    took = time.monotonic() - t0
+    assert took <= LIMIT_S + 2.0
+    assert plan.solver is not None
+    report = check(problem, plan)
+    assert report.ok, report.violations
+    planned = {c.call_id for c in plan.calls}
+    unserved = {u.call_id for u in plan.unserved}
+    assert not planned & unserved
+    assert planned | unserved == {c.id for c in problem.calls}
+    assert all(u.reasons for u in plan.unserved)
+    if plan.calls:
+        assert plan.solver.objective is not None
+        assert abs(plan.solver.objective - report.kpis.objective) <= 1e-6 * max(1.0, report.kpis.objective)
+        assert plan.solver.best_bound is None or plan.solver.best_bound <= plan.solver.objective + 1e-6
+    # a call is left out only when something binds it: a deadline somewhere
+    deadlines = any(c.latest_departure for c in problem.calls) or any(
+        link.max_gap_hours is not None for link in problem.links) or any(c.frozen for c in problem.calls)
+    assert deadlines or not unserved
+    tied = {link.before for link in problem.links} | {link.after for link in problem.links}
+    for cid in unserved:
+        voyage = problem.voyage_order()[cid][0]
+        if len(voyage.call_ids) == 1 and cid not in tied:
+            assert not _insertable(problem, plan, cid), f"{cid} could have been served"
+    # one time contract: UTC fields in Z, local fields in their own port's offset
+    written = json.loads(plan.model_dump_json())
+    zones = {p.id: p.timezone for p in problem.ports}
+    for c in written["calls"]:
+        for f in ("arrival", "berth_start", "berth_end"):
+            assert c[f].endswith("Z"), c[f]
+        from zoneinfo import ZoneInfo
+
+        want = datetime.fromisoformat(c["berth_start"]).astimezone(ZoneInfo(zones[c["port_id"]])).utcoffset()
+        assert datetime.fromisoformat(c["berth_start_local"]).utcoffset() == want
+    # frozen calls keep their exact times, whatever the step
+    for call in problem.calls:
+        if call.frozen is not None and call.id in planned:
+            a = plan.by_call()[call.id]
+            assert (a.berth_start, a.berth_end) == (call.frozen.berth_start, call.frozen.berth_end)
