@@ -8,10 +8,11 @@ down, handling times round up, closed and unavailable windows grow to whole step
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from optimizer.domain import Problem, berth_fits, handling_hours
+from optimizer.domain import Berth, Problem, berth_fits, fit_key, handling_hours
 from optimizer.plan import CallAssignment
 
 
@@ -170,8 +171,9 @@ class CompiledProblem:
         )
 
 
-def compile_problem(p: Problem) -> CompiledProblem:
-    """Translate a validated problem into integer steps."""
+def compile_problem(p: Problem, tick: Callable[[], None] = lambda: None) -> CompiledProblem:
+    """Translate a validated problem into integer steps; `tick` runs once per call (a deadline
+    check: thousands of calls take seconds)."""
     step = p.time_step_minutes
     port_ids = [x.id for x in p.ports]
     port_index = {pid: i for i, pid in enumerate(port_ids)}
@@ -222,15 +224,17 @@ def compile_problem(p: Problem) -> CompiledProblem:
     cp.call_index = {c.id: i for i, c in enumerate(p.calls)}
     latest_anchor = cp.up(p.horizon_end)
     total = 0
+    fitting: dict[tuple[object, ...], list[Berth]] = {}
     for i, c in enumerate(p.calls):
+        tick()
         vessel = vessels[c.vessel_id]
         port = ports[c.port_id]
-        options = []
-        for b in port.berths:
-            if berth_fits(c, vessel, b):
-                hours = handling_hours(c, b)
-                assert hours is not None
-                options.append(Option(berth_index[b.id], max(1, steps_up(hours * 60))))
+        key = fit_key(c, vessel)
+        fit = fitting.get(key)
+        if fit is None:
+            fit = fitting[key] = [b for b in port.berths if berth_fits(c, vessel, b)]
+        options = [Option(berth_index[b.id], max(1, steps_up(hours * 60))) for b in fit
+                   if (hours := handling_hours(c, b)) is not None]
         voyage, k = order[c.id]
         earliest = cp.up(c.earliest_start) if c.earliest_start else -(10**9)
         cc = CompiledCall(

@@ -444,6 +444,14 @@ def berth_fits(call: Call, vessel: Vessel, berth: Berth) -> bool:
             and handling_hours(call, berth) is not None)
 
 
+def fit_key(call: Call, vessel: Vessel) -> tuple[Any, ...]:
+    """What decides which berths fit a call (not for how long): calls with one key fit the same
+    berths, so fits are worked out once per key."""
+    return (vessel.length_m, vessel.draft_m, call.port_id, call.cargo,
+            tuple(call.allowed_berths or ()) or None, call.handling.quantity is None,
+            tuple(sorted(call.handling.hours_by_berth)))
+
+
 def berth_misfit(call: Call, vessel: Vessel, berth: Berth) -> str | None:
     """Why `vessel` cannot work `call` at `berth`, or None if it fits."""
     if call.allowed_berths is not None and berth.id not in call.allowed_berths:

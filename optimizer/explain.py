@@ -8,7 +8,8 @@ a call cannot be placed whatever the other calls do, for a solve that ends infea
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import bisect
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from optimizer.domain import (
@@ -22,6 +23,7 @@ from optimizer.domain import (
     Vessel,
     berth_fits,
     berth_misfit,
+    fit_key,
     handling_hours,
 )
 from optimizer.kpis import first_assignments, fmt_local, fmt_minutes, fmt_time
@@ -69,6 +71,20 @@ class _Explainer:
             self.on_berth.setdefault(a.berth_id, []).append(a)
         for items in self.on_berth.values():
             items.sort(key=lambda a: (a.berth_start, a.call_id))
+        # per berth: the starts in order and the longest stay, to find what overlaps a window fast
+        self.starts = {b: [a.berth_start for a in items] for b, items in self.on_berth.items()}
+        self.longest = {b: max(a.berth_end - a.berth_start for a in items)
+                        for b, items in self.on_berth.items()}
+
+    def overlapping(self, berth_id: str, lo: datetime, hi: datetime, but: str) -> list[CallAssignment]:
+        """The calls on a berth other than `but` whose stay overlaps [lo, hi)."""
+        items = self.on_berth.get(berth_id)
+        if not items:
+            return []
+        starts = self.starts[berth_id]
+        first = bisect.bisect_left(starts, lo - self.longest[berth_id])
+        last = bisect.bisect_left(starts, hi)
+        return [o for o in items[first:last] if o.call_id != but and o.berth_start < hi and lo < o.berth_end]
 
     def label(self, cid: str) -> str:
         c = self.calls.get(cid)
@@ -121,13 +137,12 @@ class _Explainer:
                                           detail=f"berth {berth.id} unavailable {fmt_time(uw.start)} - "
                                                  f"{fmt_time(uw.end)}{why}"))
         busy: list[WaitReason] = []
-        for other in self.on_berth.get(a.berth_id, []):
-            if other.call_id != c.id and other.berth_start < hi and lo < other.berth_end:
-                busy.append(WaitReason(kind="berth_busy", blocking_call_id=other.call_id,
-                                       until=other.berth_end,
-                                       detail=f"berth {a.berth_id} busy with {self.label(other.call_id)} "
-                                              f"from {fmt_time(other.berth_start)} until "
-                                              f"{fmt_time(other.berth_end)}"))
+        for other in self.overlapping(a.berth_id, lo, hi, c.id):
+            busy.append(WaitReason(kind="berth_busy", blocking_call_id=other.call_id,
+                                   until=other.berth_end,
+                                   detail=f"berth {a.berth_id} busy with {self.label(other.call_id)} "
+                                          f"from {fmt_time(other.berth_start)} until "
+                                          f"{fmt_time(other.berth_end)}"))
         if busy and port is not None:
             last = max(busy, key=lambda r: (r.until, r.blocking_call_id or ""))
             alt = self.other_berths(c, a, port, lower)
@@ -149,6 +164,9 @@ class _Explainer:
             return ""
         busy_parts: list[str] = []
         free_parts: list[str] = []
+        longest = max((h for b in port.berths if (h := handling_hours(c, b)) is not None), default=0.0)
+        widest = a.berth_start + timedelta(hours=longest)
+        closures = [w for w in port.closures if w.start < widest and lower < w.end]
         for b in port.berths:
             if b.id == a.berth_id or not berth_fits(c, vessel, b):
                 continue
@@ -156,16 +174,14 @@ class _Explainer:
             assert hours is not None
             reach = a.berth_start + timedelta(hours=hours)  # a stay there had to fit before this
             # Only what lies in [lower, reach) can matter; leaving the rest out keeps this linear.
-            taken = [(o.berth_start, o.berth_end) for o in self.on_berth.get(b.id, [])
-                     if o.call_id != c.id and o.berth_start < reach and lower < o.berth_end]
+            near = self.overlapping(b.id, lower, reach, c.id)
+            taken = [(o.berth_start, o.berth_end) for o in near]
             taken += [(w.start, w.end) for w in b.unavailable if w.start < reach and lower < w.end]
-            closures = [w for w in port.closures if w.start < reach and lower < w.end]
             t = earliest_free_start(lower, hours, taken, closures, stop=a.berth_start)
             if t is not None:
                 free_parts.append(f"{b.id} from {fmt_time(t)}")
                 continue
-            what = [o.call_id for o in self.on_berth.get(b.id, [])
-                    if o.call_id != c.id and o.berth_start < reach and lower < o.berth_end]
+            what = [o.call_id for o in near]
             if any(w.start < reach and lower < w.end for w in b.unavailable):
                 what.append("maintenance")
             if not what:
@@ -209,7 +225,8 @@ def _fits(problem: Problem, c: Call, vessels: dict[str, Vessel]) -> list[tuple[B
     return out
 
 
-def _earliest_starts(problem: Problem) -> dict[str, tuple[datetime, str]]:
+def _earliest_starts(problem: Problem, fits_of: dict[str, list[tuple[Berth, float]]] | None = None
+                     ) -> dict[str, tuple[datetime, str]]:
     """A lower bound on each call's berth start, and where it comes from.
 
     ETA, earliest start, the voyage (previous call's earliest end plus sailing at max speed) and
@@ -224,7 +241,7 @@ def _earliest_starts(problem: Problem) -> dict[str, tuple[datetime, str]]:
         if c.frozen is not None:
             lo[c.id] = (c.frozen.berth_start, "its frozen start")
             continue
-        fits = _fits(problem, c, vessels)
+        fits = fits_of[c.id] if fits_of is not None else _fits(problem, c, vessels)
         shortest[c.id] = min((h for _, h in fits), default=0.0)
         if c.earliest_start is not None:
             lo[c.id] = (c.earliest_start, "its earliest start")
@@ -328,22 +345,33 @@ def _what_would_help(problem: Problem, c: Call, fits: list[tuple[Berth, float]],
     return "; " + " ".join(parts) if parts else ""
 
 
-def unplannable_reasons(problem: Problem) -> list[UnservedCall]:
-    """Calls that cannot be served whatever the others do, each with every static reason."""
-    if not any(c.latest_departure is not None and c.frozen is None for c in problem.calls):
-        # without a hard deadline, every call with a fitting berth (validation saw to that) can be
-        # served, late enough
-        vessels = problem.vessel_map()
-        if all(c.frozen is not None or _fits(problem, c, vessels) for c in problem.calls):
-            return []
-    lo = _earliest_starts(problem)
+def unplannable_reasons(problem: Problem, tick: Callable[[], None] = lambda: None) -> list[UnservedCall]:
+    """Calls that cannot be served whatever the others do, each with every static reason;
+    `tick` runs once per call (a deadline check)."""
+    vessels = problem.vessel_map()
+    by_key: dict[tuple[object, ...], list[Berth]] = {}
+    fits_of: dict[str, list[tuple[Berth, float]]] = {}
+    for c in problem.calls:
+        tick()
+        if c.frozen is None and c.vessel_id in vessels:
+            key = fit_key(c, vessels[c.vessel_id])
+            if key not in by_key:
+                by_key[key] = [b for b, _ in _fits(problem, c, vessels)]
+            fits_of[c.id] = [(b, h) for b in by_key[key] if (h := handling_hours(c, b)) is not None]
+        elif c.frozen is None:
+            fits_of[c.id] = []
+    if not any(c.latest_departure is not None and c.frozen is None for c in problem.calls) \
+            and all(fits_of.values()):
+        return []  # without a hard deadline every call with a fitting berth can be served, late enough
+    lo = _earliest_starts(problem, fits_of)
     vessels = problem.vessel_map()
     out: list[UnservedCall] = []
     for c in problem.calls:
+        tick()
         if c.frozen is not None:
             continue
         reasons: list[str] = []
-        fits = _fits(problem, c, vessels)
+        fits = fits_of[c.id]
         vessel = vessels.get(c.vessel_id)
         port = next((p for p in problem.ports if p.id == c.port_id), None)
         if not fits:

@@ -34,8 +34,10 @@ def plan_warnings(problem: Problem, items: Sequence[CallAssignment]) -> list[Pla
     entries."""
     from optimizer.checker import check
 
-    out = [PlanWarning(kind=w.kind, call_id=w.call_id, detail=w.detail)
-           for w in check(problem, items).warnings]
+    out: list[PlanWarning] = []
+    if any(c.frozen is not None for c in problem.calls):  # only frozen facts give warnings
+        out = [PlanWarning(kind=w.kind, call_id=w.call_id, detail=w.detail)
+               for w in check(problem, items).warnings]
     kept = {id(a) for a in problem.previous_in_horizon()}
     for a in problem.previous_plan or []:
         if id(a) not in kept:

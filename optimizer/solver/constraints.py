@@ -8,7 +8,7 @@ hold only when it is served, except its voyage timing, which the vessel keeps ei
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from ortools.sat.python import cp_model
 
@@ -18,8 +18,10 @@ from optimizer.solver.variables import CallVariables, Variables
 
 
 class Constraints:
-    def __init__(self, m: cp_model.CpModel, cp: CompiledProblem, v: Variables):
-        self.m, self.cp, self.v = m, cp, v
+    def __init__(self, m: cp_model.CpModel, cp: CompiledProblem, v: Variables,
+                 tick: Callable[[], None] = lambda: None):
+        """`tick` runs once per call in each family (the solve's deadline check)."""
+        self.m, self.cp, self.v, self.tick = m, cp, v, tick
 
     def add_all(self, between: Callable[[], None] = lambda: None) -> None:
         """Every family; `between` runs after each (the solve's deadline check)."""
@@ -28,8 +30,11 @@ class Constraints:
             family()
             between()
 
-    def _movable(self) -> list[tuple[int, CallVariables]]:
-        return [(c.index, cv) for c, cv in zip(self.cp.calls, self.v.calls, strict=True) if c.frozen is None]
+    def _movable(self) -> Iterator[tuple[int, CallVariables]]:
+        for c, cv in zip(self.cp.calls, self.v.calls, strict=True):
+            self.tick()
+            if c.frozen is None:
+                yield c.index, cv
 
     def one_berth_per_call(self) -> None:
         """A served call uses exactly one compatible berth for at least that berth's handling time

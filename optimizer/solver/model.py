@@ -57,10 +57,10 @@ class BerthModel:
         self.cp = cp
         self.m = cp_model.CpModel()
         self.lower, self.arrival_lower = earliest_starts(cp)
-        self.v = Variables.build(self.m, cp, self.lower, self.arrival_lower)
-        check = deadline.check if deadline is not None else (lambda every=1: None)
+        check = deadline.check if deadline is not None else (lambda every=64: None)
+        self.v = Variables.build(self.m, cp, self.lower, self.arrival_lower, tick=check)
         check(1)
-        Constraints(self.m, cp, self.v).add_all(lambda: check(1))
+        Constraints(self.m, cp, self.v, tick=check).add_all(lambda: check(1))
         self.objective = add_objective(self.m, cp, self.v, weights)
         check(1)
 

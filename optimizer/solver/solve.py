@@ -40,7 +40,9 @@ FULL_MODEL_SHARE = 0.25  # of the time limit, for the whole model (next to local
 LS_PATIENCE = 20_000  # local-search moves without a new best before a CP-SAT neighbourhood round
 REPORT_EVERY_S = 0.5  # local search finds many small improvements: report them at most this often
 DISPATCH_CALLS = 1000  # above, the dispatch rules (quadratic) take longer than local search needs
-GRACE_S = 0.5  # what the last phase may run past the deadline, at most (building the result)
+REPORT_S_PER_CALL = 0.0008  # kept aside from the time limit to build the plan's report, per call
+REPORT_SHARE = 0.4  # ... but no more than this share of the limit
+REPORT_MAX_S = 1.5  # ... and no more than this: past the limit, the report takes at most the grace
 
 _STATUS = {
     cp_model.OPTIMAL: SolveStatus.OPTIMAL,
@@ -87,6 +89,7 @@ class Search:
     on_progress: Callable[[Progress], None] | None
     log: Callable[[str], None] | None = None  # CP-SAT's search log, line by line
     placed: dict[int, Placement] = field(default_factory=dict)
+    baselines: tuple[dict[int, Placement], dict[int, Placement]] | None = None  # FCFS, FCFS keeping limits
     value: int = 0  # model objective of `placed`, unserved penalty included
     source: str = "fcfs"
     model_bound: float | None = None  # on the model objective
@@ -409,11 +412,11 @@ def solve(
 
     options = options or SolveOptions()
     deadline = Deadline(options.time_limit_s, stop)
-    cp = compile_problem(problem)
-    static = {u.call_id: u.reasons for u in unplannable_reasons(problem)}
-    cp.mark_unservable(set(static))
-    search = Search(cp, options, deadline, on_progress, log)
     try:
+        cp = compile_problem(problem, deadline.check)
+        static = {u.call_id: u.reasons for u in unplannable_reasons(problem, deadline.check)}
+        cp.mark_unservable(set(static))
+        search = Search(cp, options, deadline, on_progress, log)
         placed, source = start_plan(cp, options, deadline)
     except TimeUp:
         facts = SolverFacts(status=SolveStatus.UNKNOWN, seconds=deadline.elapsed(),
@@ -421,6 +424,15 @@ def solve(
         return Plan(problem_name=problem.name, solver=facts,
                     message="no plan: the time limit ran out before a first plan was built")
     search.offer(placed, source)
+    # the plan's report (waits explained, KPIs, the checker on FCFS) takes time too: kept aside
+    # from the search once there is a plan to report (the start plan could use the whole limit)
+    deadline.at -= min(REPORT_SHARE * options.time_limit_s, REPORT_MAX_S,
+                       REPORT_S_PER_CALL * len(problem.calls))
+    try:
+        kept = placed if source == "fcfs" else fcfs_steps(cp, respect_limits=True, deadline=deadline)
+        search.baselines = (fcfs_steps(cp, deadline=deadline), kept)
+    except TimeUp:
+        pass  # no time left for the yardsticks: the plan says so (no comparison)
     search.hint_used = options.start_from != "none"  # the start plan breaks no hard rule: a usable hint
     run = CpSatRun(deadline)
     try:
@@ -454,14 +466,14 @@ def _result(search: Search, static: dict[str, list[str]], unserved_reasons: Call
                             seconds=search.deadline.elapsed())
         return Plan(problem_name=problem.name, unserved=unserved, solver=facts,
                     message="no call can be served (each is listed with its reasons)")
-    baseline = fcfs_steps(cp)
-    feasible = fcfs_steps(cp, respect_limits=True)
-    feasible_unserved = [cp.calls[i].id for i in unserved_calls(feasible)]
     facts = SolverFacts(status=SolveStatus.FEASIBLE, solutions=search.solutions, hint_used=search.hint_used,
                         source=search.source, stopped=search.deadline.stopped())
-    plan = build_plan(problem, assignments, weights=w, solver=facts,
-                      baseline=to_assignments(cp, baseline),
-                      feasible_baseline=(to_assignments(cp, feasible), feasible_unserved), unserved=unserved)
+    baseline, feasible = search.baselines or (None, None)
+    plan = build_plan(
+        problem, assignments, weights=w, solver=facts, unserved=unserved,
+        baseline=to_assignments(cp, baseline) if baseline is not None else None,
+        feasible_baseline=(to_assignments(cp, feasible), [cp.calls[i].id for i in unserved_calls(feasible)])
+        if feasible is not None else None)
     assert plan.kpis is not None
     facts.objective = plan.kpis.objective
     u = len(unserved)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
@@ -35,11 +36,13 @@ class Variables:
 
     @classmethod
     def build(cls, m: cp_model.CpModel, cp: CompiledProblem, lower: list[int],
-              arrival_lower: list[int]) -> Variables:
+              arrival_lower: list[int], tick: Callable[[], None] = lambda: None) -> Variables:
+        """`tick` runs once per call (the solve's deadline check)."""
         h = cp.horizon
         calls = []
         one = m.new_constant(1)
         for c in cp.calls:
+            tick()
             if c.frozen is not None:
                 f = c.frozen
                 served = one
