@@ -192,3 +192,33 @@ def test_every_plan_is_clean_complete_where_it_can_be_and_exact(data: dict[str, 
         if call.frozen is not None and call.id in planned:
             a = plan.by_call()[call.id]
             assert (a.berth_start, a.berth_end) == (call.frozen.berth_start, call.frozen.berth_end)
+
+
+def test_one_worker_and_a_seed_give_the_same_plan_byte_for_byte() -> None:
+    from optimizer.generator import generate
+
+    problem = generate(calls=120, days=7, seed=11)  # large enough for local search and LNS
+    options = SolveOptions(time_limit_s=2, workers=1, seed=5)
+    first, second = solve(problem, options), solve(problem, options)
+    for plan in (first, second):
+        assert plan.solver is not None
+        plan.solver.seconds = 0.0  # the one figure that is the machine's, not the plan's
+    assert first.model_dump_json() == second.model_dump_json()
+
+
+def test_a_call_that_fits_only_in_exact_time_is_served_on_a_coarse_grid() -> None:
+    # 60-min steps from 00:28: ETA 06:27:25 rounds up to 06:28, 2.09 h of handling to 3 steps,
+    # so on the grid it cannot leave by 09:27:25; in exact time it leaves at 08:32.
+    from tests.builders import berth, call, port, problem_dict, vessel, voyage
+
+    t0 = datetime(2026, 11, 2, 0, 28, tzinfo=UTC)
+    latest = (t0 + timedelta(hours=9)).isoformat()
+    d = problem_dict([port("KZAAU", [berth("A1")])], [vessel("V1")],
+                     [call("C1", "V1", "KZAAU", 2.087953, latest_departure=latest)], [voyage("V1", 0, "C1")])
+    d["horizon_start"] = t0.isoformat()
+    d["time_step_minutes"] = 60
+    d["voyages"][0]["eta"] = (t0 + timedelta(hours=5, minutes=59, seconds=25)).isoformat()
+    problem = load_problem(d)
+    plan = solve(problem, SolveOptions(time_limit_s=1, workers=1))
+    assert [c.call_id for c in plan.calls] == ["C1"] and not plan.unserved
+    assert check(problem, plan).ok

@@ -89,8 +89,10 @@ class Lns:
 
     def round(
         self, placed: dict[int, Placement], best: int, seconds: float, run: Callable[..., int],
-        deterministic: bool = False,
+        deterministic_time: float | None = None,
     ) -> tuple[dict[int, Placement], int] | None:
+        """One round of at most `seconds`; with `deterministic_time`, it ends on CP-SAT's
+        deterministic clock instead (the same round on any machine), `seconds` only a safety."""
         free = self.neighbourhood(placed)
         sub = self.model.m.clone()
         variables = sub.proto.variables
@@ -114,14 +116,14 @@ class Lns:
         solver.parameters.max_time_in_seconds = seconds
         solver.parameters.num_workers = self.workers
         solver.parameters.random_seed = self.rng.randint(0, 2**20)
-        if deterministic:
-            solver.parameters.max_deterministic_time = seconds / 2
+        if deterministic_time is not None:
+            solver.parameters.max_deterministic_time = deterministic_time
         t0 = time.monotonic()
         code = run(solver, sub)
         took = time.monotonic() - t0
         self.stats.rounds += 1
-        if deterministic:
-            took, seconds = solver.deterministic_time, seconds / 2  # the speed of this machine aside
+        if deterministic_time is not None:
+            took, seconds = solver.deterministic_time, deterministic_time  # this machine's speed aside
         if code == cp_model.OPTIMAL and took < 0.5 * seconds:
             self.size = min(self.size * 1.1, 400)  # solved with time to spare: look wider
         elif code != cp_model.OPTIMAL:

@@ -34,14 +34,23 @@ from optimizer.solver.lns import Lns, plan_objective
 from optimizer.solver.local_search import LocalSearch
 from optimizer.solver.model import BerthModel
 from optimizer.solver.objective import exact_slack, unserved_penalty
+from optimizer.solver.repair import serve_in_exact_time
 
 FULL_MODEL_CALLS = 80  # up to this size the whole model gets the whole time; above, LNS takes over
 FULL_MODEL_SHARE = 0.25  # of the time limit, for the whole model (next to local search) on large problems
 LS_PATIENCE = 20_000  # local-search moves without a new best before a CP-SAT neighbourhood round
 REPORT_EVERY_S = 0.5  # local search finds many small improvements: report them at most this often
+REPORT_EVERY_MOVES = 5000  # ... or, with one worker (deterministic), every this many moves
 DISPATCH_CALLS = 1000  # above, the dispatch rules (quadratic) take longer than local search needs
+# With one worker every budget is counted in work, not seconds, so that a seed gives one plan; the
+# budgets are set to end well within the time limit on this kind of machine (2 cores).
+DETERMINISTIC_SHARE = 0.6  # CP-SAT's deterministic time on the whole model (up to FULL_MODEL_CALLS)
+LS_MOVES_PER_S = 3000  # local-search moves in all, per second of limit
+LNS_ROUNDS_PER_S = 1  # CP-SAT neighbourhood rounds, per second of limit
+LNS_ROUND_DETERMINISTIC_S = 0.1  # ... each this long on CP-SAT's deterministic clock
 REPORT_S_PER_CALL = 0.0008  # kept aside from the time limit to build the plan's report, per call
 REPORT_SHARE = 0.4  # ... but no more than this share of the limit
+REPAIR_S = 0.5  # at most, for serving in exact time what the grid could not (optimizer.solver.repair)
 REPORT_MAX_S = 1.5  # ... and no more than this: past the limit, the report takes at most the grace
 
 _STATUS = {
@@ -95,6 +104,7 @@ class Search:
     model_bound: float | None = None  # on the model objective
     full_bound: float | None = None  # on the objective of plans that serve every call
     cp_sat_status: SolveStatus = SolveStatus.UNKNOWN
+    moves_left: int | None = None  # local-search moves still allowed (one worker: deterministic)
     solutions: int = 0
     hint_used: bool | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -309,14 +319,15 @@ class CpSatRun:
             done.set()
 
 
-def _cp_sat_whole(search: Search, model: BerthModel, run: CpSatRun, seconds: float, workers: int) -> None:
+def _cp_sat_whole(search: Search, model: BerthModel, run: CpSatRun, seconds: float, workers: int,
+                  deterministic_share: float = DETERMINISTIC_SHARE) -> None:
     solver = cp_model.CpSolver()
     apply_parameters(solver, search.options)
     solver.parameters.max_time_in_seconds = seconds
     solver.parameters.num_workers = workers
     if search.options.workers == 1:
         # one worker: stop on CP-SAT's deterministic clock, so that a seed gives one plan
-        solver.parameters.max_deterministic_time = seconds
+        solver.parameters.max_deterministic_time = deterministic_share * search.options.time_limit_s
     if search.log is not None:
         solver.parameters.log_search_progress = True
         solver.log_callback = search.log
@@ -333,12 +344,15 @@ class _LsReporter:
 
     def __init__(self, search: Search, ls: LocalSearch, source: str):
         self.search, self.ls, self.source = search, ls, source
-        self.last = time.monotonic()
+        self.last = time.monotonic() if search.moves_left is None else float(ls.moves)
         self.pending = False
 
     def __call__(self, value: int) -> None:
-        now = time.monotonic()
-        if now - self.last >= REPORT_EVERY_S:
+        if self.search.moves_left is not None:  # one worker: every so many moves, not seconds
+            now, due = float(self.ls.moves), self.last + REPORT_EVERY_MOVES
+        else:
+            now, due = time.monotonic(), self.last + REPORT_EVERY_S
+        if now >= due:
             self.search.offer(self.ls.best_plan(), self.source, value)
             self.last, self.pending = now, False
         else:
@@ -354,9 +368,12 @@ def _local_search(search: Search, ls: LocalSearch, should_stop: Callable[[], boo
                   patience: int | None, source: str) -> None:
     report = _LsReporter(search, ls, source)
     budget = None
-    if search.options.workers == 1:
-        budget = int(20_000 * search.options.time_limit_s)  # moves: deterministic for a seed
+    if search.moves_left is not None:  # one worker: a budget of moves, deterministic for a seed
+        budget = ls.moves + search.moves_left
+    before = ls.moves
     ls.run(search.deadline.at, should_stop, report, patience, max_moves=budget)
+    if search.moves_left is not None:
+        search.moves_left = max(0, search.moves_left - (ls.moves - before))
     report.flush()
 
 
@@ -364,21 +381,21 @@ def _large_search(search: Search, model: BerthModel, run: CpSatRun) -> None:
     """CP-SAT on the whole model (for its bound) beside local search, then local search and
     CP-SAT neighbourhood rounds in turn."""
     options, deadline = search.options, search.deadline
-    share = min(deadline.left(), max(1.0, FULL_MODEL_SHARE * options.time_limit_s))
-    thread = threading.Thread(target=_cp_sat_whole, daemon=True,
-                              args=(search, model, run, share, max(1, options.workers - 1)))
-    thread.start()
     ls = LocalSearch(search.cp, search.weights, search.placed, seed=options.seed)
-    if options.workers == 1:
-        thread.join()  # one core: one thing at a time, in a fixed order
-        ls.load(search.placed)
-    _local_search(search, ls, lambda: deadline.expired() or not thread.is_alive(), None, "local-search")
-    thread.join()
-    if search.cp_sat_status == SolveStatus.OPTIMAL:
-        return
+    if options.workers > 1:
+        share = min(deadline.left(), max(1.0, FULL_MODEL_SHARE * options.time_limit_s))
+        thread = threading.Thread(target=_cp_sat_whole, daemon=True,
+                                  args=(search, model, run, share, options.workers - 1))
+        thread.start()
+        _local_search(search, ls, lambda: deadline.expired() or not thread.is_alive(), None, "local-search")
+        thread.join()
+        if search.cp_sat_status == SolveStatus.OPTIMAL:
+            return
+    # With one worker (deterministic) the whole model is not run: its presolve alone outlasts a
+    # deterministic budget on a large model; the bound is the simple one.
     lns = Lns(model, search.weights, options.seed, options.workers)
     rounds = 0
-    max_rounds = int(4 * options.time_limit_s) if options.workers == 1 else None
+    max_rounds = int(LNS_ROUNDS_PER_S * options.time_limit_s) if options.workers == 1 else None
     while not deadline.expired() and (max_rounds is None or rounds < max_rounds):
         if ls.best_value != search.value:
             ls.load(search.placed)
@@ -386,9 +403,11 @@ def _large_search(search: Search, model: BerthModel, run: CpSatRun) -> None:
         if deadline.left() < 0.05:
             break
         rounds += 1
-        deterministic = options.workers == 1
-        seconds = 0.5 if deterministic else min(deadline.left(), 0.5)
-        found = lns.round(search.placed, search.value, seconds, run.run, deterministic=deterministic)
+        if options.workers == 1:
+            found = lns.round(search.placed, search.value, deadline.left(), run.run,
+                              deterministic_time=LNS_ROUND_DETERMINISTIC_S)
+        else:
+            found = lns.round(search.placed, search.value, min(deadline.left(), 0.5), run.run)
         if found is not None:
             search.offer(found[0], "local-search+lns", found[1])
 
@@ -417,6 +436,8 @@ def solve(
         static = {u.call_id: u.reasons for u in unplannable_reasons(problem, deadline.check)}
         cp.mark_unservable(set(static))
         search = Search(cp, options, deadline, on_progress, log)
+        if options.workers == 1:
+            search.moves_left = int(LS_MOVES_PER_S * options.time_limit_s)
         placed, source = start_plan(cp, options, deadline)
     except TimeUp:
         facts = SolverFacts(status=SolveStatus.UNKNOWN, seconds=deadline.elapsed(),
@@ -455,9 +476,15 @@ def _result(search: Search, static: dict[str, list[str]], unserved_reasons: Call
     cp, problem, w = search.cp, search.cp.problem, search.weights
     placed = search.placed
     assignments = to_assignments(cp, placed)
+    left = [cp.calls[i].id for i in unserved_calls(placed) if cp.calls[i].can_serve]
+    assignments = serve_in_exact_time(problem, assignments, left, Deadline(REPAIR_S))
+    repaired = len(assignments) > len(placed) - len(unserved_calls(placed))
+    planned = {a.call_id for a in assignments}
     unserved: list[UnservedCall] = []
     for i in unserved_calls(placed):
         cid = cp.calls[i].id
+        if cid in planned:
+            continue
         unserved.append(UnservedCall(call_id=cid, reasons=static.get(cid)
                                      or unserved_reasons(problem, assignments, cid)))
     if not assignments:
@@ -477,12 +504,14 @@ def _result(search: Search, static: dict[str, list[str]], unserved_reasons: Call
     assert plan.kpis is not None
     facts.objective = plan.kpis.objective
     u = len(unserved)
-    bound = search.bound_on_rest(u)
+    bound = search.bound_on_rest(u) if not repaired else None  # the model's bound is on its grid
     if bound is not None:
         bound = max(0.0, bound - exact_slack(cp, w))
         facts.best_bound = min(bound, facts.objective)
         facts.gap = relative_gap(facts.objective, facts.best_bound)
-    proven = search.cp_sat_status == SolveStatus.OPTIMAL or facts.gap == 0.0
+    proven = not repaired and (search.cp_sat_status == SolveStatus.OPTIMAL or facts.gap == 0.0)
+    if repaired:
+        facts.source += "+exact-time-repair"
     if u:
         facts.status = SolveStatus.PARTIAL
     else:
