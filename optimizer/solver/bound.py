@@ -203,7 +203,7 @@ def contention_free_dwell(cp: CompiledProblem, lower: list[int]) -> int:
     its shortest handling. It tells how much of FCFS's dwell any plan can save at all.
     """
     ends: dict[int, int] = {}
-    for i in voyage_order_with_links(cp):
+    for i in cp.topological_order():
         c = cp.calls[i]
         lb = lower[i]
         if c.prev is not None:
@@ -233,15 +233,3 @@ def contention_free_dwell(cp: CompiledProblem, lower: list[int]) -> int:
             best = max(best, max(ends[i] - eta - sailing, sum(shortest[: k + 1])) + sum(shortest[k + 1:]))
         total += best
     return total
-
-
-def voyage_order_with_links(cp: CompiledProblem) -> list[int]:
-    from graphlib import TopologicalSorter
-
-    preds: dict[int, set[int]] = {c.index: set() for c in cp.calls}
-    for c in cp.calls:
-        if c.prev is not None:
-            preds[c.index].add(c.prev)
-    for link in cp.links:
-        preds[link.after].add(link.before)
-    return list(TopologicalSorter(preds).static_order())
