@@ -222,3 +222,18 @@ def test_a_call_that_fits_only_in_exact_time_is_served_on_a_coarse_grid() -> Non
     plan = solve(problem, SolveOptions(time_limit_s=1, workers=1))
     assert [c.call_id for c in plan.calls] == ["C1"] and not plan.unserved
     assert check(problem, plan).ok
+
+
+def test_a_stop_ends_a_one_worker_search_with_its_best_plan() -> None:
+    import threading
+
+    from optimizer.generator import generate
+
+    problem = generate(calls=120, days=7, seed=11)
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    t0 = time.monotonic()
+    plan = solve(problem, SolveOptions(time_limit_s=30, workers=1), stop=stop)
+    assert time.monotonic() - t0 < 2.5
+    assert plan.solver is not None and plan.solver.stopped and len(plan.calls) == 120
+    assert check(problem, plan).ok

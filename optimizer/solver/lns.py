@@ -123,7 +123,10 @@ class Lns:
         took = time.monotonic() - t0
         self.stats.rounds += 1
         if deterministic_time is not None:
-            took, seconds = solver.deterministic_time, deterministic_time  # this machine's speed aside
+            try:
+                took, seconds = solver.deterministic_time, deterministic_time  # the machine's speed aside
+            except RuntimeError:  # stopped before CP-SAT ran
+                return None
         if code == cp_model.OPTIMAL and took < 0.5 * seconds:
             self.size = min(self.size * 1.1, 400)  # solved with time to spare: look wider
         elif code != cp_model.OPTIMAL:
