@@ -92,6 +92,8 @@ class CheckRequest(BaseModel):
     weights: ObjectiveWeights | None = Field(
         default=None, description="Weights for the recomputed objective."
     )
+    force: bool = Field(default=False, description="Check a plan whose problem_digest names another "
+                        "problem (refused with 409 otherwise).")
 
 
 class JobProgress(BaseModel):

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Request
 
 from api.auth import caller
 from api.body import JSONBodyRoute
-from api.errors import responses
+from api.errors import APIError, field_error, responses
 from api.routes.common import check_limits, check_problem, settings_of
 from api.schemas import CheckReport, CheckRequest
 
-router = APIRouter(prefix="/v1", tags=["check"], responses=responses(401, 413, 415, 422),
+router = APIRouter(prefix="/v1", tags=["check"], responses=responses(401, 409, 413, 415, 422),
                    route_class=JSONBodyRoute)
 
 
@@ -20,9 +20,19 @@ router = APIRouter(prefix="/v1", tags=["check"], responses=responses(401, 413, 4
              summary="List every violated constraint and recompute the KPIs")
 def check_plan(request: Request, body: CheckRequest, _owner: Annotated[str, Depends(caller)]) -> CheckReport:
     """Any plan (the solver's, FCFS, or one a planner made by hand) against its problem. A plan
-    with violations is still a 200: `ok` is false and `violations` lists them all."""
+    with violations is still a 200: `ok` is false and `violations` lists them all. A plan made for
+    another problem (its `problem_digest` differs) is a 409 unless `force` is true."""
     from optimizer.checker import check
+    from optimizer.plan import Plan
+    from optimizer.report import problem_digest
 
     check_limits(body.problem, ("body", "problem"), settings_of(request))
     check_problem(body.problem, ("body", "problem"))
-    return check(body.problem, body.plan, body.weights)
+    plan = body.plan
+    if isinstance(plan, Plan) and plan.problem_digest is not None and not body.force \
+            and plan.problem_digest != problem_digest(body.problem):
+        raise APIError(409, "the plan was made for another problem (its problem_digest differs); "
+                       "send force=true to check it anyway",
+                       errors=[field_error(["body", "plan", "problem_digest"], "made for another problem",
+                                           "problem_mismatch")])
+    return check(body.problem, plan, body.weights)

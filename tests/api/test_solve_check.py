@@ -110,3 +110,18 @@ def test_check_needs_a_plan(client: TestClient) -> None:
     r = client.post("/v1/check", json={"problem": tiny_problem()})
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "plan"
+
+
+def test_check_refuses_a_plan_made_for_another_problem_unless_forced(client: TestClient) -> None:
+    solved = client.post("/v1/solve", json=tiny_problem())
+    assert solved.status_code == 200, solved.text
+    plan = solved.json()
+    assert plan["problem_digest"]
+    assert client.post("/v1/check", json={"problem": tiny_problem(), "plan": plan}).json()["ok"] is True
+    other = tiny_problem()
+    other["calls"][0]["handling"] = {"hours": 30}
+    r = client.post("/v1/check", json={"problem": other, "plan": plan})
+    assert r.status_code == 409 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["errors"][0]["field"] == "plan.problem_digest"
+    forced = client.post("/v1/check", json={"problem": other, "plan": plan, "force": True})
+    assert forced.status_code == 200 and forced.json()["ok"] is False
