@@ -93,13 +93,19 @@ def problems(draw: st.DrawFn) -> dict[str, Any]:
                 link["max_gap_hours"] = link["min_gap_hours"] + draw(st.floats(0, 24))
             links.append(link)
     # a first call frozen off the grid, at the berth already
-    frozen_ok = draw(st.booleans())
-    if frozen_ok:
-        c = calls[0]
+    # a few calls frozen off the grid (at berth already, or locked later), some with an arrival;
+    # frozen calls of one berth do not overlap (validation refuses that) and keep voyage order
+    taken: dict[str, float] = {}
+    for c in draw(st.lists(st.sampled_from(calls), max_size=3, unique_by=lambda c: c["id"])):
         berth = next(b for p in ports if p["id"] == c["port_id"] for b in p["berths"])
-        start = draw(st.floats(0.1, 10)) + draw(st.sampled_from([0, 7 / 60, 13 / 3600]))
-        c["frozen"] = {"berth_id": berth["id"], "berth_start": at(start),
-                       "berth_end": at(start + draw(st.floats(0.5, 9)))}
+        k = int(c["id"].split("-")[1])
+        start = taken.get(berth["id"], 0.0) + draw(st.floats(0.1, 10)) + 30 * k \
+            + draw(st.sampled_from([0, 7 / 60, 13 / 3600]))
+        end = start + draw(st.floats(0.5, 9))
+        taken[berth["id"]] = end
+        c["frozen"] = {"berth_id": berth["id"], "berth_start": at(start), "berth_end": at(end)}
+        if draw(st.booleans()):
+            c["frozen"]["arrival"] = at(start - draw(st.floats(0, 3)))
         c.pop("latest_departure", None)
         c.pop("earliest_start", None)
     out: dict[str, Any] = {"name": "drawn", "horizon_start": at(0), "horizon_end": at(24 * days + 48),

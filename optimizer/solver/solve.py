@@ -232,11 +232,18 @@ def mip_bound(search: Search, model: BerthModel) -> None:
     it, handed to CP-SAT as a cut on the objective so that CP-SAT stops, proven optimal, as soon
     as it meets it; and the MIP's plan when it beats the incumbent."""
     cp, w = search.cp, search.weights
+    # The MIP serves every call: its bound holds for plans that do (the others pay the unserved
+    # penalty, above any such bound). It needs an objective to prune start times against: the
+    # incumbent's, or, when the incumbent leaves calls unserved, FCFS's (which may break limits:
+    # then min(FCFS, the MIP's bound) is still a bound, and a plan the MIP finds is a real one).
+    incumbent = search.value
     if unserved_calls(search.placed):
-        return  # the MIP serves every call: its bound holds for plans that do (the others pay the
-        # unserved penalty, above any such bound)
+        fcfs = search.baselines[0] if search.baselines is not None else None
+        if fcfs is None or unserved_calls(fcfs):
+            return
+        incumbent = plan_objective(cp, w, fcfs)
     budget = min(30.0, 0.5 * search.options.time_limit_s, search.deadline.left())
-    result = time_indexed_bound(cp, w, model.lower, search.value, integer=True, time_limit_s=budget)
+    result = time_indexed_bound(cp, w, model.lower, incumbent, integer=True, time_limit_s=budget)
     if result is None:
         return
     grain = objective_grain(cp, w)
@@ -462,7 +469,10 @@ def solve(
             model.hint(search.placed)
         if len(cp.calls) <= FULL_MODEL_CALLS:
             mip_bound(search, model)
-            _cp_sat_whole(search, model, run, deadline.left(), options.workers)
+            if search.full_bound is not None and search.value <= search.full_bound:
+                search.cp_sat_status = SolveStatus.OPTIMAL  # the MIP's plan meets its bound: proven
+            else:
+                _cp_sat_whole(search, model, run, deadline.left(), options.workers)
         else:
             search.full_bound = simple_bound(cp, options.weights, model.lower)
             _large_search(search, model, run)
