@@ -503,9 +503,3 @@ class Database:
                 .values(**values)
             )
             return getattr(res, "rowcount", 0) == 1
-
-    def solving_jobs(self) -> list[tuple[str, int]]:
-        with self.session() as s:
-            return [(r.id, r.attempt) for r in s.execute(
-                select(JobRow.id, JobRow.attempt).where(JobRow.status == JobStatus.SOLVING.value)
-            )]

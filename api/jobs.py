@@ -117,7 +117,7 @@ def run_job(cfg: WorkerConfig, job_id: str, attempt: int) -> None:
     from optimizer.baseline import fcfs
     from optimizer.domain import PreviousAssignment
     from optimizer.explain import unserved_reasons
-    from optimizer.plan import CallAssignment, Plan, SolverFacts, SolveStatus, UnservedCall
+    from optimizer.plan import CallAssignment, Plan, PlanSource, SolverFacts, SolveStatus, UnservedCall
     from optimizer.report import build_plan
     from optimizer.solver import Progress, SolveOptions, solve
     from optimizer.validation import load_problem
@@ -179,8 +179,8 @@ def run_job(cfg: WorkerConfig, job_id: str, attempt: int) -> None:
         if baseline is None:
             baseline = fcfs(problem)
         status = SolveStatus.PARTIAL if p.unserved_ids else SolveStatus.FEASIBLE
-        facts = SolverFacts(status=status, objective=p.objective, best_bound=p.best_bound,
-                            gap=p.gap, seconds=p.seconds, solutions=p.solutions, source="in-progress",
+        facts = SolverFacts(status=status, objective=p.objective, best_bound=p.best_bound, gap=p.gap,
+                            seconds=p.seconds, solutions=p.solutions, source=PlanSource.IN_PROGRESS,
                             served_calls=len(p.assignments), unserved_calls=len(p.unserved_ids))
         left = [UnservedCall(call_id=cid, reasons=unserved_reasons(problem, p.assignments, cid))
                 for cid in p.unserved_ids]

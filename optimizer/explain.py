@@ -27,7 +27,7 @@ from optimizer.domain import (
     handling_hours,
 )
 from optimizer.kpis import first_assignments, fmt_local, fmt_minutes, fmt_time
-from optimizer.plan import CallAssignment, UnservedCall, WaitReason
+from optimizer.plan import CallAssignment, UnservedCall, WaitKind, WaitReason
 
 
 def _closed_at(closures: Iterable[Closure], t: datetime) -> Closure | None:
@@ -99,7 +99,7 @@ class _Explainer:
         stay = a.berth_end - a.berth_start
         lower = a.arrival  # the start no other berth could beat either
         if c.earliest_start is not None and c.earliest_start > lo:
-            out.append(WaitReason(kind="earliest_start", until=c.earliest_start,
+            out.append(WaitReason(kind=WaitKind.EARLIEST_START, until=c.earliest_start,
                                   detail=f"cargo not ready before its earliest start "
                                          f"{fmt_time(c.earliest_start)}"))
             lower = max(lower, c.earliest_start)
@@ -110,7 +110,7 @@ class _Explainer:
             if ready > lo:
                 gap = f" plus {fmt_minutes(link.min_gap_hours * 60)}" if link.min_gap_hours else ""
                 why = f" ({link.reason})" if link.reason else ""
-                out.append(WaitReason(kind="link", blocking_call_id=link.before, until=ready,
+                out.append(WaitReason(kind=WaitKind.LINK, blocking_call_id=link.before, until=ready,
                                       detail=f"linked to {self.label(link.before)}, which leaves its "
                                              f"berth at {fmt_time(self.by_call[link.before].berth_end)}"
                                              f"{gap}{why}"))
@@ -120,11 +120,11 @@ class _Explainer:
         for w in closures:
             why = f" ({w.reason})" if w.reason else ""
             if w.start < hi and lo < w.end:
-                out.append(WaitReason(kind="closure", until=w.end,
+                out.append(WaitReason(kind=WaitKind.CLOSURE, until=w.end,
                                       detail=f"port {port.id if port else c.port_id} closed "
                                              f"{fmt_time(w.start)} - {fmt_time(w.end)}{why}"))
             elif w.start < hi + stay and lo + stay < w.end:
-                out.append(WaitReason(kind="closure", until=w.end - stay,
+                out.append(WaitReason(kind=WaitKind.CLOSURE, until=w.end - stay,
                                       detail=f"starting earlier it would leave inside the closure "
                                              f"{fmt_time(w.start)} - {fmt_time(w.end)} of port "
                                              f"{port.id if port else c.port_id}{why}"))
@@ -133,12 +133,12 @@ class _Explainer:
             for uw in berth.unavailable:
                 if uw.start < hi and lo < uw.end:
                     why = f" ({uw.reason})" if uw.reason else ""
-                    out.append(WaitReason(kind="maintenance", until=uw.end,
+                    out.append(WaitReason(kind=WaitKind.MAINTENANCE, until=uw.end,
                                           detail=f"berth {berth.id} unavailable {fmt_time(uw.start)} - "
                                                  f"{fmt_time(uw.end)}{why}"))
         busy: list[WaitReason] = []
         for other in self.overlapping(a.berth_id, lo, hi, c.id):
-            busy.append(WaitReason(kind="berth_busy", blocking_call_id=other.call_id,
+            busy.append(WaitReason(kind=WaitKind.BERTH_BUSY, blocking_call_id=other.call_id,
                                    until=other.berth_end,
                                    detail=f"berth {a.berth_id} busy with {self.label(other.call_id)} "
                                           f"from {fmt_time(other.berth_start)} until "
@@ -150,9 +150,9 @@ class _Explainer:
                 last.detail += "; " + alt
         out.extend(busy)
         if not out and c.frozen is not None:
-            out.append(WaitReason(kind="frozen", detail="the call is frozen at these times"))
+            out.append(WaitReason(kind=WaitKind.FROZEN, detail="the call is frozen at these times"))
         if not out:
-            out.append(WaitReason(kind="other", detail=f"nothing in the plan kept berth {a.berth_id} "
+            out.append(WaitReason(kind=WaitKind.OTHER, detail=f"nothing in the plan kept berth {a.berth_id} "
                                   f"from {fmt_time(lo)}: the wait is the plan's own choice"))
         out.sort(key=lambda r: (r.until or hi, r.kind))
         return out

@@ -20,10 +20,37 @@ class Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class WaitKind(StrEnum):
+    """What a waiting call waited for."""
+
+    BERTH_BUSY = "berth_busy"
+    CLOSURE = "closure"
+    LINK = "link"
+    EARLIEST_START = "earliest_start"
+    MAINTENANCE = "maintenance"
+    FROZEN = "frozen"  # a frozen call: its wait is a fact
+    OTHER = "other"  # nothing in the plan kept the berth: the plan's own choice
+
+
+class PlanSource(StrEnum):
+    """Which phase found the plan."""
+
+    FCFS = "fcfs"
+    DISPATCH_SPT = "dispatch-spt"
+    DISPATCH_ECT = "dispatch-ect"
+    PREVIOUS_PLAN = "previous-plan"
+    TIME_INDEXED_MIP = "time-indexed-mip"
+    CP_SAT = "cp-sat"
+    LOCAL_SEARCH = "local-search"
+    LNS = "local-search+lns"
+    IN_PROGRESS = "in-progress"  # a job's plan while it is still solving
+    NONE = "none"  # no plan
+
+
 class WaitReason(Out):
     """What a waiting call waited for."""
 
-    kind: str = Field(description="berth_busy | closure | link | earliest_start | maintenance | voyage")
+    kind: WaitKind
     detail: str
     blocking_call_id: str | None = None
     until: UtcTime | None = None
@@ -120,7 +147,9 @@ class SolverFacts(Out):
     solutions: int = 0
     stopped: bool = Field(default=False, description="True when the solve was stopped on request.")
     hint_used: bool | None = Field(default=None, description="The start plan was complete and feasible.")
-    source: str = Field(default="cp-sat", description="cp-sat | fcfs | previous-plan | lns")
+    source: PlanSource = Field(default=PlanSource.CP_SAT, description="The phase that found the plan.")
+    repaired_in_exact_time: int = Field(default=0, description="Calls the model's time grid could not "
+                                        "fit, served in exact time after the search.")
     proven_optimal: bool = Field(default=False, description="No plan serving as many calls is better "
                                  "(on the model's time grid).")
     served_calls: int = 0

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -471,7 +470,3 @@ def _precedence_cycle(p: Problem) -> list[str] | None:
     except CycleError as exc:
         return [str(x) for x in reversed(exc.args[1])]
     return None
-
-
-def issues_as_json(issues: list[Issue]) -> str:
-    return json.dumps([i.model_dump() for i in issues], indent=2)

@@ -28,7 +28,7 @@ from optimizer.budget import Deadline, TimeUp
 from optimizer.compiled import CompiledProblem, compile_problem
 from optimizer.domain import Problem
 from optimizer.params import ObjectiveWeights, SolveOptions
-from optimizer.plan import CallAssignment, Plan, SolverFacts, SolveStatus, UnservedCall
+from optimizer.plan import CallAssignment, Plan, PlanSource, SolverFacts, SolveStatus, UnservedCall
 from optimizer.solver.bound import earliest_end, time_indexed_bound, voyage_order
 from optimizer.solver.lns import Lns, plan_objective
 from optimizer.solver.local_search import LocalSearch
@@ -100,7 +100,7 @@ class Search:
     placed: dict[int, Placement] = field(default_factory=dict)
     baselines: tuple[dict[int, Placement], dict[int, Placement]] | None = None  # FCFS, FCFS keeping limits
     value: int = 0  # model objective of `placed`, unserved penalty included
-    source: str = "fcfs"
+    source: PlanSource = PlanSource.FCFS
     model_bound: float | None = None  # on the model objective
     full_bound: float | None = None  # on the objective of plans that serve every call
     cp_sat_status: SolveStatus = SolveStatus.UNKNOWN
@@ -116,7 +116,7 @@ class Search:
     def penalty(self) -> int:
         return unserved_penalty(self.cp, self.weights)
 
-    def offer(self, placed: dict[int, Placement], source: str, value: int | None = None) -> bool:
+    def offer(self, placed: dict[int, Placement], source: PlanSource, value: int | None = None) -> bool:
         """Take `placed` when it beats the incumbent (thread-safe); report it."""
         value = plan_objective(self.cp, self.weights, placed) if value is None else value
         with self.lock:
@@ -153,7 +153,7 @@ class Search:
 
 
 def start_plan(cp: CompiledProblem, options: SolveOptions,
-               deadline: Deadline | None = None) -> tuple[dict[int, Placement], str]:
+               deadline: Deadline | None = None) -> tuple[dict[int, Placement], PlanSource]:
     """The plan the search starts from, and where it came from; it breaks no hard rule.
 
     "auto": the previous plan repaired when the problem has one, else the best of FCFS and the
@@ -163,15 +163,16 @@ def start_plan(cp: CompiledProblem, options: SolveOptions,
     """
     use_previous = options.start_from == "previous" or (options.start_from == "auto" and cp.previous)
     if use_previous and cp.previous:
-        return fcfs_steps(cp, prefer=cp.previous, respect_limits=True, deadline=deadline), "previous-plan"
+        repaired = fcfs_steps(cp, prefer=cp.previous, respect_limits=True, deadline=deadline)
+        return repaired, PlanSource.PREVIOUS_PLAN
     fcfs = fcfs_steps(cp, respect_limits=True, deadline=deadline)
     if options.start_from != "auto" or len(cp.calls) > DISPATCH_CALLS:
-        return fcfs, "fcfs"
-    candidates = [(fcfs, "fcfs")]
+        return fcfs, PlanSource.FCFS
+    candidates = [(fcfs, PlanSource.FCFS)]
     try:
         for rule in ("spt", "ect"):
             candidates.append((dispatch_steps(cp, rule, respect_limits=True, deadline=deadline),
-                               f"dispatch-{rule}"))
+                               PlanSource(f"dispatch-{rule}")))
     except TimeUp:
         pass
     scored = [(plan_objective(cp, options.weights, p), k, p, name) for k, (p, name) in enumerate(candidates)]
@@ -252,7 +253,7 @@ def mip_bound(search: Search, model: BerthModel) -> None:
     search.full_bound = max(search.full_bound or 0.0, float(value))
     if result.starts is not None:
         plan = _placements(cp, result.starts)
-        if plan is not None and _clean(cp, plan) and search.offer(plan, "time-indexed-mip"):
+        if plan is not None and _clean(cp, plan) and search.offer(plan, PlanSource.TIME_INDEXED_MIP):
             model.hint(plan)
 
 
@@ -292,7 +293,7 @@ class _Callback(cp_model.CpSolverSolutionCallback):
         self.count += 1
         with self.search.lock:
             self.search.model_bound = max(self.search.model_bound or 0.0, self.best_objective_bound)
-        self.search.offer(self.model.read(self), "cp-sat", round(self.objective_value))
+        self.search.offer(self.model.read(self), PlanSource.CP_SAT, round(self.objective_value))
 
 
 class CpSatRun:
@@ -349,7 +350,7 @@ class _LsReporter:
     """Local search finds many small improvements: they go to the search at most every
     REPORT_EVERY_S, and once at the end."""
 
-    def __init__(self, search: Search, ls: LocalSearch, source: str):
+    def __init__(self, search: Search, ls: LocalSearch, source: PlanSource):
         self.search, self.ls, self.source = search, ls, source
         self.last = time.monotonic() if search.moves_left is None else float(ls.moves)
         self.pending = False
@@ -372,7 +373,7 @@ class _LsReporter:
 
 
 def _local_search(search: Search, ls: LocalSearch, should_stop: Callable[[], bool],
-                  patience: int | None, source: str) -> None:
+                  patience: int | None, source: PlanSource) -> None:
     report = _LsReporter(search, ls, source)
     budget = None
     if search.moves_left is not None:  # one worker: a budget of moves, deterministic for a seed
@@ -394,7 +395,8 @@ def _large_search(search: Search, model: BerthModel, run: CpSatRun) -> None:
         thread = threading.Thread(target=_cp_sat_whole, daemon=True,
                                   args=(search, model, run, share, options.workers - 1))
         thread.start()
-        _local_search(search, ls, lambda: deadline.expired() or not thread.is_alive(), None, "local-search")
+        _local_search(search, ls, lambda: deadline.expired() or not thread.is_alive(), None,
+                      PlanSource.LOCAL_SEARCH)
         thread.join()
         if search.cp_sat_status == SolveStatus.OPTIMAL:
             return
@@ -406,7 +408,7 @@ def _large_search(search: Search, model: BerthModel, run: CpSatRun) -> None:
     while not deadline.expired() and (max_rounds is None or rounds < max_rounds):
         if ls.best_value != search.value:
             ls.load(search.placed)
-        _local_search(search, ls, deadline.expired, LS_PATIENCE, "local-search")
+        _local_search(search, ls, deadline.expired, LS_PATIENCE, PlanSource.LOCAL_SEARCH)
         if deadline.left() < 0.05:
             break
         rounds += 1
@@ -416,7 +418,7 @@ def _large_search(search: Search, model: BerthModel, run: CpSatRun) -> None:
         else:
             found = lns.round(search.placed, search.value, min(deadline.left(), 0.5), run.run)
         if found is not None:
-            search.offer(found[0], "local-search+lns", found[1])
+            search.offer(found[0], PlanSource.LNS, found[1])
 
 
 # -- phase 4: the result -------------------------------------------------------------------------
@@ -448,7 +450,7 @@ def solve(
         placed, source = start_plan(cp, options, deadline)
     except TimeUp:
         facts = SolverFacts(status=SolveStatus.UNKNOWN, seconds=deadline.elapsed(),
-                            stopped=deadline.stopped(), source="none")
+                            stopped=deadline.stopped(), source=PlanSource.NONE)
         return Plan(problem_name=problem.name, solver=facts,
                     message="no plan: the time limit ran out before a first plan was built")
     search.offer(placed, source)
@@ -457,7 +459,7 @@ def solve(
     deadline.at -= min(REPORT_SHARE * options.time_limit_s, REPORT_MAX_S,
                        REPORT_S_PER_CALL * len(problem.calls))
     try:
-        kept = placed if source == "fcfs" else fcfs_steps(cp, respect_limits=True, deadline=deadline)
+        kept = placed if source == PlanSource.FCFS else fcfs_steps(cp, respect_limits=True, deadline=deadline)
         search.baselines = (fcfs_steps(cp, deadline=deadline), kept)
     except TimeUp:
         pass  # no time left for the yardsticks: the plan says so (no comparison)
@@ -498,7 +500,7 @@ def _result(search: Search, static: dict[str, list[str]], unserved_reasons: Call
         unserved.append(UnservedCall(call_id=cid, reasons=static.get(cid)
                                      or unserved_reasons(problem, assignments, cid)))
     if not assignments:
-        facts = SolverFacts(status=SolveStatus.INFEASIBLE, solutions=0, source="none",
+        facts = SolverFacts(status=SolveStatus.INFEASIBLE, solutions=0, source=PlanSource.NONE,
                             stopped=search.deadline.stopped(), unserved_calls=len(unserved),
                             seconds=search.deadline.elapsed())
         return Plan(problem_name=problem.name, unserved=unserved, solver=facts,
@@ -521,7 +523,7 @@ def _result(search: Search, static: dict[str, list[str]], unserved_reasons: Call
         facts.gap = relative_gap(facts.objective, facts.best_bound)
     proven = not repaired and (search.cp_sat_status == SolveStatus.OPTIMAL or facts.gap == 0.0)
     if repaired:
-        facts.source += "+exact-time-repair"
+        facts.repaired_in_exact_time = len(assignments) - (len(placed) - len(unserved_calls(placed)))
     if u:
         facts.status = SolveStatus.PARTIAL
     else:
