@@ -182,8 +182,8 @@ def run_job(cfg: WorkerConfig, job_id: str, attempt: int) -> None:
         facts = SolverFacts(status=status, objective=p.objective, best_bound=p.best_bound, gap=p.gap,
                             seconds=p.seconds, solutions=p.solutions, source=PlanSource.IN_PROGRESS,
                             served_calls=len(p.assignments), unserved_calls=len(p.unserved_ids))
-        left = [UnservedCall(call_id=cid, reasons=unserved_reasons(problem, p.assignments, cid))
-                for cid in p.unserved_ids]
+        why = unserved_reasons(problem, p.assignments, p.unserved_ids)
+        left = [UnservedCall(call_id=cid, reasons=why[cid]) for cid in p.unserved_ids]
         plan = build_plan(problem, p.assignments, weights=weights, solver=facts, baseline=baseline,
                           unserved=left)
         objective = plan.kpis.objective if plan.kpis is not None else math.inf

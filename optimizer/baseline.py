@@ -330,14 +330,3 @@ def dispatch_steps(cp: CompiledProblem, rule: str = "spt", respect_limits: bool 
                 cand[(j, b)] = earliest_fit(cp, busy[b], cp.calls[j].port, lb, o_steps)
         place(i, Placement(b, arr, s, s + steps))
     return placed
-
-
-def breaks_limits(cp: CompiledProblem, placed: dict[int, Placement]) -> bool:
-    """True when a plan misses a hard latest departure or a link's max gap (the two limits the
-    constructive plans do not look at)."""
-    if any(c.latest_end is not None and placed[c.index].end > c.latest_end for c in cp.calls):
-        return True
-    return any(
-        link.max_gap is not None and placed[link.after].start > placed[link.before].end + link.max_gap
-        for link in cp.links
-    )

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from optimizer.domain import Berth, Problem, berth_fits, fit_key, handling_hours
+from optimizer.domain import Berth, FrozenAssignment, Problem, Vessel, berth_fits, fit_key, handling_hours
 from optimizer.plan import CallAssignment
 
 
@@ -104,6 +104,12 @@ class CompiledProblem:
 
     def down(self, t: datetime) -> int:
         return math.floor(round(self.problem.minutes(t) / self.step, 9))
+
+    def steps_up(self, minutes: float) -> int:
+        return math.ceil(round(minutes / self.step, 9))
+
+    def steps_down(self, minutes: float) -> int:
+        return math.floor(round(minutes / self.step, 9))
 
     def time(self, steps: int) -> datetime:
         return self.problem.horizon_start + timedelta(minutes=steps * self.step)
@@ -202,12 +208,7 @@ def compile_problem(p: Problem, tick: Callable[[], None] = lambda: None) -> Comp
         berth_index=berth_index,
     )
 
-    def steps_up(minutes: float) -> int:
-        return math.ceil(round(minutes / step, 9))
-
-    def steps_down(minutes: float) -> int:
-        return math.floor(round(minutes / step, 9))
-
+    steps_up, steps_down = cp.steps_up, cp.steps_down
     for port in p.ports:
         # A start or end at step s happens at minute s*step; it is closed when that minute lies in
         # a closure [a, b).
@@ -253,25 +254,12 @@ def compile_problem(p: Problem, tick: Callable[[], None] = lambda: None) -> Comp
             cc.eta = cp.up(voyage.eta)
             cc.earliest = max(cc.earliest, cc.eta)
         else:
-            prev_call_id = voyage.call_ids[k - 1]
-            prev_port = p.calls[cp.call_index[prev_call_id]].port_id
-            nm = p.distance_nm(prev_port, c.port_id)
+            cc.prev = cp.call_index[voyage.call_ids[k - 1]]
+            nm = p.distance_nm(p.calls[cc.prev].port_id, c.port_id)
             assert nm is not None
-            cc.prev = cp.call_index[prev_call_id]
-            cc.sail_min = steps_up(nm / vessel.max_speed_kn * 60)
-            cc.sail_max = max(cc.sail_min, steps_down(nm / vessel.min_speed_kn * 60))
-            cc.sail_minutes = (nm / vessel.max_speed_kn * 60, nm / vessel.min_speed_kn * 60)
-            cc.sail_service = min(
-                cc.sail_max, max(cc.sail_min, round(nm / vessel.service_speed_kn * 60 / step))
-            )
+            _sailing(cp, cc, nm, vessel)
         if c.frozen is not None:
-            f = c.frozen
-            cc.frozen = FrozenSteps(
-                berth=berth_index[f.berth_id], start=cp.down(f.berth_start), end=cp.up(f.berth_end),
-                start_up=cp.up(f.berth_start), end_down=cp.down(f.berth_end),
-                arrival_down=cp.down(f.arrival) if f.arrival else None,
-                arrival_up=cp.up(f.arrival) if f.arrival else None,
-            )
+            cc.frozen = _frozen_steps(cp, c.frozen)
             cc.options = [Option(cc.frozen.berth, cc.frozen.end - cc.frozen.start)]
             cc.earliest = min(cc.earliest, cc.frozen.start)
             latest_anchor = max(latest_anchor, cc.frozen.end)
@@ -291,6 +279,36 @@ def compile_problem(p: Problem, tick: Callable[[], None] = lambda: None) -> Comp
             )
         )
         total += steps_up(link.min_gap_hours * 60)
+    _index_precedences(cp)
+    closed_total = sum(b - a + 1 for port in cp.closed for a, b in port)
+    maint_total = sum(b - a for w in cp.unavailable for a, b in w)
+    cp.horizon = latest_anchor + total + closed_total + maint_total + 1
+    for a in p.previous_in_horizon():
+        cp.previous[cp.call_index[a.call_id]] = (berth_index[a.berth_id], cp.up(a.berth_start))
+    _mark_optional(cp)
+    return cp
+
+
+def _sailing(cp: CompiledProblem, cc: CompiledCall, nm: float, vessel: Vessel) -> None:
+    """The inbound leg's sailing times: fastest rounded up, slowest down (safe side), service."""
+    fastest, slowest = nm / vessel.max_speed_kn * 60, nm / vessel.min_speed_kn * 60
+    cc.sail_minutes = (fastest, slowest)
+    cc.sail_min = cp.steps_up(fastest)
+    cc.sail_max = max(cc.sail_min, cp.steps_down(slowest))
+    cc.sail_service = min(cc.sail_max, max(cc.sail_min, round(nm / vessel.service_speed_kn * 60 / cp.step)))
+
+
+def _frozen_steps(cp: CompiledProblem, f: FrozenAssignment) -> FrozenSteps:
+    return FrozenSteps(
+        berth=cp.berth_index[f.berth_id], start=cp.down(f.berth_start), end=cp.up(f.berth_end),
+        start_up=cp.up(f.berth_start), end_down=cp.down(f.berth_end),
+        arrival_down=cp.down(f.arrival) if f.arrival else None,
+        arrival_up=cp.up(f.arrival) if f.arrival else None,
+    )
+
+
+def _index_precedences(cp: CompiledProblem) -> None:
+    """Each call's next call of its voyage, and the links into and out of it."""
     cp.next_call = [None] * len(cp.calls)
     for cc in cp.calls:
         if cc.prev is not None:
@@ -300,13 +318,6 @@ def compile_problem(p: Problem, tick: Callable[[], None] = lambda: None) -> Comp
     for cl in cp.links:
         cp.links_into[cl.after].append(cl)
         cp.links_from[cl.before].append(cl)
-    closed_total = sum(b - a + 1 for port in cp.closed for a, b in port)
-    maint_total = sum(b - a for w in cp.unavailable for a, b in w)
-    cp.horizon = latest_anchor + total + closed_total + maint_total + 1
-    for a in p.previous_in_horizon():
-        cp.previous[cp.call_index[a.call_id]] = (berth_index[a.berth_id], cp.up(a.berth_start))
-    _mark_optional(cp)
-    return cp
 
 
 def _mark_optional(cp: CompiledProblem) -> None:

@@ -404,19 +404,30 @@ def unplannable_reasons(problem: Problem, tick: Callable[[], None] = lambda: Non
     return out
 
 
-def unserved_reasons(problem: Problem, assignments: Sequence[CallAssignment], call_id: str) -> list[str]:
-    """Why a call the plan leaves unserved could not be served together with the planned calls,
-    and what would make it servable: the binding rule, with times in the port's offset and UTC.
+def unserved_reasons(problem: Problem, assignments: Sequence[CallAssignment],
+                     call_ids: Iterable[str]) -> dict[str, list[str]]:
+    """Why each call the plan leaves unserved could not be served together with the planned
+    calls, and what would make it servable: the binding rule, with times in the port's offset and
+    UTC.
 
     Reads the plan in exact time: the call's earliest start on each compatible berth after its
     arrival, its cargo, its linked calls, around the planned calls, maintenance and closures.
     """
+    by_call = first_assignments(problem, assignments)
+    on_berth: dict[str, list[tuple[datetime, datetime]]] = {}
+    for a in by_call.values():
+        on_berth.setdefault(a.berth_id, []).append((a.berth_start, a.berth_end))
+    static = _earliest_starts(problem)
+    return {cid: _unserved_call_reasons(problem, by_call, on_berth, static, cid) for cid in call_ids}
+
+
+def _unserved_call_reasons(problem: Problem, by_call: dict[str, CallAssignment],
+                           on_berth: dict[str, list[tuple[datetime, datetime]]],
+                           static: dict[str, tuple[datetime, str]], call_id: str) -> list[str]:
     calls = problem.call_map()
     c = calls[call_id]
-    by_call = first_assignments(problem, assignments)
     vessels = problem.vessel_map()
-    port = next(p for p in problem.ports if p.id == c.port_id)
-    static = _earliest_starts(problem)
+    port = problem.port(c.port_id)
     lo, why_lo = static.get(c.id, (problem.horizon_start, "the horizon start"))
     voyage, k = problem.voyage_order()[c.id]
     vessel = vessels[c.vessel_id]
@@ -440,8 +451,7 @@ def unserved_reasons(problem: Problem, assignments: Sequence[CallAssignment], ca
                     link_deadline = (t, link)
     best: tuple[datetime, datetime, str] | None = None  # end, start, berth
     for b, hours in _fits(problem, c, vessels):
-        taken = [(a.berth_start, a.berth_end) for a in by_call.values() if a.berth_id == b.id]
-        taken += [(w.start, w.end) for w in b.unavailable]
+        taken = on_berth.get(b.id, []) + [(w.start, w.end) for w in b.unavailable]
         slot = earliest_free_start(lo, hours, taken, port.closures,
                                    stop=problem.horizon_end + timedelta(days=400))
         if slot is None:

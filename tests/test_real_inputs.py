@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from optimizer.checker import check
-from optimizer.domain import Problem
+from optimizer.domain import Problem, handling_hours
 from optimizer.plan import CallAssignment, Plan
 from optimizer.solver import SolveOptions, solve
 from optimizer.validation import InvalidProblem, load_problem
@@ -136,17 +136,14 @@ def _insertable(problem: Problem, plan: Plan, cid: str) -> bool:
                     | ({c.earliest_start} if c.earliest_start else set()))
     port = problem.port(c.port_id)
     for b in port.berths:
+        h = handling_hours(c, b)
+        if h is None:
+            continue
         for s in starts:
-            for e_extra in (0.0,):
-                from optimizer.domain import handling_hours
-
-                h = handling_hours(c, b)
-                if h is None:
-                    continue
-                trial = CallAssignment(call_id=cid, berth_id=b.id, arrival=voyage.eta, berth_start=s,
-                                       berth_end=s + timedelta(hours=h + e_extra))
-                if check(problem, [*base, trial]).ok:
-                    return True
+            trial = CallAssignment(call_id=cid, berth_id=b.id, arrival=voyage.eta, berth_start=s,
+                                   berth_end=s + timedelta(hours=h))
+            if check(problem, [*base, trial]).ok:
+                return True
     return False
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 
 from ortools.sat.python import cp_model
 
-from optimizer.baseline import merged
+from optimizer.baseline import blocked_windows
 from optimizer.compiled import CompiledProblem
 from optimizer.solver.variables import CallVariables, Variables
 
@@ -53,17 +53,14 @@ class Constraints:
         """No two calls at a berth at once; maintenance windows and frozen calls block it too
         (as one set of fixed windows, so that reality may overlap maintenance)."""
         per_berth: list[list[cp_model.IntervalVar]] = [[] for _ in self.cp.berth_ids]
-        fixed: list[list[tuple[int, int]]] = [list(w) for w in self.cp.unavailable]
-        for c in self.cp.calls:
-            if c.frozen is not None:
-                fixed[c.frozen.berth].append((c.frozen.start, c.frozen.end))
+        fixed = blocked_windows(self.cp)
         for _, cv in self._movable():
             for b, iv in cv.intervals.items():
                 per_berth[b].append(iv)
         for b, ivs in enumerate(per_berth):
             if not ivs:
                 continue
-            for k, (s, e) in enumerate(merged(fixed[b])):
+            for k, (s, e) in enumerate(fixed[b]):
                 ivs.append(self.m.new_fixed_size_interval_var(s, e - s, f"blocked_{b}_{k}"))
             if len(ivs) > 1:
                 self.m.add_no_overlap(ivs)

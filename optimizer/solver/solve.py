@@ -108,13 +108,14 @@ class Search:
     solutions: int = 0
     hint_used: bool | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    penalty: int = 0  # of each unserved call in the model objective (optimizer.solver.objective)
+
+    def __post_init__(self) -> None:
+        self.penalty = unserved_penalty(self.cp, self.options.weights)
 
     @property
     def weights(self) -> ObjectiveWeights:
         return self.options.weights
-
-    def penalty(self) -> int:
-        return unserved_penalty(self.cp, self.weights)
 
     def offer(self, placed: dict[int, Placement], source: PlanSource, value: int | None = None) -> bool:
         """Take `placed` when it beats the incumbent (thread-safe); report it."""
@@ -135,13 +136,13 @@ class Search:
             return max(candidates) if candidates else None
         if self.model_bound is None:
             return None
-        rest = self.model_bound - unserved * self.penalty()
+        rest = self.model_bound - unserved * self.penalty
         return rest if rest > 0 else None
 
     def progress(self) -> Progress:
         left = unserved_calls(self.placed)
         u = len(left)
-        rest = float(self.value - u * self.penalty())
+        rest = float(self.value - u * self.penalty)
         bound = self.bound_on_rest(u)
         return Progress(objective=rest, best_bound=bound, gap=relative_gap(rest, bound),
                         seconds=self.deadline.elapsed(), solutions=self.solutions,
@@ -435,8 +436,7 @@ def solve(
     """Plan every call of `problem` that can be served; the Plan carries KPIs, the FCFS
     comparison, the unserved calls with their reasons and the solver facts, every figure in
     exact time. `stop` ends the search and keeps the best plan so far."""
-    from optimizer.explain import unplannable_reasons, unserved_reasons
-    from optimizer.report import build_plan
+    from optimizer.explain import unplannable_reasons
 
     options = options or SolveOptions()
     deadline = Deadline(options.time_limit_s, stop)
@@ -480,25 +480,25 @@ def solve(
             _large_search(search, model, run)
     except TimeUp:
         pass  # the start plan (or the best so far) stands
-    return _result(search, static, unserved_reasons, build_plan)
+    return _result(search, static)
 
 
-def _result(search: Search, static: dict[str, list[str]], unserved_reasons: Callable[..., list[str]],
-            build_plan: Callable[..., Plan]) -> Plan:
+def _result(search: Search, static: dict[str, list[str]]) -> Plan:
+    """The user-facing Plan of the search's best plan, in exact time, once the search is over."""
+    from optimizer.explain import unserved_reasons
+    from optimizer.report import build_plan
+
     cp, problem, w = search.cp, search.cp.problem, search.weights
     placed = search.placed
-    assignments = to_assignments(cp, placed)
-    left = [cp.calls[i].id for i in unserved_calls(placed) if cp.calls[i].can_serve]
-    assignments = serve_in_exact_time(problem, assignments, left, Deadline(REPAIR_S))
-    repaired = len(assignments) > len(placed) - len(unserved_calls(placed))
+    served = to_assignments(cp, placed)
+    left = [cp.calls[i].id for i in unserved_calls(placed)]
+    servable = [cid for cid in left if cid not in static]
+    assignments = serve_in_exact_time(problem, served, servable, Deadline(REPAIR_S))
+    repaired = len(assignments) - len(served)
     planned = {a.call_id for a in assignments}
-    unserved: list[UnservedCall] = []
-    for i in unserved_calls(placed):
-        cid = cp.calls[i].id
-        if cid in planned:
-            continue
-        unserved.append(UnservedCall(call_id=cid, reasons=static.get(cid)
-                                     or unserved_reasons(problem, assignments, cid)))
+    left = [cid for cid in left if cid not in planned]
+    why = unserved_reasons(problem, assignments, [cid for cid in left if cid not in static])
+    unserved = [UnservedCall(call_id=cid, reasons=static.get(cid) or why[cid]) for cid in left]
     if not assignments:
         facts = SolverFacts(status=SolveStatus.INFEASIBLE, solutions=0, source=PlanSource.NONE,
                             stopped=search.deadline.stopped(), unserved_calls=len(unserved),
@@ -522,8 +522,7 @@ def _result(search: Search, static: dict[str, list[str]], unserved_reasons: Call
         facts.best_bound = min(bound, facts.objective)
         facts.gap = relative_gap(facts.objective, facts.best_bound)
     proven = not repaired and (search.cp_sat_status == SolveStatus.OPTIMAL or facts.gap == 0.0)
-    if repaired:
-        facts.repaired_in_exact_time = len(assignments) - (len(placed) - len(unserved_calls(placed)))
+    facts.repaired_in_exact_time = repaired
     if u:
         facts.status = SolveStatus.PARTIAL
     else:
