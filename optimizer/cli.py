@@ -168,48 +168,15 @@ def _print_unserved(plan: Plan) -> None:
                 err.print(f"  [yellow]{escape(u.call_id)}[/]: {escape(r)}")
 
 
-@app.command()
-def solve(
-    problem_file: Annotated[Path, typer.Argument(help="Problem JSON (see instances/caspian/).")],
-    time_limit: Annotated[float, typer.Option("--time-limit", "-t", help="Seconds.")] = 30.0,
-    out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Write the plan as JSON.")] = None,
-    gantt: Annotated[
-        Path | None, typer.Option("--gantt", help="Write a Gantt chart (.html or .svg).")
-    ] = None,
-    workers: Annotated[int | None, typer.Option(help="CP-SAT workers (default: cores).")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    gap: Annotated[float, typer.Option(help="Stop at this relative gap.")] = 0.0,
-    dwell_weight: Annotated[int, typer.Option(help="Objective weight of dwell.")] = ObjectiveWeights().dwell,
-    lateness_weight: Annotated[int, typer.Option(help="Objective weight of lateness.")] = (
-        ObjectiveWeights().lateness
-    ),
-    log: Annotated[bool, typer.Option(help="Print CP-SAT's search log.")] = False,
-    progress: Annotated[ProgressMode, typer.Option(
-        help="auto: a live line on a terminal, plain lines otherwise; plain: a line on stderr per "
-             "improvement and every 5 s; none.")] = ProgressMode.AUTO,
-) -> None:
-    """Solve a scenario: KPI table beside FCFS, plan JSON, Gantt chart.
-
-    Exit 0 with every call planned, 3 with a partial plan (the calls that cannot be served are
-    listed with their reasons), 1 when there is no plan, 2 for bad input."""
+def _solve_showing_progress(problem: Problem, options: SolveOptions, mode: str) -> Plan:
+    """Solve in a thread while the progress shows: a live line on a terminal, plain lines on
+    stderr otherwise (each improvement, and every 5 s), or nothing."""
     from optimizer.solver import Progress
     from optimizer.solver import solve as run_solve
 
-    problem = _load(problem_file)
-    try:
-        options = SolveOptions(
-            time_limit_s=time_limit,
-            seed=seed,
-            relative_gap=gap,
-            log_search=log,
-            weights=ObjectiveWeights(dwell=dwell_weight, lateness=lateness_weight),
-            **({"workers": workers} if workers else {}),
-        )
-    except ValidationError as exc:
-        raise _fail_input("options", issues_from_pydantic(exc)) from None
+    time_limit = options.time_limit_s
     state: dict[str, Any] = {"objective": None, "gap": None, "solutions": 0, "unserved": 0}
     t0 = time.monotonic()
-    mode = progress.value
     if mode == "auto":
         mode = "live" if err.is_terminal else "plain"
 
@@ -255,7 +222,46 @@ def solve(
             err.print(f"[red]{failure[0]}[/]")
             raise typer.Exit(EXIT_BAD_INPUT)
         raise failure[0]
-    plan = result["plan"]
+    return result["plan"]
+
+
+@app.command()
+def solve(
+    problem_file: Annotated[Path, typer.Argument(help="Problem JSON (see instances/caspian/).")],
+    time_limit: Annotated[float, typer.Option("--time-limit", "-t", help="Seconds.")] = 30.0,
+    out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Write the plan as JSON.")] = None,
+    gantt: Annotated[
+        Path | None, typer.Option("--gantt", help="Write a Gantt chart (.html or .svg).")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="CP-SAT workers (default: cores).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    gap: Annotated[float, typer.Option(help="Stop at this relative gap.")] = 0.0,
+    dwell_weight: Annotated[int, typer.Option(help="Objective weight of dwell.")] = ObjectiveWeights().dwell,
+    lateness_weight: Annotated[int, typer.Option(help="Objective weight of lateness.")] = (
+        ObjectiveWeights().lateness
+    ),
+    log: Annotated[bool, typer.Option(help="Print CP-SAT's search log.")] = False,
+    progress: Annotated[ProgressMode, typer.Option(
+        help="auto: a live line on a terminal, plain lines otherwise; plain: a line on stderr per "
+             "improvement and every 5 s; none.")] = ProgressMode.AUTO,
+) -> None:
+    """Solve a scenario: KPI table beside FCFS, plan JSON, Gantt chart.
+
+    Exit 0 with every call planned, 3 with a partial plan (the calls that cannot be served are
+    listed with their reasons), 1 when there is no plan, 2 for bad input."""
+    problem = _load(problem_file)
+    try:
+        options = SolveOptions(
+            time_limit_s=time_limit,
+            seed=seed,
+            relative_gap=gap,
+            log_search=log,
+            weights=ObjectiveWeights(dwell=dwell_weight, lateness=lateness_weight),
+            **({"workers": workers} if workers else {}),
+        )
+    except ValidationError as exc:
+        raise _fail_input("options", issues_from_pydantic(exc)) from None
+    plan = _solve_showing_progress(problem, options, progress.value)
     err.print(solver_summary(plan), markup=False, highlight=False)
     _print_unserved(plan)
     for w in plan.warnings:
