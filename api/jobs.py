@@ -190,12 +190,7 @@ def run_job(cfg: WorkerConfig, job_id: str, attempt: int) -> None:
         if objective >= best_objective - 1e-9:
             return  # a resumed search re-finding its start plan: nothing better to store
         best_objective = objective
-        ok = db.record_plan(
-            job_id, attempt, plan_json=plan.model_dump_json(),
-            assignments_json=_assignments_json(p.assignments), objective=p.objective,
-            best_bound=p.best_bound, gap=p.gap, seconds=p.seconds, solutions=p.solutions,
-            solver_status=status.value, spent_s=spent(),
-        )
+        ok = db.record_plan(job_id, attempt, plan, spent_s=spent())
         if not ok:
             flags["lost"] = True
             stop.set()
@@ -272,13 +267,7 @@ def run_job(cfg: WorkerConfig, job_id: str, attempt: int) -> None:
         db.finish(job_id, attempt, status, spent_s=spent())
         log.info("job %s %s (kept the stored plan, objective %s)", job_id, status.value, best_objective)
         return
-    db.record_plan(
-        job_id, attempt, plan_json=plan.model_dump_json(), assignments_json=_assignments_json(plan.calls),
-        objective=facts.objective if facts else None, best_bound=facts.best_bound if facts else None,
-        gap=facts.gap if facts else None, seconds=facts.seconds if facts else None,
-        solutions=facts.solutions if facts else 0, solver_status=facts.status.value if facts else None,
-        final_status=status, spent_s=spent(),
-    )
+    db.record_plan(job_id, attempt, plan, final_status=status, spent_s=spent())
     log.info("job %s %s: %s, objective %s", job_id, status.value, facts.status.value if facts else "?",
              facts.objective if facts else None)
 
@@ -288,14 +277,6 @@ def _read_flags(db: Database, job_id: str, attempt: int) -> tuple[bool, bool]:
     if row is None or row.attempt != attempt or row.status != JobStatus.SOLVING.value:
         return False, True
     return True, bool(row.stop_requested)
-
-
-def _assignments_json(calls: Any) -> str:
-    import json
-
-    fields = ("call_id", "berth_id", "arrival", "berth_start", "berth_end")
-    return json.dumps([{f: (getattr(c, f).isoformat() if f not in ("call_id", "berth_id") else getattr(c, f))
-                        for f in fields} for c in calls], separators=(",", ":"))
 
 
 def solve_sync(problem_json: str, options_json: str) -> str:

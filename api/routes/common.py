@@ -157,8 +157,9 @@ def check_cp_sat(opts: SolveOptions, options_loc: Sequence[str | int]) -> None:
 
 
 def request_hash(problem: Problem, options: SolveOptions) -> str:
-    data = {"problem": json.loads(problem.model_dump_json()),
-            "options": json.loads(options.model_dump_json())}
+    """SHA-256 of the request as canonical JSON (keys sorted, so the hash does not depend on field
+    order); the same function as before, so idempotency keys stored earlier still match."""
+    data = {"problem": problem.model_dump(mode="json"), "options": options.model_dump(mode="json")}
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 

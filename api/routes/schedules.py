@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from api.auth import caller
 from api.body import JSONBodyRoute
-from api.db import TERMINAL, IdempotencyConflict, JobRow, JobStatus
+from api.db import TERMINAL, IdempotencyConflict, JobRow, JobStatus, read_assignments
 from api.errors import IDEMPOTENCY_TYPE, APIError, field_error, not_found, responses
 from api.routes.common import (
     check_limits,
@@ -210,12 +210,10 @@ def improvements(
     assignments: Annotated[bool, Query(description="Include each improvement's assignments.")] = False,
 ) -> list[ImprovementOut]:
     _job(request, job_id, owner)
-    import json
-
     return [
         ImprovementOut(seq=r.seq, attempt=r.attempt, at=r.created_at, objective=r.objective,
                        best_bound=r.best_bound, gap=r.gap, seconds=r.seconds, solutions=r.solutions,
-                       final=r.final, assignments=json.loads(r.assignments) if assignments else None)
+                       final=r.final, assignments=read_assignments(r.assignments) if assignments else None)
         for r in db_of(request).improvements(job_id)
     ]
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from api.db import Database, IdempotencyConflict, JobStatus
+from optimizer.plan import Plan, SolverFacts, SolveStatus
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -49,15 +50,18 @@ def test_writes_of_an_old_attempt_change_nothing(db: Database) -> None:
     job_id = new_job(db)
     _, attempt = db.claim_next() or ("", 0)
     db.requeue_interrupted()
-    kwargs = dict(plan_json='{"calls": []}', assignments_json="[]", objective=1.0, best_bound=0.0, gap=1.0,
-                  seconds=1.0, solutions=1, solver_status="feasible")
-    assert db.record_plan(job_id, attempt, **kwargs) is False  # type: ignore[arg-type]
+    plan = Plan(solver=SolverFacts(status=SolveStatus.FEASIBLE, objective=1.0, best_bound=0.0, gap=1.0,
+                                   seconds=1.0, solutions=1))
+    assert db.record_plan(job_id, attempt, plan) is False
     assert db.finish(job_id, attempt, JobStatus.DONE) is False
     assert db.heartbeat(job_id, attempt, 1.0) == (False, True)
     _, attempt2 = db.claim_next() or ("", 0)
-    assert db.record_plan(job_id, attempt2, final_status=JobStatus.DONE, **kwargs) is True  # type: ignore[arg-type]
+    assert db.record_plan(job_id, attempt2, plan, final_status=JobStatus.DONE) is True
     row = db.get_job(job_id)
-    assert row is not None and row.status == "done" and row.plan == '{"calls": []}'
+    assert row is not None and row.status == "done" and row.plan is not None
+    assert Plan.model_validate_json(row.plan) == plan
+    assert (row.objective, row.best_bound, row.gap, row.solutions, row.solver_status) == (
+        1.0, 0.0, 1.0, 1, "feasible")
     assert [i.attempt for i in db.improvements(job_id)] == [attempt2]
 
 

@@ -302,14 +302,15 @@ def _solving_job(c: TestClient) -> tuple[str, int]:
 
 def _store_plan(c: TestClient, job_id: str, attempt: int, final: JobStatus | None = None) -> None:
     from optimizer.baseline import fcfs
+    from optimizer.plan import SolverFacts, SolveStatus
     from optimizer.report import build_plan
     from optimizer.validation import load_problem
 
     problem = load_problem(tiny_problem())
-    plan = build_plan(problem, fcfs(problem))
-    assert c.app.state.db.record_plan(  # type: ignore[attr-defined]
-        job_id, attempt, plan_json=plan.model_dump_json(), assignments_json="[]", objective=1.0,
-        best_bound=0.0, gap=1.0, seconds=0.1, solutions=1, solver_status="feasible", final_status=final)
+    facts = SolverFacts(status=SolveStatus.FEASIBLE, objective=1.0, best_bound=0.0, gap=1.0, seconds=0.1,
+                        solutions=1)
+    plan = build_plan(problem, fcfs(problem), solver=facts)
+    assert c.app.state.db.record_plan(job_id, attempt, plan, final_status=final)  # type: ignore[attr-defined]
 
 
 def test_summary_leaves_the_plan_key_out(client: TestClient) -> None:

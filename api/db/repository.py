@@ -1,6 +1,5 @@
-"""Persistence: problems, jobs, best plans and their history of improvements (SQLAlchemy 2).
+"""The job store: every read and write of problems, jobs and improvements (the `Database` class).
 
-SQLite (a file, WAL mode) is the embedded default; PostgreSQL works through the database URL.
 The API process and the solver processes share the database: it is how a solver process learns
 that its job was stopped and how the API learns of every improvement, so no state is held only
 in memory and a job accepted survives a crash of any process.
@@ -16,176 +15,29 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    DateTime,
-    Dialect,
-    Engine,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    TypeDecorator,
-    UniqueConstraint,
-    create_engine,
-    event,
-    func,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.engine import make_url
+from pydantic import TypeAdapter
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Session, defer
+
+from api.db.engine import make_engine, make_sessions, transaction
+from api.db.models import Base, ImprovementRow, JobRow, JobStatus, ProblemRow, utcnow
+from optimizer.plan import CallAssignment, Plan
+
+#: How an improvement's assignments are stored: the five fields of each call, compact JSON.
+ASSIGNMENTS = TypeAdapter(list[CallAssignment])
 
 
-class JobStatus(StrEnum):
-    QUEUED = "queued"
-    SOLVING = "solving"
-    DONE = "done"
-    STOPPED = "stopped"
-    FAILED = "failed"
+def assignments_json(plan: Plan) -> bytes:
+    """The plan's calls as bare assignments (call, berth, arrival, berth start and end): a CallPlan
+    serialized as a CallAssignment keeps only those five fields."""
+    return ASSIGNMENTS.dump_json(list(plan.calls))
 
 
-TERMINAL = (JobStatus.DONE, JobStatus.STOPPED, JobStatus.FAILED)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class ProblemRow(Base):
-    """A submitted problem, stored exactly once per job, validated before it is stored."""
-
-    __tablename__ = "problems"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    sha256: Mapped[str] = mapped_column(String(64), index=True)
-    name: Mapped[str] = mapped_column(String(200))
-    calls: Mapped[int] = mapped_column(Integer)
-    body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-class JobRow(Base):
-    """One solve job: its state, its latest progress figures and its best plan so far."""
-
-    __tablename__ = "jobs"
-    __table_args__ = (
-        UniqueConstraint("owner", "idempotency_key", name="uq_jobs_owner_idempotency_key"),
-        Index("ix_jobs_owner_seq", "owner", "seq"),
-        Index("ix_jobs_status_seq", "status", "seq"),
-    )
-
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    id: Mapped[str] = mapped_column(String(36), unique=True)
-    owner: Mapped[str] = mapped_column(String(64), default="")
-    idempotency_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    request_hash: Mapped[str] = mapped_column(String(64))
-    problem_id: Mapped[str] = mapped_column(ForeignKey("problems.id"))
-    problem_name: Mapped[str] = mapped_column(String(200), default="")
-    calls: Mapped[int] = mapped_column(Integer, default=0)
-    options: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED.value)
-    stop_requested: Mapped[bool] = mapped_column(Boolean, default=False)
-    attempt: Mapped[int] = mapped_column(Integer, default=0)
-    restarts: Mapped[int] = mapped_column(Integer, default=0)
-    crashes: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    attempt_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    spent_s: Mapped[float] = mapped_column(Float, default=0.0)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    objective: Mapped[float | None] = mapped_column(Float, nullable=True)
-    best_bound: Mapped[float | None] = mapped_column(Float, nullable=True)
-    gap: Mapped[float | None] = mapped_column(Float, nullable=True)
-    solver_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
-    solutions: Mapped[int] = mapped_column(Integer, default=0)
-    improvements: Mapped[int] = mapped_column(Integer, default=0)
-    solver_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    plan: Mapped[str | None] = mapped_column(Text, nullable=True)
-    plan_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-
-
-class ImprovementRow(Base):
-    """One best-plan improvement of a job (its figures and the assignments, compact JSON)."""
-
-    __tablename__ = "plan_improvements"
-    __table_args__ = (Index("ix_plan_improvements_job_seq", "job_id", "seq"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"))
-    seq: Mapped[int] = mapped_column(Integer)
-    attempt: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    objective: Mapped[float | None] = mapped_column(Float, nullable=True)
-    best_bound: Mapped[float | None] = mapped_column(Float, nullable=True)
-    gap: Mapped[float | None] = mapped_column(Float, nullable=True)
-    seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
-    solutions: Mapped[int] = mapped_column(Integer, default=0)
-    final: Mapped[bool] = mapped_column(Boolean, default=False)
-    assignments: Mapped[str] = mapped_column(Text)
-
-
-# -- engine ------------------------------------------------------------------------------------
-
-
-def make_engine(url: str, schema: str | None = None) -> Engine:
-    """An engine for `url`; SQLite gets WAL and a long busy timeout so that processes share it."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        db = parsed.database
-        if db and db != ":memory:" and not db.startswith("file:"):
-            Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.close()
-
-        return engine
-    connect_args: dict[str, Any] = {}
-    if schema:
-        connect_args["options"] = f"-csearch_path={schema}"
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+def read_assignments(stored: str) -> list[CallAssignment]:
+    return ASSIGNMENTS.validate_json(stored)
 
 
 @dataclass
@@ -205,7 +57,7 @@ class Database:
         self.url = url
         self.schema = schema
         self.engine = make_engine(url, schema)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = make_sessions(self.engine)
 
     def create_all(self) -> None:
         if self.schema and self.engine.dialect.name == "postgresql":
@@ -218,7 +70,7 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        with self.sessions() as s, s.begin():
+        with transaction(self.sessions) as s:
             yield s
 
     def ping(self) -> None:
@@ -290,8 +142,6 @@ class Database:
 
     def get_job_summary(self, job_id: str, owner: str | None = None) -> JobRow | None:
         """Like get_job, without loading the plan text."""
-        from sqlalchemy.orm import defer
-
         with self.session() as s:
             q = select(JobRow).options(defer(JobRow.plan)).where(JobRow.id == job_id)
             if owner is not None:
@@ -309,8 +159,6 @@ class Database:
         self, owner: str, *, limit: int, before_seq: int | None = None, status: str | None = None
     ) -> list[JobRow]:
         """The owner's jobs, newest first, without their plans (keyset pagination on `seq`)."""
-        from sqlalchemy.orm import defer
-
         with self.session() as s:
             q = select(JobRow).options(defer(JobRow.plan)).where(JobRow.owner == owner)
             if before_seq is not None:
@@ -438,21 +286,21 @@ class Database:
         self,
         job_id: str,
         attempt: int,
+        plan: Plan,
         *,
-        plan_json: str,
-        assignments_json: str,
-        objective: float | None,
-        best_bound: float | None,
-        gap: float | None,
-        seconds: float | None,
-        solutions: int,
-        solver_status: str | None,
         final_status: JobStatus | None = None,
         error: str | None = None,
         spent_s: float | None = None,
     ) -> bool:
-        """Store a better plan (and, with `final_status`, end the job); False when no longer ours."""
+        """Store a better plan, its solver figures and its assignments as an improvement (and, with
+        `final_status`, end the job); False when the job is no longer this attempt's."""
         now = utcnow()
+        facts = plan.solver
+        figures: dict[str, Any] = dict(
+            objective=facts.objective if facts else None, best_bound=facts.best_bound if facts else None,
+            gap=facts.gap if facts else None, solutions=facts.solutions if facts else 0,
+        )
+        seconds = facts.seconds if facts else None
         with self.session() as s:
             row = s.execute(
                 select(JobRow.improvements).where(
@@ -462,8 +310,8 @@ class Database:
             if row is None:
                 return False
             values: dict[str, Any] = dict(
-                plan=plan_json, plan_at=now, objective=objective, best_bound=best_bound, gap=gap,
-                solver_seconds=seconds, solutions=solutions, solver_status=solver_status,
+                figures, plan=plan.model_dump_json(), plan_at=now, solver_seconds=seconds,
+                solver_status=facts.status.value if facts else None,
                 improvements=row.improvements + 1, heartbeat_at=now,
             )
             if spent_s is not None:
@@ -479,9 +327,8 @@ class Database:
             if getattr(res, "rowcount", 0) != 1:
                 return False
             s.add(ImprovementRow(
-                job_id=job_id, seq=row.improvements + 1, attempt=attempt, created_at=now,
-                objective=objective, best_bound=best_bound, gap=gap, seconds=seconds,
-                solutions=solutions, final=final_status is not None, assignments=assignments_json,
+                job_id=job_id, seq=row.improvements + 1, attempt=attempt, created_at=now, seconds=seconds,
+                final=final_status is not None, assignments=assignments_json(plan).decode(), **figures,
             ))
             return True
 

@@ -1,0 +1,143 @@
+"""The tables: problems, jobs and their best-plan improvements (SQLAlchemy 2 declarative).
+
+The schema is made and changed by the migrations in `api/db/migrations/`; these classes describe
+the schema those migrations arrive at (a test compares the two).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    SOLVING = "solving"
+    DONE = "done"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+
+TERMINAL = (JobStatus.DONE, JobStatus.STOPPED, JobStatus.FAILED)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ProblemRow(Base):
+    """A submitted problem, stored exactly once per job, validated before it is stored."""
+
+    __tablename__ = "problems"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    calls: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class JobRow(Base):
+    """One solve job: its state, its latest progress figures and its best plan so far.
+
+    Durations are seconds and end in `_s`: `spent_s` is the solving time of all attempts together
+    (what a resumed job subtracts from its time limit), `solver_seconds` the solver's own time at
+    the best plan (optimizer.plan.SolverFacts.seconds)."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        UniqueConstraint("owner", "idempotency_key", name="uq_jobs_owner_idempotency_key"),
+        Index("ix_jobs_owner_seq", "owner", "seq"),
+        Index("ix_jobs_status_seq", "status", "seq"),
+    )
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    owner: Mapped[str] = mapped_column(String(64), default="")
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    problem_id: Mapped[str] = mapped_column(ForeignKey("problems.id"))
+    problem_name: Mapped[str] = mapped_column(String(200), default="")
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    options: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED.value)
+    stop_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    restarts: Mapped[int] = mapped_column(Integer, default=0)
+    crashes: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    attempt_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    spent_s: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    objective: Mapped[float | None] = mapped_column(Float, nullable=True)
+    best_bound: Mapped[float | None] = mapped_column(Float, nullable=True)
+    gap: Mapped[float | None] = mapped_column(Float, nullable=True)
+    solver_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    solutions: Mapped[int] = mapped_column(Integer, default=0)
+    improvements: Mapped[int] = mapped_column(Integer, default=0)
+    solver_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    plan: Mapped[str | None] = mapped_column(Text, nullable=True)
+    plan_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ImprovementRow(Base):
+    """One best-plan improvement of a job (its figures and the assignments, compact JSON)."""
+
+    __tablename__ = "plan_improvements"
+    __table_args__ = (Index("ix_plan_improvements_job_seq", "job_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    attempt: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    objective: Mapped[float | None] = mapped_column(Float, nullable=True)
+    best_bound: Mapped[float | None] = mapped_column(Float, nullable=True)
+    gap: Mapped[float | None] = mapped_column(Float, nullable=True)
+    seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    solutions: Mapped[int] = mapped_column(Integer, default=0)
+    final: Mapped[bool] = mapped_column(Boolean, default=False)
+    assignments: Mapped[str] = mapped_column(Text)
