@@ -47,11 +47,12 @@ def _logging(settings: Settings) -> None:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The app, its tables created; the lifespan starts and stops the solver processes."""
+    """The app, its database migrated to the newest schema (api.db.migrate); the lifespan starts and
+    stops the solver processes."""
     settings = settings or Settings()
     _logging(settings)
     db = Database(settings.database_url, settings.database_schema)
-    db.create_all()
+    db.migrate()
     runner = Runner(settings, db)
 
     @asynccontextmanager

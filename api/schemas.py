@@ -104,7 +104,7 @@ class JobProgress(BaseModel):
     gap: float | None = Field(default=None, description="(objective - bound) / objective.")
     solutions: int = Field(default=0, description="Solutions found by the last attempt.")
     improvements: int = Field(default=0, description="Best-plan improvements stored.")
-    solver_seconds: float | None = Field(default=None, description="Solver time at the best plan.")
+    solver_s: float | None = Field(default=None, description="Solver time at the best plan.")
     elapsed_s: float | None = Field(default=None, description="Since the job started solving.")
     solver_status: str | None = Field(default=None, description="optimal | feasible | infeasible | unknown")
 
@@ -155,7 +155,7 @@ class ImprovementOut(BaseModel):
     objective: float | None
     best_bound: float | None
     gap: float | None
-    seconds: float | None
+    solver_s: float | None = Field(description="Solver time when it found this plan.")
     solutions: int
     final: bool
     assignments: list[CallAssignment] | None = None

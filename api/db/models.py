@@ -81,8 +81,8 @@ class JobRow(Base):
     """One solve job: its state, its latest progress figures and its best plan so far.
 
     Durations are seconds and end in `_s`: `spent_s` is the solving time of all attempts together
-    (what a resumed job subtracts from its time limit), `solver_seconds` the solver's own time at
-    the best plan (optimizer.plan.SolverFacts.seconds)."""
+    (what a resumed job subtracts from its time limit), `solver_s` the solver's own time at the
+    best plan (optimizer.plan.SolverFacts.seconds)."""
 
     __tablename__ = "jobs"
     __table_args__ = (
@@ -115,7 +115,7 @@ class JobRow(Base):
     objective: Mapped[float | None] = mapped_column(Float, nullable=True)
     best_bound: Mapped[float | None] = mapped_column(Float, nullable=True)
     gap: Mapped[float | None] = mapped_column(Float, nullable=True)
-    solver_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    solver_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     solutions: Mapped[int] = mapped_column(Integer, default=0)
     improvements: Mapped[int] = mapped_column(Integer, default=0)
     solver_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
@@ -124,7 +124,8 @@ class JobRow(Base):
 
 
 class ImprovementRow(Base):
-    """One best-plan improvement of a job (its figures and the assignments, compact JSON)."""
+    """One best-plan improvement of a job (its figures and the assignments, compact JSON);
+    `solver_s` is the solver's time when it found the plan."""
 
     __tablename__ = "plan_improvements"
     __table_args__ = (Index("ix_plan_improvements_job_seq", "job_id", "seq"),)
@@ -137,7 +138,7 @@ class ImprovementRow(Base):
     objective: Mapped[float | None] = mapped_column(Float, nullable=True)
     best_bound: Mapped[float | None] = mapped_column(Float, nullable=True)
     gap: Mapped[float | None] = mapped_column(Float, nullable=True)
-    seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    solver_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     solutions: Mapped[int] = mapped_column(Integer, default=0)
     final: Mapped[bool] = mapped_column(Boolean, default=False)
     assignments: Mapped[str] = mapped_column(Text)

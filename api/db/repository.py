@@ -23,7 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
 from api.db.engine import make_engine, make_sessions, transaction
-from api.db.models import Base, ImprovementRow, JobRow, JobStatus, ProblemRow, utcnow
+from api.db.migrate import upgrade
+from api.db.models import ImprovementRow, JobRow, JobStatus, ProblemRow, utcnow
 from optimizer.plan import CallAssignment, Plan
 
 #: How an improvement's assignments are stored: the five fields of each call, compact JSON.
@@ -59,11 +60,9 @@ class Database:
         self.engine = make_engine(url, schema)
         self.sessions = make_sessions(self.engine)
 
-    def create_all(self) -> None:
-        if self.schema and self.engine.dialect.name == "postgresql":
-            with self.engine.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
-        Base.metadata.create_all(self.engine)
+    def migrate(self) -> None:
+        """Create or upgrade the schema to the newest migration (see api.db.migrate)."""
+        upgrade(self.engine, self.schema)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -300,7 +299,7 @@ class Database:
             objective=facts.objective if facts else None, best_bound=facts.best_bound if facts else None,
             gap=facts.gap if facts else None, solutions=facts.solutions if facts else 0,
         )
-        seconds = facts.seconds if facts else None
+        solver_s = facts.seconds if facts else None
         with self.session() as s:
             row = s.execute(
                 select(JobRow.improvements).where(
@@ -310,7 +309,7 @@ class Database:
             if row is None:
                 return False
             values: dict[str, Any] = dict(
-                figures, plan=plan.model_dump_json(), plan_at=now, solver_seconds=seconds,
+                figures, plan=plan.model_dump_json(), plan_at=now, solver_s=solver_s,
                 solver_status=facts.status.value if facts else None,
                 improvements=row.improvements + 1, heartbeat_at=now,
             )
@@ -327,7 +326,7 @@ class Database:
             if getattr(res, "rowcount", 0) != 1:
                 return False
             s.add(ImprovementRow(
-                job_id=job_id, seq=row.improvements + 1, attempt=attempt, created_at=now, seconds=seconds,
+                job_id=job_id, seq=row.improvements + 1, attempt=attempt, created_at=now, solver_s=solver_s,
                 final=final_status is not None, assignments=assignments_json(plan).decode(), **figures,
             ))
             return True

@@ -185,7 +185,7 @@ def summary(request: Request, row: JobRow) -> JobSummary:
         options=SolveOptions.model_validate_json(row.options),
         progress=JobProgress(
             objective=row.objective, best_bound=row.best_bound, gap=row.gap, solutions=row.solutions,
-            improvements=row.improvements, solver_seconds=row.solver_seconds,
+            improvements=row.improvements, solver_s=row.solver_s,
             elapsed_s=_elapsed(row, utcnow()),
             solver_status=row.solver_status,
         ),

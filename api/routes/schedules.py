@@ -212,7 +212,7 @@ def improvements(
     _job(request, job_id, owner)
     return [
         ImprovementOut(seq=r.seq, attempt=r.attempt, at=r.created_at, objective=r.objective,
-                       best_bound=r.best_bound, gap=r.gap, seconds=r.seconds, solutions=r.solutions,
+                       best_bound=r.best_bound, gap=r.gap, solver_s=r.solver_s, solutions=r.solutions,
                        final=r.final, assignments=read_assignments(r.assignments) if assignments else None)
         for r in db_of(request).improvements(job_id)
     ]

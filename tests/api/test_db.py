@@ -20,7 +20,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     else:
         url, schema = request.getfixturevalue("pg_schema")
         d = Database(url, schema)
-    d.create_all()
+    d.migrate()
     yield d
     d.dispose()
 

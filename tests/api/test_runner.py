@@ -49,9 +49,11 @@ def test_a_job_is_solved_to_a_checked_plan_with_its_history(live: TestClient) ->
     assert job["progress"]["solver_status"] == "optimal" and job["progress"]["gap"] == 0
     assert job["plan"]["baseline_kpis"] is not None and job["plan"]["kpis"]["calls"] == 2
     assert job["finished_at"] is not None and job["progress"]["elapsed_s"] >= 0
+    assert job["progress"]["solver_s"] == job["plan"]["solver"]["seconds"]
     assert_clean(tiny_problem(), job["plan"])
     history = live.get(f"{loc}/improvements?assignments=true", headers=A).json()
     assert history[-1]["final"] is True and len(history[-1]["assignments"]) == 2
+    assert history[-1]["solver_s"] == job["progress"]["solver_s"]
     page = live.get(f"{loc}/gantt", headers=A)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert 'data-call-id="C1"' in page.text and 'data-berth-id="A1"' in page.text
