@@ -15,9 +15,9 @@ from fastapi.openapi.utils import get_openapi
 
 from api import errors
 from api.db import Database
-from api.jobs import Runner
 from api.limits import BodyLimitMiddleware
 from api.routes import check, health, schedules, solve
+from api.runner import Runner
 from api.settings import Settings
 
 log = logging.getLogger("portsync.api")

@@ -1,22 +1,22 @@
-"""The job runner: solver processes that take queued jobs from the database and solve them.
+"""Inside a solver process: the tasks it runs, a job's solve (`JobRun`) and a synchronous solve.
 
 Why processes: a solve holds the GIL while the model is built and keeps the cores busy while it
-searches; in worker processes it never slows the event loop that answers clients.
+searches; in solver processes it never slows the event loop that answers clients. The API
+process side (starting the processes, handing them tasks, replacing dead ones) is api.runner.
 
-How a job travels: the API stores it as `queued` and wakes the dispatcher (a thread of the API
-process); the dispatcher claims the oldest queued job for a free solver slot (`solving`, attempt
-+1) and sends (job id, attempt) to that slot's process. The solver process reads the problem
-from the database, solves it, writes each better plan (at most one per `progress_interval_s`,
-and always the last one), reads the job's stop flag every `poll_interval_s` and sets the solver's
-stop event when a client asked, and finally marks the job done, stopped or failed. Everything
-it writes is guarded by the attempt number, so after a restart or a crash a late write of an old
-attempt changes nothing.
+A process gets one task at a time over its pipe and answers each with `Finished`:
 
-A job accepted is never lost: at start-up jobs left `solving` are queued again; a slot whose
-process died gets a new process and its job goes back to the queue (and fails only after
-`max_crashes` deaths). A job that comes back with a stored best plan resumes from it: the plan is
-given to CP-SAT as its start plan, the job gets the rest of its time limit, and the stored plan is
-replaced only by a better one.
+- `SolveJob(job_id, attempt)`: solve a stored job as `JobRun` does. The solver process reads the
+  problem from the database, solves it, writes each better plan (at most one per
+  `progress_interval_s`, and always the last one), reads the job's stop flag every
+  `poll_interval_s` and sets the solver's stop event when a client asked, and finally marks the
+  job done, stopped or failed. Everything it writes is guarded by the attempt number, so after a
+  restart or a crash a late write of an old attempt changes nothing.
+- `SolveNow(problem, options)`: POST /v1/solve: solve and send the plan back (nothing stored).
+
+A job that comes back with a stored best plan resumes from it: the plan is given to CP-SAT as its
+start plan, the job gets the rest of its time limit, and the stored plan is replaced only by a
+better one.
 """
 
 from __future__ import annotations
@@ -24,20 +24,21 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import multiprocessing
 import os
 import signal
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import TYPE_CHECKING
 
-from api.db import Database, JobStatus
-from api.settings import Settings
+from api.db import Database, JobRow, JobStatus
+
+if TYPE_CHECKING:
+    from optimizer.domain import Problem
+    from optimizer.params import ObjectiveWeights, SolveOptions
+    from optimizer.plan import CallAssignment, Plan
+    from optimizer.solver import Progress
 
 log = logging.getLogger("portsync.api.jobs")
 
@@ -58,7 +59,42 @@ class WorkerConfig:
     nice: int = 10
 
 
-# -- inside a solver process --------------------------------------------------------------------
+# -- the messages between the API process and a solver process ----------------------------------
+
+
+@dataclass(frozen=True)
+class SolveJob:
+    """Solve the stored job for this attempt (its claim)."""
+
+    job_id: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class SolveNow:
+    """Solve this problem and answer with the plan (POST /v1/solve)."""
+
+    problem_json: str
+    options_json: str
+
+
+Task = SolveJob | SolveNow
+
+
+@dataclass(frozen=True)
+class Ready:
+    """The process has started and done its imports."""
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The task has ended: a SolveNow's plan, or why the task failed."""
+
+    plan_json: str | None = None
+    error: str | None = None
+
+
+# -- the process --------------------------------------------------------------------------------
 
 _databases: dict[tuple[str, str | None], Database] = {}
 
@@ -90,197 +126,40 @@ def _init_process(parent_pid: int, log_level: str, nice: int) -> None:
             os.nice(nice)
     _watch_parent(parent_pid)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    import optimizer.solver  # noqa: F401  warm up: the first job should not pay for the imports
+    import optimizer.solver  # noqa: F401  warm up: the first task should not pay for the imports
 
 
-def _slot_main(conn: Connection, parent_pid: int, cfg: WorkerConfig) -> None:
-    """A solver slot's process: run the jobs the dispatcher sends, one at a time."""
+def process_main(conn: Connection, parent_pid: int, cfg: WorkerConfig) -> None:
+    """A solver process: run the tasks the runner sends, one at a time, until it sends None."""
     _init_process(parent_pid, cfg.log_level, cfg.nice)
-    conn.send(("ready",))
+    conn.send(Ready())
     while True:
         try:
-            msg = conn.recv()
+            task = conn.recv()
         except (EOFError, OSError):
             return
-        if msg is None:
+        if task is None:
             return
-        job_id, attempt = msg
+        conn.send(run_task(cfg, task))
+
+
+def run_task(cfg: WorkerConfig, task: Task) -> Finished:
+    if isinstance(task, SolveJob):
         try:
-            run_job(cfg, job_id, attempt)
-        except Exception:
-            log.exception("job %s attempt %s: unexpected error", job_id, attempt)
-        conn.send(("done", job_id, attempt))
-
-
-def run_job(cfg: WorkerConfig, job_id: str, attempt: int) -> None:
-    """Solve one job and store what it finds; see the module docstring."""
-    from optimizer.baseline import fcfs
-    from optimizer.domain import PreviousAssignment
-    from optimizer.explain import unserved_reasons
-    from optimizer.plan import CallAssignment, Plan, PlanSource, SolverFacts, SolveStatus, UnservedCall
-    from optimizer.report import build_plan
-    from optimizer.solver import Progress, SolveOptions, solve
-    from optimizer.validation import load_problem
-
-    db = _database(cfg)
-    t_start = time.monotonic()
-    loaded = db.load_for_solve(job_id, attempt)
-    if loaded is None:
-        return
-    job, body = loaded
+            JobRun(cfg, _database(cfg), task.job_id, task.attempt).run()
+        except Exception as exc:
+            log.exception("job %s attempt %s: unexpected error", task.job_id, task.attempt)
+            return Finished(error=f"{type(exc).__name__}: {exc}")
+        return Finished()
     try:
-        problem = load_problem(body)
-        options = SolveOptions.model_validate_json(job.options)
-        best_before = Plan.model_validate_json(job.plan) if job.plan else None
+        return Finished(plan_json=solve_sync(task.problem_json, task.options_json))
     except Exception as exc:
-        db.finish(job_id, attempt, JobStatus.FAILED, error=f"the stored job cannot be read: {exc}")
-        return
-    spent_before = job.spent_s or 0.0
-    weights = options.weights
-    best_objective = math.inf
-    if best_before is not None and best_before.calls and best_before.kpis is not None:
-        best_objective = best_before.kpis.objective
-    solve_problem, solve_options = problem, options
-    resumed = math.isfinite(best_objective) and problem.previous_plan is None and best_before is not None
-    if resumed and best_before is not None:
-        # Start from the best stored plan: as the previous plan with no penalty for changing it.
-        hint = [PreviousAssignment(call_id=c.call_id, berth_id=c.berth_id, berth_start=c.berth_start)
-                for c in best_before.calls]
-        solve_problem = problem.model_copy(update={"previous_plan": hint})
-        solve_options = options.model_copy(update={
-            "start_from": "previous",
-            "weights": weights.model_copy(update={"berth_change": 0, "start_change": 0}),
-            "time_limit_s": max(options.time_limit_s - spent_before, min(options.time_limit_s, RESUME_MIN_S)),
-        })
-        log.info("job %s: resuming from its best stored plan (objective %s)", job_id, best_objective)
-    if best_before is not None and not best_before.calls:
-        best_before = None
-
-    baseline: list[CallAssignment] | None = None
-    lock = threading.Lock()
-    latest: list[Progress] = []
-    wake = threading.Event()
-    done = threading.Event()
-    stop = threading.Event()
-    flags = {"lost": False, "user_stop": bool(job.stop_requested)}
-    if job.stop_requested:
-        stop.set()
-
-    def spent() -> float:
-        return spent_before + (time.monotonic() - t_start)
-
-    def on_progress(p: Progress) -> None:
-        with lock:
-            latest[:] = [p]
-        wake.set()
-
-    def write(p: Progress) -> None:
-        nonlocal baseline, best_objective
-        if baseline is None:
-            baseline = fcfs(problem)
-        status = SolveStatus.PARTIAL if p.unserved_ids else SolveStatus.FEASIBLE
-        facts = SolverFacts(status=status, objective=p.objective, best_bound=p.best_bound, gap=p.gap,
-                            seconds=p.seconds, solutions=p.solutions, source=PlanSource.IN_PROGRESS,
-                            served_calls=len(p.assignments), unserved_calls=len(p.unserved_ids))
-        why = unserved_reasons(problem, p.assignments, p.unserved_ids)
-        left = [UnservedCall(call_id=cid, reasons=why[cid]) for cid in p.unserved_ids]
-        plan = build_plan(problem, p.assignments, weights=weights, solver=facts, baseline=baseline,
-                          unserved=left)
-        objective = plan.kpis.objective if plan.kpis is not None else math.inf
-        if objective >= best_objective - 1e-9:
-            return  # a resumed search re-finding its start plan: nothing better to store
-        best_objective = objective
-        ok = db.record_plan(job_id, attempt, plan, spent_s=spent())
-        if not ok:
-            flags["lost"] = True
-            stop.set()
-
-    def monitor() -> None:
-        last_write = -math.inf
-        last_poll = -math.inf
-        last_beat = time.monotonic()
-        while not done.is_set():
-            wake.wait(cfg.poll_interval_s)
-            wake.clear()
-            now = time.monotonic()
-            try:
-                if now - last_poll >= cfg.poll_interval_s:
-                    last_poll = now
-                    if now - last_beat >= cfg.heartbeat_s:
-                        ours, stop_req = db.heartbeat(job_id, attempt, spent())
-                        last_beat = now
-                    else:
-                        ours, stop_req = _read_flags(db, job_id, attempt)
-                    if not ours:
-                        flags["lost"] = True
-                        stop.set()
-                    elif stop_req and not stop.is_set():
-                        flags["user_stop"] = True
-                        stop.set()
-                with lock:
-                    p = latest[0] if latest and now - last_write >= cfg.progress_interval_s else None
-                    if p is not None:
-                        latest.clear()
-                if p is not None and not flags["lost"]:
-                    last_write = now
-                    write(p)
-                elif latest:
-                    # Come back when the throttle interval is over, not a whole poll later.
-                    wake.wait(max(0.0, last_write + cfg.progress_interval_s - now))
-            except Exception:
-                log.exception("job %s: progress bookkeeping failed; the solve goes on", job_id)
-
-    watcher = threading.Thread(target=monitor, name=f"job-{job_id[:8]}", daemon=True)
-    watcher.start()
-    try:
-        plan = solve(solve_problem, solve_options, on_progress=on_progress, stop=stop)
-    except Exception as exc:
-        done.set()
-        wake.set()
-        watcher.join()
-        log.warning("job %s failed: %s", job_id, exc)
-        db.finish(job_id, attempt, JobStatus.FAILED, error=str(exc) or type(exc).__name__, spent_s=spent())
-        return
-    done.set()
-    wake.set()
-    watcher.join()
-    if flags["lost"]:
-        log.info("job %s attempt %s was handed to another attempt; its result is dropped", job_id, attempt)
-        return
-    if not plan.calls and best_before is None:
-        why = plan.message or "no call can be served: " + "; ".join(
-            f"{u.call_id}: {u.reasons[0]}" for u in plan.unserved[:5] if u.reasons)
-        db.finish(job_id, attempt, JobStatus.FAILED, error=f"no plan: {why}", spent_s=spent())
-        log.info("job %s failed: no plan", job_id)
-        return
-    status = JobStatus.STOPPED if flags["user_stop"] else JobStatus.DONE
-    if resumed and plan.solver is not None:
-        # Report against the problem as submitted (the start plan was only a hint).
-        plan = build_plan(problem, [CallAssignment(**{f: getattr(c, f) for f in CallAssignment.model_fields})
-                                    for c in plan.calls],
-                          weights=weights, solver=plan.solver, baseline=baseline or fcfs(problem),
-                          unserved=plan.unserved)
-    objective = plan.kpis.objective if plan.calls and plan.kpis is not None else math.inf
-    facts = plan.solver
-    if math.isfinite(best_objective) and objective > best_objective + 1e-9:
-        # The stored plan is better (a resumed search that ran short): keep it, end the job.
-        db.finish(job_id, attempt, status, spent_s=spent())
-        log.info("job %s %s (kept the stored plan, objective %s)", job_id, status.value, best_objective)
-        return
-    db.record_plan(job_id, attempt, plan, final_status=status, spent_s=spent())
-    log.info("job %s %s: %s, objective %s", job_id, status.value, facts.status.value if facts else "?",
-             facts.objective if facts else None)
-
-
-def _read_flags(db: Database, job_id: str, attempt: int) -> tuple[bool, bool]:
-    row = db.get_job_summary(job_id)
-    if row is None or row.attempt != attempt or row.status != JobStatus.SOLVING.value:
-        return False, True
-    return True, bool(row.stop_requested)
+        log.exception("synchronous solve failed")
+        return Finished(error=f"{type(exc).__name__}: {exc}")
 
 
 def solve_sync(problem_json: str, options_json: str) -> str:
-    """POST /v1/solve in a solver process: the plan as JSON."""
+    """POST /v1/solve: the plan as JSON."""
     from optimizer.solver import SolveOptions, solve
     from optimizer.validation import load_problem
 
@@ -288,189 +167,246 @@ def solve_sync(problem_json: str, options_json: str) -> str:
     return plan.model_dump_json()
 
 
-def _noop() -> None:
-    return None
+# -- one attempt at one job ---------------------------------------------------------------------
 
 
-def _sync_init(parent_pid: int, log_level: str, nice: int) -> None:
-    _init_process(parent_pid, log_level, nice)
+class JobRun:
+    """One attempt at one job: load it, solve it while a monitor thread stores improvements (at
+    most one per progress interval), beats the heartbeat and polls the stop flag, then finish.
 
+    The solver calls `on_progress` from its own thread; the monitor thread takes the latest
+    progress from there, so the search never waits for the database."""
 
-# -- in the API process -------------------------------------------------------------------------
-
-
-class _Slot:
-    """One solver process and the job it is working on."""
-
-    def __init__(self, index: int, ctx: Any, cfg: WorkerConfig):
-        self.index = index
-        self.ctx = ctx
+    def __init__(self, cfg: WorkerConfig, db: Database, job_id: str, attempt: int):
         self.cfg = cfg
-        self.job: tuple[str, int] | None = None
-        self.proc: BaseProcess | None = None
-        self.conn: Connection | None = None
-        self.ready = False
-        self.start()
-
-    def start(self) -> None:
-        parent, child = self.ctx.Pipe()
-        proc = self.ctx.Process(target=_slot_main, args=(child, os.getpid(), self.cfg),
-                                name=f"portsync-solver-{self.index}", daemon=True)
-        proc.start()
-        child.close()
-        self.proc, self.conn, self.ready, self.job = proc, parent, False, None
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.is_alive():
-            self.proc.kill()
-            self.proc.join(timeout=5)
-        if self.conn is not None:
-            self.conn.close()
-
-
-class Runner:
-    """Dispatches queued jobs to solver processes; owned by the app's lifespan."""
-
-    def __init__(self, settings: Settings, db: Database):
-        self.settings = settings
         self.db = db
-        self.cfg = WorkerConfig(
-            database_url=settings.database_url, database_schema=settings.database_schema,
-            progress_interval_s=settings.progress_interval_s, poll_interval_s=settings.poll_interval_s,
-            log_level=settings.log_level, nice=settings.solver_nice,
-        )
-        self._ctx = multiprocessing.get_context("spawn")
-        self._slots: list[_Slot] = []
+        self.job_id = job_id
+        self.attempt = attempt
+        self.t_start = time.monotonic()
+        self.stop = threading.Event()  # the solver's stop event
+        self.lost = False  # the job was handed to another attempt: write nothing more
+        self.user_stop = False  # a client asked to stop
+        self.resumed = False
+        self.spent_before = 0.0
+        self.best_objective = math.inf  # of the best plan stored, this attempt's or an earlier one's
+        self.best_before: Plan | None = None  # an earlier attempt's best plan, with calls
+        self.baseline: list[CallAssignment] | None = None
+        self._latest: Progress | None = None
+        self._lock = threading.Lock()
         self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._sync_pool: ProcessPoolExecutor | None = None
-        self._sync_lock = threading.Lock()
+        self._done = threading.Event()
 
-    # -- life cycle ----------------------------------------------------------------------------
+    # -- the run ------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        self._stopping.clear()
-        n = self.db.requeue_interrupted()
-        if n:
-            log.warning("%d job(s) interrupted by the last shutdown were queued again", n)
-        self._slots = [_Slot(i, self._ctx, self.cfg) for i in range(self.settings.workers)]
-        self._thread = threading.Thread(target=self._loop, name="portsync-dispatcher", daemon=True)
-        self._thread.start()
-        self.sync_pool().submit(_noop)  # start the /v1/solve process now, not on the first request
+    def run(self) -> None:
+        from optimizer.solver import solve
 
-    def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        loaded = self.load()
+        if loaded is None:
+            return
+        problem, options, weights = loaded
+        solve_problem, solve_options = self.resume_from_best(problem, options)
+        watcher = threading.Thread(target=self.monitor, args=(problem, weights),
+                                   name=f"job-{self.job_id[:8]}", daemon=True)
+        watcher.start()
+        try:
+            plan = solve(solve_problem, solve_options, on_progress=self.on_progress, stop=self.stop)
+        except Exception as exc:
+            self._end_monitor(watcher)
+            log.warning("job %s failed: %s", self.job_id, exc)
+            self.db.finish(self.job_id, self.attempt, JobStatus.FAILED, error=str(exc) or type(exc).__name__,
+                           spent_s=self.spent())
+            return
+        self._end_monitor(watcher)
+        self.finish(problem, weights, plan)
 
-    def ready(self) -> bool:
-        """Every solver process has started (imports done) and the dispatcher runs."""
-        return self.alive() and bool(self._slots) and all(s.ready for s in self._slots)
+    def load(self) -> tuple[Problem, SolveOptions, ObjectiveWeights] | None:
+        """The job's problem, options and weights, and what an earlier attempt left; None when the
+        job is not this attempt's (or cannot be read: then it is failed)."""
+        from optimizer.plan import Plan
+        from optimizer.solver import SolveOptions
+        from optimizer.validation import load_problem
 
-    def wake(self) -> None:
+        loaded = self.db.load_for_solve(self.job_id, self.attempt)
+        if loaded is None:
+            return None
+        job, body = loaded
+        try:
+            problem = load_problem(body)
+            options = SolveOptions.model_validate_json(job.options)
+            best_before = Plan.model_validate_json(job.plan) if job.plan else None
+        except Exception as exc:
+            self.db.finish(self.job_id, self.attempt, JobStatus.FAILED,
+                           error=f"the stored job cannot be read: {exc}")
+            return None
+        self._take_over(job, best_before)
+        return problem, options, options.weights
+
+    def _take_over(self, job: JobRow, best_before: Plan | None) -> None:
+        self.spent_before = job.spent_s or 0.0
+        if best_before is not None and best_before.calls:
+            self.best_before = best_before
+            if best_before.kpis is not None:
+                self.best_objective = best_before.kpis.objective
+        if job.stop_requested:
+            self.user_stop = True
+            self.stop.set()
+
+    def resume_from_best(self, problem: Problem, options: SolveOptions) -> tuple[Problem, SolveOptions]:
+        """The problem and options to solve: as stored, or, for a job that comes back with a best
+        plan, that plan as the previous plan with no penalty for changing it and the rest of the
+        time limit."""
+        from optimizer.domain import PreviousAssignment
+
+        best = self.best_before
+        if best is None or not math.isfinite(self.best_objective) or problem.previous_plan is not None:
+            return problem, options
+        self.resumed = True
+        hint = [PreviousAssignment(call_id=c.call_id, berth_id=c.berth_id, berth_start=c.berth_start)
+                for c in best.calls]
+        limit = options.time_limit_s
+        log.info("job %s: resuming from its best stored plan (objective %s)", self.job_id,
+                 self.best_objective)
+        return problem.model_copy(update={"previous_plan": hint}), options.model_copy(update={
+            "start_from": "previous",
+            "weights": options.weights.model_copy(update={"berth_change": 0, "start_change": 0}),
+            "time_limit_s": max(limit - self.spent_before, min(limit, RESUME_MIN_S)),
+        })
+
+    def spent(self) -> float:
+        """Solving time of all attempts so far."""
+        return self.spent_before + (time.monotonic() - self.t_start)
+
+    # -- while the solver searches -------------------------------------------------------------
+
+    def on_progress(self, p: Progress) -> None:
+        """The solver's callback (its thread): keep only the latest progress, wake the monitor."""
+        with self._lock:
+            self._latest = p
         self._wake.set()
 
-    def stop(self) -> None:
-        """Shut down: running jobs go back to the queue (resumed at the next start)."""
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        for slot in self._slots:
-            if slot.job is not None:
-                job_id, attempt = slot.job
-                try:
-                    self.db.requeue(job_id, attempt, crashed=False, max_crashes=self.settings.max_crashes)
-                except Exception:
-                    log.exception("could not queue job %s again at shutdown", job_id)
-            slot.kill()
-        self._slots = []
-        if self._sync_pool is not None:
-            _kill_pool(self._sync_pool)
-            self._sync_pool = None
-
-    # -- dispatching ---------------------------------------------------------------------------
-
-    def _loop(self) -> None:
-        last_claim = 0.0
-        while not self._stopping.is_set():
-            woken = self._wake.wait(0.1)
+    def monitor(self, problem: Problem, weights: ObjectiveWeights) -> None:
+        """The monitor thread: poll the stop flag and beat, store the latest progress when the
+        throttle interval is over, until the solve has ended."""
+        last_write = -math.inf
+        last_poll = -math.inf
+        last_beat = time.monotonic()
+        while not self._done.is_set():
+            self._wake.wait(self.cfg.poll_interval_s)
             self._wake.clear()
-            if self._stopping.is_set():
-                return
+            now = time.monotonic()
             try:
-                freed = self._reap()
-                now = time.monotonic()
-                if woken or freed or now - last_claim >= 1.0:
-                    last_claim = now
-                    self._dispatch()
+                if now - last_poll >= self.cfg.poll_interval_s:
+                    last_poll = now
+                    beat = now - last_beat >= self.cfg.heartbeat_s
+                    if beat:
+                        last_beat = now
+                    self.poll_stop(beat)
+                p = self._take_latest() if now - last_write >= self.cfg.progress_interval_s else None
+                if p is not None and not self.lost:
+                    last_write = now
+                    self.record_progress(problem, weights, p)
+                elif self._latest is not None:
+                    # Come back when the throttle interval is over, not a whole poll later.
+                    self._wake.wait(max(0.0, last_write + self.cfg.progress_interval_s - now))
             except Exception:
-                log.exception("dispatcher error; retrying")
-                time.sleep(0.5)
+                log.exception("job %s: progress bookkeeping failed; the solve goes on", self.job_id)
 
-    def _reap(self) -> bool:
-        """Collect finished jobs and replace dead processes; True if a slot became free."""
-        freed = False
-        for slot in self._slots:
-            conn = slot.conn
-            try:
-                while conn is not None and conn.poll():
-                    msg = conn.recv()
-                    if msg[0] == "ready":
-                        slot.ready = True
-                    elif msg[0] == "done":
-                        slot.job = None
-                        freed = True
-            except (EOFError, OSError):
-                pass
-            if slot.proc is not None and not slot.proc.is_alive():
-                if slot.job is not None:
-                    job_id, attempt = slot.job
-                    log.error("solver process %s died (exit code %s) on job %s", slot.index,
-                              slot.proc.exitcode, job_id)
-                    self.db.requeue(job_id, attempt, crashed=True, max_crashes=self.settings.max_crashes)
-                slot.kill()
-                slot.start()
-                freed = True
-        return freed
+    def _take_latest(self) -> Progress | None:
+        with self._lock:
+            p, self._latest = self._latest, None
+        return p
 
-    def _dispatch(self) -> None:
-        for slot in self._slots:
-            if slot.job is not None or slot.conn is None:
-                continue
-            claimed = self.db.claim_next()
-            if claimed is None:
-                return
-            slot.job = claimed
-            with contextlib.suppress(OSError, ValueError):  # a dead process: _reap requeues the job
-                slot.conn.send(claimed)
-            log.info("job %s (attempt %s) -> solver %s", claimed[0], claimed[1], slot.index)
+    def poll_stop(self, beat: bool) -> None:
+        """Read (with `beat`, also beat) the job's row: stop the search when a client asked, or
+        when the job is no longer this attempt's."""
+        if beat:
+            ours, stop_req = self.db.heartbeat(self.job_id, self.attempt, self.spent())
+        else:
+            row = self.db.get_job_summary(self.job_id)
+            ours = row is not None and row.attempt == self.attempt and row.status == JobStatus.SOLVING.value
+            stop_req = bool(row.stop_requested) if ours and row is not None else True
+        if not ours:
+            self._lose()
+        elif stop_req and not self.stop.is_set():
+            self.user_stop = True
+            self.stop.set()
 
-    # -- synchronous solves --------------------------------------------------------------------
+    def _lose(self) -> None:
+        self.lost = True
+        self.stop.set()
 
-    def sync_pool(self) -> ProcessPoolExecutor:
-        with self._sync_lock:
-            if self._sync_pool is None:
-                self._sync_pool = ProcessPoolExecutor(
-                    max_workers=self.settings.sync_workers, mp_context=self._ctx,
-                    initializer=_sync_init,
-                    initargs=(os.getpid(), self.settings.log_level, self.settings.solver_nice),
-                )
-            return self._sync_pool
+    def record_progress(self, problem: Problem, weights: ObjectiveWeights, p: Progress) -> None:
+        """Store an improvement as an in-progress plan, unless it is no better than the best stored."""
+        from optimizer.explain import unserved_reasons
+        from optimizer.plan import PlanSource, SolverFacts, SolveStatus, UnservedCall
+        from optimizer.report import build_plan
 
-    def sync_pool_broken(self, pool: ProcessPoolExecutor) -> None:
-        with self._sync_lock:
-            if self._sync_pool is pool:
-                self._sync_pool = None
-        _kill_pool(pool)
+        status = SolveStatus.PARTIAL if p.unserved_ids else SolveStatus.FEASIBLE
+        facts = SolverFacts(status=status, objective=p.objective, best_bound=p.best_bound, gap=p.gap,
+                            seconds=p.seconds, solutions=p.solutions, source=PlanSource.IN_PROGRESS,
+                            served_calls=len(p.assignments), unserved_calls=len(p.unserved_ids))
+        why = unserved_reasons(problem, p.assignments, p.unserved_ids)
+        left = [UnservedCall(call_id=cid, reasons=why[cid]) for cid in p.unserved_ids]
+        plan = build_plan(problem, p.assignments, weights=weights, solver=facts,
+                          baseline=self._baseline(problem), unserved=left)
+        objective = plan.kpis.objective if plan.kpis is not None else math.inf
+        if objective >= self.best_objective - 1e-9:
+            return  # a resumed search re-finding its start plan: nothing better to store
+        self.best_objective = objective
+        if not self.db.record_plan(self.job_id, self.attempt, plan, spent_s=self.spent()):
+            self._lose()
+
+    def _baseline(self, problem: Problem) -> list[CallAssignment]:
+        from optimizer.baseline import fcfs
+
+        if self.baseline is None:
+            self.baseline = fcfs(problem)
+        return self.baseline
+
+    def _end_monitor(self, watcher: threading.Thread) -> None:
+        self._done.set()
+        self._wake.set()
+        watcher.join()
+
+    # -- at the end ----------------------------------------------------------------------------
+
+    def finish(self, problem: Problem, weights: ObjectiveWeights, plan: Plan) -> None:
+        """Store the final plan and end the job: done, stopped (on request), or failed when there is
+        no plan at all; a stored plan better than the final one (a resumed search that ran short)
+        stays the job's plan."""
+        from optimizer.plan import CallAssignment
+        from optimizer.report import build_plan
+
+        if self.lost:
+            log.info("job %s attempt %s was handed to another attempt; its result is dropped",
+                     self.job_id, self.attempt)
+            return
+        if not plan.calls and self.best_before is None:
+            why = plan.message or "no call can be served: " + "; ".join(
+                f"{u.call_id}: {u.reasons[0]}" for u in plan.unserved[:5] if u.reasons)
+            self.db.finish(self.job_id, self.attempt, JobStatus.FAILED, error=f"no plan: {why}",
+                           spent_s=self.spent())
+            log.info("job %s failed: no plan", self.job_id)
+            return
+        status = JobStatus.STOPPED if self.user_stop else JobStatus.DONE
+        if self.resumed and plan.solver is not None:
+            # Report against the problem as submitted (the start plan was only a hint).
+            fields = set(CallAssignment.model_fields)
+            plan = build_plan(problem, [CallAssignment.model_validate(c.model_dump(include=fields))
+                                        for c in plan.calls],
+                              weights=weights, solver=plan.solver, baseline=self._baseline(problem),
+                              unserved=plan.unserved)
+        objective = plan.kpis.objective if plan.calls and plan.kpis is not None else math.inf
+        if math.isfinite(self.best_objective) and objective > self.best_objective + 1e-9:
+            self.db.finish(self.job_id, self.attempt, status, spent_s=self.spent())
+            log.info("job %s %s (kept the stored plan, objective %s)", self.job_id, status.value,
+                     self.best_objective)
+            return
+        self.db.record_plan(self.job_id, self.attempt, plan, final_status=status, spent_s=self.spent())
+        facts = plan.solver
+        log.info("job %s %s: %s, objective %s", self.job_id, status.value,
+                 facts.status.value if facts else "?", facts.objective if facts else None)
 
 
-def _kill_pool(pool: ProcessPoolExecutor) -> None:
-    """End a pool now, even in the middle of a solve (its queues are closed cleanly)."""
-    procs = list((getattr(pool, "_processes", None) or {}).values())
-    for p in procs:
-        if p.is_alive():
-            p.kill()
-    pool.shutdown(wait=True, cancel_futures=True)
-
-
-__all__ = ["BrokenProcessPool", "Runner", "WorkerConfig", "run_job", "solve_sync"]
+__all__ = ["Finished", "JobRun", "Ready", "SolveJob", "SolveNow", "Task", "WorkerConfig", "process_main"]

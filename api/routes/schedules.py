@@ -81,7 +81,7 @@ def submit(
                                 "idempotency_key_reused")],
         ) from exc
     if not new.replayed:
-        runner_of(request).wake()
+        runner_of(request).submit(new.id)
     row = db.get_job_summary(new.id)
     assert row is not None
     response.headers["Location"] = job_path(request, new.id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -11,7 +10,6 @@ from fastapi.concurrency import run_in_threadpool
 from api.auth import caller
 from api.body import JSONBodyRoute
 from api.errors import VALIDATION_TYPE, APIError, field_error, responses
-from api.jobs import BrokenProcessPool, solve_sync
 from api.routes.common import (
     check_limits,
     check_problem,
@@ -20,6 +18,7 @@ from api.routes.common import (
     settings_of,
     split_body,
 )
+from api.runner import SolverUnavailable
 from api.schemas import Plan, SubmitBody
 
 router = APIRouter(prefix="/v1", tags=["solve"], responses=responses(401, 413, 415, 422),
@@ -54,15 +53,9 @@ async def solve_now(
     opts = await run_in_threadpool(effective_options, options, settings, time_limit_s=time_limit_s,
                                    cap_s=settings.sync_time_limit_cap_s)
     await run_in_threadpool(check_problem, problem, prefix)
-    runner = runner_of(request)
-    pool = runner.sync_pool()
-    loop = asyncio.get_running_loop()
     try:
-        plan_json = await loop.run_in_executor(pool, solve_sync, problem.model_dump_json(),
-                                               opts.model_dump_json())
-    except BrokenProcessPool as exc:
-        runner.sync_pool_broken(pool)
-        raise APIError(503, "the solver process ended unexpectedly; try again",
-                       headers={"Retry-After": "1"}) from exc
+        plan_json = await runner_of(request).solve(problem.model_dump_json(), opts.model_dump_json())
+    except SolverUnavailable as exc:
+        raise APIError(503, str(exc), headers={"Retry-After": "1"}) from exc
     return Response(plan_json, media_type="application/json",
                     headers={"X-Time-Limit-S": f"{opts.time_limit_s:g}"})

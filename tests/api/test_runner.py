@@ -102,9 +102,9 @@ def test_a_solver_process_that_dies_is_replaced_and_its_job_resumed(live: TestCl
     loc = submit(live, problem, 6, A)
     before = wait_for_plan(live, loc, A)
     runner = live.app.state.runner  # type: ignore[attr-defined]
-    slot = next(s for s in runner._slots if s.job is not None and s.job[0] == before["id"])
-    assert slot.proc is not None and slot.proc.pid is not None
-    os.kill(slot.proc.pid, signal.SIGKILL)
+    solver = next(s for s in runner.job_solvers if s.job_id == before["id"])
+    assert solver.proc is not None and solver.proc.pid is not None
+    os.kill(solver.proc.pid, signal.SIGKILL)
     job = wait_status(live, loc, headers=A, timeout=40)
     assert job["status"] == "done", job
     assert job["plan"]["kpis"]["objective"] <= before["plan"]["kpis"]["objective"]

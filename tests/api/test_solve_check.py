@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +14,7 @@ from fastapi.testclient import TestClient
 from optimizer.checker import check
 from optimizer.plan import Plan
 from optimizer.validation import load_problem
-from tests.api.conftest import tiny_problem
+from tests.api.conftest import long_problem, tiny_problem
 from tests.builders import at, call, voyage
 
 
@@ -28,6 +32,30 @@ def test_solve_takes_a_bare_problem(client: TestClient) -> None:
     r = client.post("/v1/solve?time_limit_s=1", json=tiny_problem())
     assert r.status_code == 200 and r.headers["x-time-limit-s"] == "1"
     assert len(r.json()["calls"]) == 2
+
+
+def test_a_sync_solver_process_that_dies_answers_503_and_is_replaced(
+        app_factory: Callable[..., TestClient]) -> None:
+    c = app_factory(sync_time_limit_cap_s=30)
+    runner = c.app.state.runner  # type: ignore[attr-defined]
+    answers: list[Any] = []
+    t = threading.Thread(target=lambda: answers.append(
+        c.post("/v1/solve?time_limit_s=30", json=long_problem())))
+    t.start()
+    deadline = time.monotonic() + 60
+    while not (runner.sync_solvers and runner.sync_solvers[0].task is not None):
+        assert time.monotonic() < deadline, "the solve did not start"
+        time.sleep(0.05)
+    proc = runner.sync_solvers[0].proc
+    time.sleep(0.5)  # let it search
+    os.kill(proc.pid, signal.SIGKILL)
+    t.join(timeout=30)
+    assert answers and answers[0].status_code == 503, answers
+    assert answers[0].headers["retry-after"] == "1"
+    assert "ended unexpectedly" in answers[0].json()["detail"]
+    r = c.post("/v1/solve", json=tiny_problem())
+    assert r.status_code == 200, r.text
+    assert runner.sync_solvers[0].proc.pid != proc.pid
 
 
 def test_solve_refuses_a_problem_too_large_for_waiting(app_factory: Callable[..., TestClient]) -> None:
