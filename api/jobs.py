@@ -118,7 +118,7 @@ def run_job(cfg: WorkerConfig, job_id: str, attempt: int) -> None:
     from optimizer.domain import PreviousAssignment
     from optimizer.explain import unserved_reasons
     from optimizer.plan import CallAssignment, Plan, PlanSource, SolverFacts, SolveStatus, UnservedCall
-    from optimizer.report import build_plan
+    from optimizer.report import build_plan, plan_from_result
     from optimizer.solver import Progress, SolveOptions, solve
     from optimizer.validation import load_problem
 
@@ -238,7 +238,8 @@ def run_job(cfg: WorkerConfig, job_id: str, attempt: int) -> None:
     watcher = threading.Thread(target=monitor, name=f"job-{job_id[:8]}", daemon=True)
     watcher.start()
     try:
-        plan = solve(solve_problem, solve_options, on_progress=on_progress, stop=stop)
+        plan = plan_from_result(solve_problem, solve(solve_problem, solve_options, on_progress=on_progress,
+                                                     stop=stop), solve_options.weights)
     except Exception as exc:
         done.set()
         wake.set()
@@ -300,10 +301,12 @@ def _assignments_json(calls: Any) -> str:
 
 def solve_sync(problem_json: str, options_json: str) -> str:
     """POST /v1/solve in a solver process: the plan as JSON."""
+    from optimizer.report import plan_from_result
     from optimizer.solver import SolveOptions, solve
     from optimizer.validation import load_problem
 
-    plan = solve(load_problem(problem_json), SolveOptions.model_validate_json(options_json))
+    problem, options = load_problem(problem_json), SolveOptions.model_validate_json(options_json)
+    plan = plan_from_result(problem, solve(problem, options), options.weights)
     return plan.model_dump_json()
 
 

@@ -171,6 +171,7 @@ def _print_unserved(plan: Plan) -> None:
 def _solve_showing_progress(problem: Problem, options: SolveOptions, mode: str) -> Plan:
     """Solve in a thread while the progress shows: a live line on a terminal, plain lines on
     stderr otherwise (each improvement, and every 5 s), or nothing."""
+    from optimizer.report import plan_from_result
     from optimizer.solver import Progress
     from optimizer.solver import solve as run_solve
 
@@ -201,7 +202,8 @@ def _solve_showing_progress(problem: Problem, options: SolveOptions, mode: str) 
 
     def run() -> None:
         try:
-            result["plan"] = run_solve(problem, options, on_progress=on_progress)
+            found = run_solve(problem, options, on_progress=on_progress)
+            result["plan"] = plan_from_result(problem, found, options.weights)
         except BaseException as exc:  # re-raised in the main thread
             failure.append(exc)
 

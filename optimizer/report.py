@@ -4,6 +4,7 @@ comparison, and the rows of the CLI's KPI table."""
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Iterable, Sequence
 
 from optimizer.domain import Problem
@@ -20,6 +21,7 @@ from optimizer.plan import (
     SolverFacts,
     UnservedCall,
 )
+from optimizer.result import Result
 
 NO_VALUE = "—"
 
@@ -105,6 +107,34 @@ def build_plan(problem: Problem, assignments: Iterable[CallAssignment], *,
     if feasible_baseline is not None:
         plan.feasible_baseline_kpis = compute_kpis(problem, feasible_baseline[0], weights)
         plan.feasible_baseline_unserved = list(feasible_baseline[1])
+    return plan
+
+
+def solver_facts(result: Result) -> SolverFacts:
+    """The solver part of a Plan: a Result's figures, named as integrators read them."""
+    return SolverFacts(
+        status=result.status, objective=result.objective, best_bound=result.bound, gap=result.gap,
+        seconds=result.seconds, solutions=result.solutions, stopped=result.stopped,
+        hint_used=result.hint_used, source=result.source,
+        repaired_in_exact_time=result.repaired_in_exact_time,
+        proven_optimal=result.proven_optimal, served_calls=len(result.assignments),
+        unserved_calls=len(result.unserved),
+    )
+
+
+def plan_from_result(problem: Problem, result: Result, weights: ObjectiveWeights | None = None) -> Plan:
+    """The user-facing Plan of a solve: the result's assignments with everything derived from
+    them, the yardsticks' KPIs, and the solver facts."""
+    facts = solver_facts(result)
+    if not result.has_plan:
+        return Plan(problem_name=problem.name, unserved=list(result.unserved), solver=facts,
+                    message=result.message)
+    y = result.yardsticks
+    plan = build_plan(
+        problem, result.assignments, weights=weights, solver=facts, unserved=list(result.unserved),
+        baseline=y.fcfs if y is not None else None,
+        feasible_baseline=(y.fcfs_keeping_limits, y.fcfs_keeping_limits_unserved) if y is not None else None)
+    assert plan.kpis is not None and math.isclose(plan.kpis.objective, facts.objective or 0.0, abs_tol=1e-6)
     return plan
 
 

@@ -6,6 +6,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from optimizer.domain import Problem
+from optimizer.params import SolveOptions
+from optimizer.plan import Plan
+from optimizer.report import plan_from_result
+from optimizer.solver import solve
 from optimizer.validation import load_problem
 
 T0 = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
@@ -86,3 +90,9 @@ def two_ships_one_berth() -> Problem:
         [call("C1", "V1", "KZAAU", 10), call("C2", "V2", "KZAAU", 4)],
         [voyage("V1", 1, "C1"), voyage("V2", 1, "C2")],
     )
+
+
+def solve_plan(problem: Problem, options: SolveOptions | None = None, **kwargs: Any) -> Plan:
+    """The user's Plan of a solve, as the CLI and the API build it."""
+    options = options or SolveOptions()
+    return plan_from_result(problem, solve(problem, options, **kwargs), options.weights)

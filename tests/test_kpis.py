@@ -123,7 +123,8 @@ def test_duration_text() -> None:
 
 
 def test_objective_equals_the_cp_sat_objective() -> None:
-    from optimizer.solver import SolveOptions, solve
+    from optimizer.solver import SolveOptions
+    from tests.builders import solve_plan
 
     # A2 is down for a day, so C1 leaves its previous berth; one of the two is late; C2 moves.
     p = make_problem(
@@ -136,7 +137,7 @@ def test_objective_equals_the_cp_sat_objective() -> None:
                        {"call_id": "C2", "berth_id": "A1", "berth_start": at(3)}],
     )
     w = ObjectiveWeights(dwell=3, lateness=7, berth_change=50, start_change=2)
-    plan = solve(p, SolveOptions(time_limit_s=5, workers=1, weights=w))
+    plan = solve_plan(p, SolveOptions(time_limit_s=5, workers=1, weights=w))
     assert plan.solver is not None and plan.solver.objective is not None
     k = compute_kpis(p, plan.calls, w)
     assert k.weighted_lateness_minutes > 0

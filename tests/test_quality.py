@@ -13,7 +13,8 @@ import pytest
 
 from optimizer.checker import check
 from optimizer.formats.bap import bap_objective, read_bap
-from optimizer.solver import SolveOptions, solve
+from optimizer.solver import SolveOptions
+from tests.builders import solve_plan
 
 BAP = Path(os.environ.get("PORTSYNC_BAP_DIR", Path(__file__).resolve().parents[2] / "shared/benchmarks/bap"))
 
@@ -35,7 +36,7 @@ def test_benchmark_objective_not_above_recorded(
         pytest.skip(f"{path} not found (set PORTSYNC_BAP_DIR)")
     instance = read_bap(path)
     problem = instance.to_problem()
-    plan = solve(problem, SolveOptions(time_limit_s=limit, workers=2))
+    plan = solve_plan(problem, SolveOptions(time_limit_s=limit, workers=2))
     assert check(problem, plan).ok
     assert plan.solver is not None
     value = bap_objective(instance, plan)
