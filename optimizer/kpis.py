@@ -76,6 +76,22 @@ def fmt_day_time_at(t: datetime, tz: ZoneInfo | None) -> str:
     return f"{fmt_day_time(t)} · {lt:%a %d %b %H:%M} local (UTC{fmt_offset(lt)})"
 
 
+def fmt_num(fmt: str, value: float) -> str:
+    """`value` formatted with `fmt`, without a '-0.0' for values that round to zero."""
+    text = fmt.format(value)
+    return text.removeprefix("-") if float(text) == 0 else text
+
+
+def fmt_percent(value: float) -> str:
+    """A percentage for people, one format everywhere: '12.5 %'."""
+    return fmt_num("{:.1f}", value) + " %"
+
+
+def fmt_hours(hours: float) -> str:
+    """Hours for people, to a tenth: '12.5 h'."""
+    return fmt_num("{:.1f}", hours) + " h"
+
+
 def fmt_minutes(m: float) -> str:
     """A duration for people: '3 h 20 min', '45 min', '-1 h 5 min'."""
     sign = "-" if m < 0 else ""
