@@ -3,111 +3,69 @@ chart with its pinned label column, unserved calls and warnings; and writing eit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from optimizer.domain import Problem
 from optimizer.gantt.layout import layout
-from optimizer.gantt.svg import change_text, chart_svg, esc, gantt_svg, labels_svg, legend_svg
+from optimizer.gantt.svg import chart_svg, esc, gantt_svg, labels_svg, legend_svg
 from optimizer.kpis import fmt_day_time
-from optimizer.plan import Kpis, Plan, PortKpis
+from optimizer.plan import Plan
+from optimizer.report import (
+    NO_VALUE,
+    kpi_headline,
+    kpi_table_columns,
+    kpi_table_sections,
+    solver_summary,
+    unserved_rows,
+    warning_rows,
+    yardstick_notes,
+)
 
 
-def _kpi_table(problem: Problem, plan: Plan) -> str:
-    k, base = plan.kpis, plan.baseline_kpis
-    if k is None:
-        return '<p class="muted">KPIs were not computed for this plan.</p>'
-    base_ports = {p.port_id: p for p in base.per_port} if base else {}
-    with_base = base is not None
-    head = "<tr><th>Scope</th><th>Calls</th><th>Total dwell</th>"
-    head += "<th>FCFS dwell</th><th>Change</th>" if with_base else ""
-    head += "<th>Waiting</th>"
-    head += "<th>FCFS waiting</th><th>Change</th>" if with_base else ""
-    head += "<th>Lateness</th><th>Late calls</th><th>Berth use</th></tr>"
+def _cell(header: str, text: str) -> str:
+    """A table cell; a saving is coloured by its sign (below FCFS is better, above worse)."""
+    trend = ""
+    if header == "saving" and text != NO_VALUE and float(text.removesuffix(" %")) != 0:
+        trend = ' class="worse"' if text.startswith("-") else ' class="better"'
+    return f"<td{trend}>{esc(text)}</td>"
 
-    def row(scope: str, kp: Kpis | PortKpis, bp: Kpis | PortKpis | None, strong: bool) -> str:
-        dwell, wait = kp.total_dwell_hours, kp.total_waiting_hours
-        cells = [f"<td>{esc(scope)}</td>", f"<td>{kp.calls}</td>", f"<td>{dwell:.1f} h</td>"]
-        if with_base:
-            if bp is None:
-                cells += ["<td>–</td>", "<td>–</td>"]
-            else:
-                bd = bp.total_dwell_hours
-                cells += [f"<td>{bd:.1f} h</td>", _change_cell(dwell, bd)]
-        cells.append(f"<td>{wait:.1f} h</td>")
-        if with_base:
-            if bp is None:
-                cells += ["<td>–</td>", "<td>–</td>"]
-            else:
-                bw = bp.total_waiting_hours
-                cells += [f"<td>{bw:.1f} h</td>", _change_cell(wait, bw)]
-        cells += [
-            f"<td>{kp.total_lateness_hours:.1f} h</td>",
-            f"<td>{kp.late_calls}</td>",
-            f"<td>{kp.berth_utilization * 100:.0f}%</td>",
-        ]
-        cls = ' class="total"' if strong else ""
-        return f"<tr{cls}>{''.join(cells)}</tr>"
 
-    body = [row("All ports", k, base, True)]
-    names = {p.id: (f"{p.name} ({p.id})" if p.name and p.name != p.id else p.id) for p in problem.ports}
-    body += [row(names.get(p.port_id, p.port_id), p, base_ports.get(p.port_id), False) for p in k.per_port]
-    headline = f"Total dwell <b>{k.total_dwell_hours:.1f} h</b> over {k.calls} calls"
-    if base is not None and base.total_dwell_hours > 0:
-        pct = (base.total_dwell_hours - k.total_dwell_hours) / base.total_dwell_hours * 100
-        word = "below" if pct >= 0 else "above"
-        headline += (
-            f", <b>{abs(pct):.1f}% {word}</b> first come, first served ({base.total_dwell_hours:.1f} h);"
-            f" waiting {k.total_waiting_hours:.1f} h against {base.total_waiting_hours:.1f} h"
-        )
-    return (
-        f'<p class="headline">{headline}.</p>'
-        f'<table class="kpis"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>'
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], css_class: str = "") -> str:
+    cls = f' class="{css_class}"' if css_class else ""
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(_cell(h, c) for h, c in zip(headers, row, strict=True)) + "</tr>" for row in rows
     )
+    return f"<table{cls}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _change_cell(value: float, base: float) -> str:
-    trend = "better" if value < base - 1e-9 else ("worse" if value > base + 1e-9 else "same")
-    return f'<td class="{trend}">{change_text(value, base)}</td>'
+def _kpis(plan: Plan) -> str:
+    """The headline, the KPI table and what the FCFS yardsticks mean: the CLI's words and rows."""
+    if plan.kpis is None:
+        return '<p class="muted">KPIs were not computed for this plan.</p>'
+    headline = "".join(f"<b>{esc(text)}</b>" if strong else esc(text) for text, strong in kpi_headline(plan))
+    columns = kpi_table_columns(plan)
+    (_, totals), *ports = kpi_table_sections(plan)
+    table = _table(columns, [row[: len(columns)] for row in totals], "kpis")
+    if ports:
+        per_port = [row[: len(columns)] for _, rows in ports for row in rows]
+        summary = f"<summary>Per port ({len(ports)})</summary>"
+        table += f"<details>{summary}{_table(columns, per_port, 'kpis')}</details>"
+    notes = "".join(f'<p class="muted">{esc(note)}</p>' for note in yardstick_notes(plan))
+    return f'<p class="headline">{headline}.</p>{table}{notes}'
 
 
 def _solver_line(plan: Plan) -> str:
-    s = plan.solver
-    if s is None:
+    text = solver_summary(plan)
+    return f'<p class="muted">Solver: {esc(text)}</p>' if text else ""
+
+
+def _section(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A titled table below the chart (unserved calls, warnings); nothing when it has no rows."""
+    if not rows:
         return ""
-    bits = [f"status {s.status.value}", f"source {s.source}"]
-    if s.objective is not None:
-        bits.append(f"objective {s.objective:,.0f}")
-    if s.gap is not None:
-        bits.append(f"gap {s.gap * 100:.1f}%")
-    bits.append(f"{s.seconds:.1f} s")
-    bits.append(f"{s.solutions} solutions")
-    if s.stopped:
-        bits.append("stopped on request")
-    return f'<p class="muted">Solver: {esc(" · ".join(bits))}</p>'
-
-
-def _unserved(plan: Plan) -> str:
-    if not plan.unserved:
-        return ""
-    rows = "".join(
-        f"<tr><td>{esc(u.call_id)}</td><td>{esc('; '.join(u.reasons))}</td></tr>" for u in plan.unserved
-    )
-    return (
-        f'<section class="unserved"><h2>Calls that cannot be served ({len(plan.unserved)})</h2>'
-        f"<table><thead><tr><th>Call</th><th>Why</th></tr></thead><tbody>{rows}</tbody></table></section>"
-    )
-
-
-def _warnings(plan: Plan) -> str:
-    if not plan.warnings:
-        return ""
-    rows = "".join(f"<tr><td>{esc(w.call_id or '')}</td><td>{esc(w.kind)}</td>"
-                   f"<td>{esc(w.detail)}</td></tr>" for w in plan.warnings)
-    return (
-        f'<section class="unserved"><h2>Warnings ({len(plan.warnings)})</h2>'
-        f"<table><thead><tr><th>Call</th><th>Kind</th><th>What</th></tr></thead><tbody>{rows}</tbody>"
-        "</table></section>"
-    )
+    return f'<section class="unserved"><h2>{esc(title)} ({len(rows)})</h2>{_table(headers, rows)}</section>'
 
 
 _PAGE_CSS = """
@@ -123,8 +81,8 @@ table{border-collapse:collapse;font-size:12.5px;background:#fff}
 th,td{padding:3px 10px;border-bottom:1px solid #e5e9ef;text-align:right;white-space:nowrap}
 th:first-child,td:first-child{text-align:left}
 th{color:#5b6675;font-weight:600}
-tr.total td{font-weight:700}
 td.better{color:#1b7f3b}td.worse{color:#b42318}
+details{margin:4px 0}summary{cursor:pointer;color:#5b6675;font-size:13px}
 main{padding:12px 20px}
 .chart{overflow:auto;width:max-content;max-width:100%;background:#fff;border:1px solid #dde3ea;
 border-radius:4px}
@@ -167,7 +125,7 @@ def gantt_html(problem: Problem, plan: Plan, title: str | None = None) -> str:
         f"<h1>{esc(page_title)}</h1>",
         f'<p class="muted">{esc(facts)}</p>',
         description,
-        _kpi_table(problem, plan),
+        _kpis(plan),
         _solver_line(plan),
         "</header>",
         "<main>",
@@ -177,8 +135,8 @@ def gantt_html(problem: Problem, plan: Plan, title: str | None = None) -> str:
         chart_svg(lay, None, legend=False),
         "</div></div>",
         "</main>",
-        _unserved(plan),
-        _warnings(plan),
+        _section("Calls that cannot be served", ("Call", "Why"), unserved_rows(plan)),
+        _section("Warnings", ("Call", "Kind", "What"), warning_rows(plan)),
         "<footer>Times on the axis are UTC; each port header gives its local offset, and each bar's tooltip "
         "gives UTC and local times. Hover a bar, wait line, closure or hatched window for details. "
         "Made by portsync.</footer>",

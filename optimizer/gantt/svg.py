@@ -37,8 +37,9 @@ from optimizer.gantt.layout import (
     wait_lanes,
     window_x,
 )
-from optimizer.kpis import fmt_day_time_at
+from optimizer.kpis import fmt_day_time_at, fmt_hours, minutes
 from optimizer.plan import Plan
+from optimizer.report import kpi_headline
 
 CARGO_COLOURS: dict[str, str] = {
     CargoKind.RAIL_FERRY.value: "#4e79a7",
@@ -79,10 +80,6 @@ def _ink_on(colour: str) -> str:
     r, g, b = _rgb(colour)
     luminance = (0.299 * r + 0.587 * g + 0.114 * b) / 255
     return "#1d1d1f" if luminance > 0.6 else "#ffffff"
-
-
-def _hours(minutes: float | None) -> str:
-    return "–" if minutes is None else f"{minutes / 60:.1f} h"
 
 
 def _style() -> str:
@@ -226,7 +223,7 @@ def _closures_svg(groups: list[Group], scale: Scale, port_tz: dict[str, ZoneInfo
             tip = (
                 f"Closure of {g.title}" + (f": {c.reason}" if c.reason else "")
                 + f"\nfrom {fmt_day_time_at(c.start, tz)}\nto {fmt_day_time_at(c.end, tz)}"
-                + f"\n{(c.end - c.start).total_seconds() / 3600:.1f} h: no berthing or departure"
+                + f"\n{fmt_hours((c.end - c.start).total_seconds() / 3600)}: no berthing or departure"
             )
             y0 = g.y + HEADER_H
             h = g.bottom - y0
@@ -282,13 +279,15 @@ def _maintenance_svg(groups: list[Group], scale: Scale, port_tz: dict[str, ZoneI
 
 
 def _call_tip(bar: Bar) -> str:
+    """Who, what, where, when (UTC and local), how long, and why it waited: all a bar can say."""
     cp = bar.cp
     wait = cp.waiting_minutes
     if wait is None:
-        wait = (cp.berth_start - cp.arrival).total_seconds() / 60
+        wait = minutes(cp.berth_start - cp.arrival)
     dwell = cp.dwell_minutes
     if dwell is None:
-        dwell = (cp.berth_end - cp.arrival).total_seconds() / 60
+        dwell = minutes(cp.berth_end - cp.arrival)
+    at_berth = minutes(cp.berth_end - cp.berth_start)
     cargo = cargo_label(bar.cargo) or "unknown cargo"
     vessel = bar.name if not cp.vessel_id or cp.vessel_id == bar.name else f"{bar.name} ({cp.vessel_id})"
     lines = [
@@ -297,11 +296,11 @@ def _call_tip(bar: Bar) -> str:
         f"arrival:     {fmt_day_time_at(cp.arrival, bar.tz)}",
         f"berth start: {fmt_day_time_at(cp.berth_start, bar.tz)}",
         f"berth end:   {fmt_day_time_at(cp.berth_end, bar.tz)}",
-        f"waiting {_hours(wait)} · at berth "
-        f"{_hours((cp.berth_end - cp.berth_start).total_seconds() / 60)} · dwell {_hours(dwell)}",
+        f"waiting {fmt_hours(wait / 60)} · at berth "
+        f"{fmt_hours(at_berth / 60)} · dwell {fmt_hours(dwell / 60)}",
     ]
     if cp.lateness_minutes:
-        lines.append(f"late by {_hours(cp.lateness_minutes)} against the requested departure")
+        lines.append(f"late by {fmt_hours(cp.lateness_minutes / 60)} against the requested departure")
     if cp.inbound_speed_kn is not None:
         lines.append(f"inbound speed {cp.inbound_speed_kn:.1f} kn")
     lines.extend(f"waited for: {r.detail}" for r in cp.waited_for)
@@ -329,7 +328,7 @@ def _calls_svg(bars: list[Bar], rows: dict[str, Row], scale: Scale) -> tuple[lis
             y = row.y + WAIT_LANES[lanes[i]]
             colour = _darker(CARGO_COLOURS.get(b.cargo, UNKNOWN_COLOUR))
             hours = (cp.berth_start - cp.arrival).total_seconds() / 3600
-            tip = f"{b.name} ({cp.call_id}) waits {hours:.1f} h at anchorage"
+            tip = f"{b.name} ({cp.call_id}) waits {fmt_hours(hours)} at anchorage"
             tip += f"\narrives {fmt_day_time_at(cp.arrival, b.tz)}"
             tip += "".join(f"\nwaited for: {r.detail}" for r in cp.waited_for)
             waits.append(
@@ -410,25 +409,6 @@ def _legend(
     return out, height
 
 
-def _kpi_line(plan: Plan) -> str:
-    k, base = plan.kpis, plan.baseline_kpis
-    if k is None:
-        return ""
-    dwell, wait = k.total_dwell_hours, k.total_waiting_hours
-    text = f"{k.calls} calls · total dwell {dwell:.1f} h · waiting {wait:.1f} h"
-    if base is not None:
-        bd, bw = base.total_dwell_hours, base.total_waiting_hours
-        text += (f" · FCFS: dwell {bd:.1f} h ({change_text(dwell, bd)}), "
-                 f"waiting {bw:.1f} h ({change_text(wait, bw)})")
-    return text
-
-
-def change_text(value: float, base: float) -> str:
-    if base <= 0:
-        return "±0%" if value <= 0 else "up from 0"
-    pct = (value - base) / base * 100
-    return f"{'−' if pct < 0 else '+'}{abs(pct):.0f}%"
-
 def _svg_open(width: float, height: float, label: str, cls: str = "psg-gantt") -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="{cls}" width="{_f(width)}" height="{_f(height)}" '
@@ -448,7 +428,7 @@ def chart_svg(lay: Layout, heading: str | None, legend: bool) -> str:
     head: list[str] = []
     if heading is not None:
         head.append(f'<text class="heading" x="{_f(PAD)}" y="22">{esc(heading)}</text>')
-        sub = _kpi_line(lay.plan) or f"{len(lay.plan.calls)} calls"
+        sub = "".join(text for text, _ in kpi_headline(lay.plan)) or f"{len(lay.plan.calls)} calls"
         head.append(f'<text class="subheading" x="{_f(PAD)}" y="40">{esc(sub)}</text>')
     rows = {r.berth_id: r for g in lay.groups for r in g.rows}
     labels, grid = _axis(scale, top, bottom)
