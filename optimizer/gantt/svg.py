@@ -424,6 +424,7 @@ def _axis_caption(top: float) -> list[str]:
 
 
 def chart_svg(lay: Layout, heading: str | None, legend: bool) -> str:
+    """The chart; a heading and the legend only when it stands alone (the page has its own)."""
     scale, top, bottom = lay.scale, lay.axis_top, lay.rows_bottom
     head: list[str] = []
     if heading is not None:
@@ -482,6 +483,7 @@ def labels_svg(lay: Layout) -> str:
 
 
 def legend_svg(lay: Layout, width: float) -> str:
+    """The legend on its own, above the page's chart, so it stays in view when the chart scrolls."""
     key, key_h = _legend(lay.bars, width, 6, bool(lay.outside), suffix="-key")
     return "\n".join([
         _svg_open(width, key_h + 8, "Legend", "psg-gantt psg-legend"),
@@ -489,9 +491,6 @@ def legend_svg(lay: Layout, width: float) -> str:
         *key,
         "</svg>",
     ])
-
-
-# -- public ------------------------------------------------------------------------------------
 
 
 def gantt_svg(problem: Problem, plan: Plan, title: str | None = None) -> str:
