@@ -45,7 +45,7 @@ def test_history_lists_every_improvement_in_order(first: Result) -> None:
     assert served_first == sorted(served_first, reverse=True)  # each one better than the one before
 
 
-def test_a_search_started_from_a_plan_keeps_it_unless_it_finds_better(problem: Problem, first: Result) -> None:
+def test_a_search_from_a_plan_keeps_it_unless_it_finds_better(problem: Problem, first: Result) -> None:
     again = solve(problem, SolveOptions(time_limit_s=1, workers=1, seed=1), initial_plan=first.assignments)
     assert again.history[0].source == PlanSource.INITIAL_PLAN
     assert again.history[0].objective == pytest.approx(first.history[-1].objective)
