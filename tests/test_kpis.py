@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 import pytest
 
 from optimizer.domain import Problem, Vessel
 from optimizer.kpis import call_metrics, compute_kpis, fmt_minutes, leg_fuel_saved_t, objective, sea_fuel_t
 from optimizer.params import ObjectiveWeights
 from optimizer.plan import CallAssignment
-from tests.builders import T0, at, berth, call, make_problem, port, two_ships_one_berth, vessel, voyage
+from tests.builders import (
+    assignment,
+    at,
+    berth,
+    call,
+    make_problem,
+    port,
+    two_ships_one_berth,
+    vessel,
+    voyage,
+)
 
-
-def t(hours: float) -> datetime:
-    return T0 + timedelta(hours=hours)
-
-
-def a(cid: str, bid: str, arrival: float, start: float, end: float) -> CallAssignment:
-    return CallAssignment(call_id=cid, berth_id=bid, arrival=t(arrival), berth_start=t(start),
-                          berth_end=t(end))
+a = assignment  # short: plans are written a line an entry
 
 
 # Two ships arrive at 1 h; C2 (4 h) goes first, C1 (10 h) waits 4 h.

@@ -6,17 +6,12 @@ the tests assert checker-clean plans and objectives not above them.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from optimizer.checker import check
 from optimizer.formats.bap import bap_objective, read_bap
 from optimizer.solver import SolveOptions
-from tests.builders import solve_plan
-
-BAP = Path(os.environ.get("PORTSYNC_BAP_DIR", Path(__file__).resolve().parents[2] / "shared/benchmarks/bap"))
+from tests.builders import BAP, solve_plan
 
 RECORDED = [
     # (file, time limit s, objective not above, must be proven optimal)

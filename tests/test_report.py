@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
-from optimizer.plan import CallAssignment, SolverFacts, SolveStatus, UnservedCall
+from optimizer.plan import SolverFacts, SolveStatus, UnservedCall
 from optimizer.report import build_plan, kpi_table_rows
-from tests.builders import T0, berth, call, make_problem, port, two_ships_one_berth, vessel, voyage
+from tests.builders import (
+    assignment,
+    berth,
+    call,
+    make_problem,
+    port,
+    t,
+    two_ships_one_berth,
+    vessel,
+    voyage,
+)
 
-
-def t(hours: float) -> datetime:
-    return T0 + timedelta(hours=hours)
-
-
-def a(cid: str, bid: str, arrival: float, start: float, end: float) -> CallAssignment:
-    return CallAssignment(call_id=cid, berth_id=bid, arrival=t(arrival), berth_start=t(start),
-                          berth_end=t(end))
+a = assignment  # short: plans are written a line an entry
 
 
 SHORT_FIRST = [a("C1", "A1", 1, 5, 15), a("C2", "A1", 1, 1, 5)]  # given out of order on purpose
