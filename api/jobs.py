@@ -14,9 +14,9 @@ A process gets one task at a time over its pipe and answers each with `Finished`
   restart or a crash a late write of an old attempt changes nothing.
 - `SolveNow(problem, options)`: POST /v1/solve: solve and send the plan back (nothing stored).
 
-A job that comes back with a stored best plan resumes from it: the plan is given to CP-SAT as its
-start plan, the job gets the rest of its time limit, and the stored plan is replaced only by a
-better one.
+A job that comes back with a stored best plan resumes from it: the plan is the solve's
+`initial_plan` (where the search starts), the job gets the rest of its time limit, and the stored
+plan is replaced only by a better one.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from api.db import Database, JobRow, JobStatus
 if TYPE_CHECKING:
     from optimizer.domain import Problem
     from optimizer.params import ObjectiveWeights, SolveOptions
-    from optimizer.plan import CallAssignment, Plan
-    from optimizer.solver import Progress
+    from optimizer.plan import CallAssignment, CallPlan, Plan
+    from optimizer.solver import Progress, Result
 
 log = logging.getLogger("portsync.api.jobs")
 
@@ -160,11 +160,12 @@ def run_task(cfg: WorkerConfig, task: Task) -> Finished:
 
 def solve_sync(problem_json: str, options_json: str) -> str:
     """POST /v1/solve: the plan as JSON."""
+    from optimizer.report import plan_from_result
     from optimizer.solver import SolveOptions, solve
     from optimizer.validation import load_problem
 
-    plan = solve(load_problem(problem_json), SolveOptions.model_validate_json(options_json))
-    return plan.model_dump_json()
+    problem, options = load_problem(problem_json), SolveOptions.model_validate_json(options_json)
+    return plan_from_result(problem, solve(problem, options), options.weights).model_dump_json()
 
 
 # -- one attempt at one job ---------------------------------------------------------------------
@@ -186,7 +187,6 @@ class JobRun:
         self.stop = threading.Event()  # the solver's stop event
         self.lost = False  # the job was handed to another attempt: write nothing more
         self.user_stop = False  # a client asked to stop
-        self.resumed = False
         self.spent_before = 0.0
         self.best_objective = math.inf  # of the best plan stored, this attempt's or an earlier one's
         self.best_before: Plan | None = None  # an earlier attempt's best plan, with calls
@@ -205,12 +205,13 @@ class JobRun:
         if loaded is None:
             return
         problem, options, weights = loaded
-        solve_problem, solve_options = self.resume_from_best(problem, options)
+        initial_plan, options = self.resume_from_best(options)
         watcher = threading.Thread(target=self.monitor, args=(problem, weights),
                                    name=f"job-{self.job_id[:8]}", daemon=True)
         watcher.start()
         try:
-            plan = solve(solve_problem, solve_options, on_progress=self.on_progress, stop=self.stop)
+            result = solve(problem, options, initial_plan=initial_plan, on_progress=self.on_progress,
+                           stop=self.stop)
         except Exception as exc:
             self._end_monitor(watcher)
             log.warning("job %s failed: %s", self.job_id, exc)
@@ -218,7 +219,7 @@ class JobRun:
                            spent_s=self.spent())
             return
         self._end_monitor(watcher)
-        self.finish(problem, weights, plan)
+        self.finish(problem, weights, result)
 
     def load(self) -> tuple[Problem, SolveOptions, ObjectiveWeights] | None:
         """The job's problem, options and weights, and what an earlier attempt left; None when the
@@ -252,24 +253,17 @@ class JobRun:
             self.user_stop = True
             self.stop.set()
 
-    def resume_from_best(self, problem: Problem, options: SolveOptions) -> tuple[Problem, SolveOptions]:
-        """The problem and options to solve: as stored, or, for a job that comes back with a best
-        plan, that plan as the previous plan with no penalty for changing it and the rest of the
-        time limit."""
-        from optimizer.domain import PreviousAssignment
-
+    def resume_from_best(self, options: SolveOptions) -> tuple[list[CallPlan] | None, SolveOptions]:
+        """Where the search starts and the options it runs with: for a job that comes back with a
+        best plan, that plan as the initial plan and the rest of the time limit (at least
+        RESUME_MIN_S); otherwise no initial plan and the options as stored."""
         best = self.best_before
-        if best is None or not math.isfinite(self.best_objective) or problem.previous_plan is not None:
-            return problem, options
-        self.resumed = True
-        hint = [PreviousAssignment(call_id=c.call_id, berth_id=c.berth_id, berth_start=c.berth_start)
-                for c in best.calls]
+        if best is None or not math.isfinite(self.best_objective):
+            return None, options
         limit = options.time_limit_s
         log.info("job %s: resuming from its best stored plan (objective %s)", self.job_id,
                  self.best_objective)
-        return problem.model_copy(update={"previous_plan": hint}), options.model_copy(update={
-            "start_from": "previous",
-            "weights": options.weights.model_copy(update={"berth_change": 0, "start_change": 0}),
+        return list(best.calls), options.model_copy(update={
             "time_limit_s": max(limit - self.spent_before, min(limit, RESUME_MIN_S)),
         })
 
@@ -371,17 +365,17 @@ class JobRun:
 
     # -- at the end ----------------------------------------------------------------------------
 
-    def finish(self, problem: Problem, weights: ObjectiveWeights, plan: Plan) -> None:
+    def finish(self, problem: Problem, weights: ObjectiveWeights, result: Result) -> None:
         """Store the final plan and end the job: done, stopped (on request), or failed when there is
         no plan at all; a stored plan better than the final one (a resumed search that ran short)
         stays the job's plan."""
-        from optimizer.plan import CallAssignment
-        from optimizer.report import build_plan
+        from optimizer.report import plan_from_result
 
         if self.lost:
             log.info("job %s attempt %s was handed to another attempt; its result is dropped",
                      self.job_id, self.attempt)
             return
+        plan = plan_from_result(problem, result, weights)
         if not plan.calls and self.best_before is None:
             why = plan.message or "no call can be served: " + "; ".join(
                 f"{u.call_id}: {u.reasons[0]}" for u in plan.unserved[:5] if u.reasons)
@@ -390,13 +384,6 @@ class JobRun:
             log.info("job %s failed: no plan", self.job_id)
             return
         status = JobStatus.STOPPED if self.user_stop else JobStatus.DONE
-        if self.resumed and plan.solver is not None:
-            # Report against the problem as submitted (the start plan was only a hint).
-            fields = set(CallAssignment.model_fields)
-            plan = build_plan(problem, [CallAssignment.model_validate(c.model_dump(include=fields))
-                                        for c in plan.calls],
-                              weights=weights, solver=plan.solver, baseline=self._baseline(problem),
-                              unserved=plan.unserved)
         objective = plan.kpis.objective if plan.calls and plan.kpis is not None else math.inf
         if math.isfinite(self.best_objective) and objective > self.best_objective + 1e-9:
             self.db.finish(self.job_id, self.attempt, status, spent_s=self.spent())

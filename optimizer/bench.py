@@ -35,6 +35,8 @@ from optimizer.domain import Problem
 from optimizer.formats.bap import BapFormatError, BapInstance, bap_objective, read_bap
 from optimizer.params import ObjectiveWeights, SolveOptions
 from optimizer.plan import CallAssignment, Plan
+from optimizer.report import plan_from_result
+from optimizer.result import relative_gap
 from optimizer.solver import Progress, solve
 from optimizer.solver.bound import contention_free_dwell
 from optimizer.solver.model import earliest_starts
@@ -73,15 +75,6 @@ def bound_in_file_units(best_bound: float, weights: ObjectiveWeights) -> float:
     """
     raw = best_bound / (weights.dwell * 60.0)
     return float(math.ceil(raw - 1e-6))
-
-
-def relative_gap(objective: float | None, bound: float | None) -> float | None:
-    """(objective - bound) / objective, 0 when both are 0; None without both figures."""
-    if objective is None or bound is None:
-        return None
-    if objective <= bound:
-        return 0.0
-    return (objective - bound) / max(abs(objective), 1e-9)
 
 
 def instance_paths(paths: Iterable[Path]) -> list[Path]:
@@ -219,7 +212,7 @@ def _solve_seed(instance: BapInstance, problem: Problem, options: SolveOptions,
             on_progress(BapProgress(options.seed, p.objective / scale, bound, p.seconds, p.solutions))
 
     t0 = time.monotonic()
-    plan = solve(problem, options, on_progress=progress)
+    plan = plan_from_result(problem, solve(problem, options, on_progress=progress), options.weights)
     seconds = time.monotonic() - t0
     run = _seed_run(instance, problem, plan, options.weights, options.seed, seconds,
                     improvements[-1] if improvements else None)
@@ -402,7 +395,7 @@ def _scale_child(calls: int, days: int, seed: int, time_limit_s: float, workers:
         if workers is not None:
             options.workers = workers
         out.put(("stage", "solving"))
-        plan = solve(problem, options, on_progress=progress)
+        plan = plan_from_result(problem, solve(problem, options, on_progress=progress), options.weights)
         report = check(problem, plan) if plan.calls else None
         facts = plan.solver
         served = bool(plan.calls) and not plan.unserved

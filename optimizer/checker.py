@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,13 +35,35 @@ from optimizer.plan import CallAssignment, Kpis, Plan
 TOLERANCE_MINUTES = 1e-6
 
 #: Every kind the checker emits, for integrators that switch on it.
-KINDS = (
-    "missing_call", "unknown_call", "duplicate_call", "unknown_berth", "wrong_port", "berth_misfit",
-    "handling_too_short", "start_before_arrival", "start_before_earliest", "latest_departure_missed",
-    "berth_overlap", "berth_unavailable", "closure_berthing", "closure_departure", "eta_mismatch",
-    "voyage_order", "sailing_too_fast", "sailing_too_slow", "link_min_gap", "link_max_gap",
-    "frozen_moved", "planned_and_unserved",
-)
+class ViolationKind(StrEnum):
+    """Which hard rule a plan breaks."""
+
+    MISSING_CALL = "missing_call"
+    UNKNOWN_CALL = "unknown_call"
+    DUPLICATE_CALL = "duplicate_call"
+    UNKNOWN_BERTH = "unknown_berth"
+    WRONG_PORT = "wrong_port"
+    BERTH_MISFIT = "berth_misfit"
+    HANDLING_TOO_SHORT = "handling_too_short"
+    START_BEFORE_ARRIVAL = "start_before_arrival"
+    START_BEFORE_EARLIEST = "start_before_earliest"
+    LATEST_DEPARTURE_MISSED = "latest_departure_missed"
+    BERTH_OVERLAP = "berth_overlap"
+    BERTH_UNAVAILABLE = "berth_unavailable"
+    CLOSURE_BERTHING = "closure_berthing"
+    CLOSURE_DEPARTURE = "closure_departure"
+    ETA_MISMATCH = "eta_mismatch"
+    VOYAGE_ORDER = "voyage_order"
+    SAILING_TOO_FAST = "sailing_too_fast"
+    SAILING_TOO_SLOW = "sailing_too_slow"
+    LINK_MIN_GAP = "link_min_gap"
+    LINK_MAX_GAP = "link_max_gap"
+    FROZEN_MOVED = "frozen_moved"
+    PLANNED_AND_UNSERVED = "planned_and_unserved"
+
+
+KINDS = tuple(ViolationKind)
+K = ViolationKind  # short, for the checks below
 
 
 class Violation(BaseModel):
@@ -48,7 +71,19 @@ class Violation(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: str
+    kind: ViolationKind
+    call_id: str | None = None
+    berth_id: str | None = None
+    detail: str
+
+
+class FrozenFact(BaseModel):
+    """A hard rule that frozen calls break by themselves: a fact the plan keeps, not its fault."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(description="frozen_<rule>, the rule being one of the violation kinds.")
+    rule: ViolationKind
     call_id: str | None = None
     berth_id: str | None = None
     detail: str
@@ -61,7 +96,7 @@ class CheckReport(BaseModel):
 
     ok: bool = Field(description="No violation (warnings and unserved calls aside).")
     violations: list[Violation]
-    warnings: list[Violation] = Field(default_factory=list, description="Frozen calls that break a hard "
+    warnings: list[FrozenFact] = Field(default_factory=list, description="Frozen calls that break a hard "
                                       "rule: facts the plan keeps, not its fault.")
     unserved: list[str] = Field(default_factory=list, description="Calls the plan lists as unserved.")
     kpis: Kpis
@@ -71,7 +106,7 @@ class CheckReport(BaseModel):
         """No violation, no warning: every call planned breaks no rule."""
         return self.ok and not self.warnings
 
-    def kinds(self) -> Counter[str]:
+    def kinds(self) -> Counter[ViolationKind]:
         return Counter(v.kind for v in self.violations)
 
 
@@ -90,14 +125,15 @@ class _Checker:
         self.berth_port = problem.berth_port()
         self.vessels = problem.vessel_map()
         self.out: list[Violation] = []
-        self.warnings: list[Violation] = []
+        self.warnings: list[FrozenFact] = []
         self.by_call = first_assignments(problem, self.assignments)
         self.as_warning = False  # while checking what only frozen facts break
 
-    def add(self, kind: str, detail: str, call_id: str | None = None, berth_id: str | None = None) -> None:
+    def add(self, kind: ViolationKind, detail: str, call_id: str | None = None,
+            berth_id: str | None = None) -> None:
         if self.as_warning:
-            self.warnings.append(Violation(kind=f"frozen_{kind}", call_id=call_id, berth_id=berth_id,
-                                           detail=f"frozen call: {detail}"))
+            self.warnings.append(FrozenFact(kind=f"frozen_{kind}", rule=kind, call_id=call_id,
+                                            berth_id=berth_id, detail=f"frozen call: {detail}"))
         else:
             self.out.append(Violation(kind=kind, call_id=call_id, berth_id=berth_id, detail=detail))
 
@@ -112,30 +148,30 @@ class _Checker:
         seen: set[str] = set()
         for a in self.assignments:
             if a.call_id not in self.calls:
-                self.add("unknown_call", f"the plan assigns call {a.call_id!r}, which the problem does "
+                self.add(K.UNKNOWN_CALL, f"the plan assigns call {a.call_id!r}, which the problem does "
                          "not have", a.call_id, a.berth_id)
             elif a.call_id in seen:
                 first = self.by_call[a.call_id]
-                self.add("duplicate_call", f"call {a.call_id} is assigned more than once (first to "
+                self.add(K.DUPLICATE_CALL, f"call {a.call_id} is assigned more than once (first to "
                          f"berth {first.berth_id} at {fmt_time(first.berth_start)}, again to berth "
                          f"{a.berth_id} at {fmt_time(a.berth_start)}); only the first is checked",
                          a.call_id, a.berth_id)
             seen.add(a.call_id)
         for cid in unserved:
             if cid not in self.calls:
-                self.add("unknown_call", f"the plan lists call {cid!r} as unserved, but the problem "
+                self.add(K.UNKNOWN_CALL, f"the plan lists call {cid!r} as unserved, but the problem "
                          "does not have it", cid)
         for c in self.p.calls:
             if c.id in self.by_call:
                 if c.id in unserved:
-                    self.add("planned_and_unserved", f"call {c.id} is planned at berth "
+                    self.add(K.PLANNED_AND_UNSERVED, f"call {c.id} is planned at berth "
                              f"{self.by_call[c.id].berth_id} and also listed as unserved", c.id)
                 continue
             if c.id in unserved:
                 if not unserved[c.id]:
-                    self.add("missing_call", f"call {c.id} is listed as unserved without a reason", c.id)
+                    self.add(K.MISSING_CALL, f"call {c.id} is listed as unserved without a reason", c.id)
             else:
-                self.add("missing_call", f"call {c.id} (vessel {c.vessel_id} at {c.port_id}) has no "
+                self.add(K.MISSING_CALL, f"call {c.id} (vessel {c.vessel_id} at {c.port_id}) has no "
                          "assignment in the plan", c.id)
 
     # -- one call at a time --------------------------------------------------------------------
@@ -151,38 +187,38 @@ class _Checker:
     def _call(self, c: Call, a: CallAssignment) -> None:
         berth = self.berths.get(a.berth_id)
         if berth is None:
-            self.add("unknown_berth", f"call {c.id} is assigned to berth {a.berth_id!r}, which the "
+            self.add(K.UNKNOWN_BERTH, f"call {c.id} is assigned to berth {a.berth_id!r}, which the "
                      "problem does not have", c.id, a.berth_id)
         elif self.berth_port[berth.id].id != c.port_id:
-            self.add("wrong_port", f"call {c.id} is for port {c.port_id} but berth {berth.id} is in "
+            self.add(K.WRONG_PORT, f"call {c.id} is for port {c.port_id} but berth {berth.id} is in "
                      f"port {self.berth_port[berth.id].id}", c.id, berth.id)
         else:
             vessel = self.vessels.get(c.vessel_id)
             misfit = berth_misfit(c, vessel, berth) if vessel is not None else None
             if misfit is not None:
-                self.add("berth_misfit", f"call {c.id} (vessel {c.vessel_id}) cannot use berth "
+                self.add(K.BERTH_MISFIT, f"call {c.id} (vessel {c.vessel_id}) cannot use berth "
                          f"{berth.id}: {misfit}", c.id, berth.id)
             hours = handling_hours(c, berth)
             stay = minutes(a.berth_end - a.berth_start)
             if hours is not None and stay + TOLERANCE_MINUTES < hours * 60:
-                self.add("handling_too_short", f"call {c.id} is at berth {berth.id} from "
+                self.add(K.HANDLING_TOO_SHORT, f"call {c.id} is at berth {berth.id} from "
                          f"{fmt_time(a.berth_start)} to {fmt_time(a.berth_end)} ({fmt_minutes(stay)}) "
                          f"but needs {fmt_minutes(hours * 60)} there", c.id, berth.id)
         if a.berth_start < a.arrival:
-            self.add("start_before_arrival", f"call {c.id} starts at berth {fmt_time(a.berth_start)}, "
+            self.add(K.START_BEFORE_ARRIVAL, f"call {c.id} starts at berth {fmt_time(a.berth_start)}, "
                      f"before the vessel arrives at {fmt_time(a.arrival)}", c.id, a.berth_id)
         if c.earliest_start is not None and a.berth_start < c.earliest_start:
-            self.add("start_before_earliest", f"call {c.id} starts at berth {fmt_time(a.berth_start)}, "
+            self.add(K.START_BEFORE_EARLIEST, f"call {c.id} starts at berth {fmt_time(a.berth_start)}, "
                      f"before its earliest start {fmt_time(c.earliest_start)}", c.id, a.berth_id)
         if c.latest_departure is not None and a.berth_end > c.latest_departure:
-            self.add("latest_departure_missed", f"call {c.id} leaves berth {a.berth_id} at "
+            self.add(K.LATEST_DEPARTURE_MISSED, f"call {c.id} leaves berth {a.berth_id} at "
                      f"{fmt_time(a.berth_end)}, after its latest departure "
                      f"{fmt_time(c.latest_departure)}", c.id, a.berth_id)
         if berth is not None:
             for w in berth.unavailable:
                 if a.berth_start < w.end and w.start < a.berth_end:
                     why = f" ({w.reason})" if w.reason else ""
-                    self.add("berth_unavailable", f"call {c.id} uses berth {berth.id} from "
+                    self.add(K.BERTH_UNAVAILABLE, f"call {c.id} uses berth {berth.id} from "
                              f"{fmt_time(a.berth_start)} to {fmt_time(a.berth_end)}, overlapping its "
                              f"unavailable window {fmt_time(w.start)} - {fmt_time(w.end)}{why}",
                              c.id, berth.id)
@@ -191,11 +227,11 @@ class _Checker:
             for w in port.closures:
                 why = f" ({w.reason})" if w.reason else ""
                 if w.start <= a.berth_start < w.end:
-                    self.add("closure_berthing", f"call {c.id} berths at {fmt_time(a.berth_start)}, "
+                    self.add(K.CLOSURE_BERTHING, f"call {c.id} berths at {fmt_time(a.berth_start)}, "
                              f"inside closure {fmt_time(w.start)} - {fmt_time(w.end)} of port "
                              f"{port.id}{why}", c.id, a.berth_id)
                 if w.start <= a.berth_end < w.end:
-                    self.add("closure_departure", f"call {c.id} leaves its berth at "
+                    self.add(K.CLOSURE_DEPARTURE, f"call {c.id} leaves its berth at "
                              f"{fmt_time(a.berth_end)}, inside closure {fmt_time(w.start)} - "
                              f"{fmt_time(w.end)} of port {port.id}{why}", c.id, a.berth_id)
         f = c.frozen
@@ -205,7 +241,7 @@ class _Checker:
             want = f"berth {f.berth_id}, {fmt_time(f.berth_start)} - {fmt_time(f.berth_end)}"
             if f.arrival is not None:
                 want += f", arrival {fmt_time(f.arrival)}"
-            self.add("frozen_moved", f"frozen call {c.id} must keep {want}; the plan has {got}",
+            self.add(K.FROZEN_MOVED, f"frozen call {c.id} must keep {want}; the plan has {got}",
                      c.id, a.berth_id)
 
     # -- between calls -------------------------------------------------------------------------
@@ -222,7 +258,7 @@ class _Checker:
                         break
                     if b.berth_end <= b.berth_start or a.berth_end <= a.berth_start:
                         continue  # an empty stay occupies nothing; handling_too_short says so
-                    self.add("berth_overlap", f"calls {a.call_id} ({fmt_time(a.berth_start)} - "
+                    self.add(K.BERTH_OVERLAP, f"calls {a.call_id} ({fmt_time(a.berth_start)} - "
                              f"{fmt_time(a.berth_end)}) and {b.call_id} ({fmt_time(b.berth_start)} - "
                              f"{fmt_time(b.berth_end)}) overlap on berth {bid}", b.call_id, bid)
 
@@ -241,13 +277,13 @@ class _Checker:
                         # reality; arriving before the ETA is reported
                         if a.arrival < v.eta:
                             self.as_warning = True
-                            self.add("eta_mismatch", f"first call {cid} of vessel {v.vessel_id} "
+                            self.add(K.ETA_MISMATCH, f"first call {cid} of vessel {v.vessel_id} "
                                      f"arrives at {fmt_time(a.arrival)}, before the vessel's ETA "
                                      f"{fmt_time(v.eta)}", cid, a.berth_id)
                             self.as_warning = False
                         continue
                     if not eta <= a.arrival <= v.eta + step:
-                        self.add("eta_mismatch", f"first call {cid} of vessel {v.vessel_id} arrives at "
+                        self.add(K.ETA_MISMATCH, f"first call {cid} of vessel {v.vessel_id} arrives at "
                                  f"{fmt_time(a.arrival)} but the vessel's ETA is {fmt_time(v.eta)} "
                                  f"(allowed: up to {self.p.time_step_minutes} min later, never "
                                  "earlier)", cid, a.berth_id)
@@ -264,7 +300,7 @@ class _Checker:
              a: CallAssignment) -> None:
         leg = minutes(a.arrival - prev.berth_end)
         if leg < 0:
-            self.add("voyage_order", f"call {cid} of vessel {vessel_id} arrives at "
+            self.add(K.VOYAGE_ORDER, f"call {cid} of vessel {vessel_id} arrives at "
                      f"{fmt_time(a.arrival)}, before the vessel leaves the previous call "
                      f"{prev_id} at {fmt_time(prev.berth_end)}", cid, a.berth_id)
             return
@@ -275,12 +311,12 @@ class _Checker:
         slowest = nm / vessel.min_speed_kn * 60
         route = f"{self.calls[prev_id].port_id} -> {self.calls[cid].port_id}, {nm:g} nm"
         if leg + TOLERANCE_MINUTES < fastest:
-            self.add("sailing_too_fast", f"vessel {vessel_id} sails {route} in "
+            self.add(K.SAILING_TOO_FAST, f"vessel {vessel_id} sails {route} in "
                      f"{fmt_minutes(leg)} (leaves {prev_id} at {fmt_time(prev.berth_end)}, "
                      f"arrives for {cid} at {fmt_time(a.arrival)}); at its max speed "
                      f"{vessel.max_speed_kn:g} kn it needs {fmt_minutes(fastest)}", cid, a.berth_id)
         elif leg - TOLERANCE_MINUTES > slowest:
-            self.add("sailing_too_slow", f"vessel {vessel_id} sails {route} in "
+            self.add(K.SAILING_TOO_SLOW, f"vessel {vessel_id} sails {route} in "
                      f"{fmt_minutes(leg)} (leaves {prev_id} at {fmt_time(prev.berth_end)}, "
                      f"arrives for {cid} at {fmt_time(a.arrival)}); at its min speed "
                      f"{vessel.min_speed_kn:g} kn it takes at most {fmt_minutes(slowest)}",
@@ -300,12 +336,12 @@ class _Checker:
         gap = minutes(after.berth_start - before.berth_end)
         why = f" ({link.reason})" if link.reason else ""
         if gap + TOLERANCE_MINUTES < link.min_gap_hours * 60:
-            self.add("link_min_gap", f"call {link.after} starts at {fmt_time(after.berth_start)}, "
+            self.add(K.LINK_MIN_GAP, f"call {link.after} starts at {fmt_time(after.berth_start)}, "
                      f"{fmt_minutes(gap)} after call {link.before} ends at "
                      f"{fmt_time(before.berth_end)}; the link needs at least "
                      f"{fmt_minutes(link.min_gap_hours * 60)}{why}", link.after, after.berth_id)
         if link.max_gap_hours is not None and gap - TOLERANCE_MINUTES > link.max_gap_hours * 60:
-            self.add("link_max_gap", f"call {link.after} starts at {fmt_time(after.berth_start)}, "
+            self.add(K.LINK_MAX_GAP, f"call {link.after} starts at {fmt_time(after.berth_start)}, "
                      f"{fmt_minutes(gap)} after call {link.before} ends at "
                      f"{fmt_time(before.berth_end)}; the link allows at most "
                      f"{fmt_minutes(link.max_gap_hours * 60)}{why}", link.after, after.berth_id)

@@ -21,6 +21,7 @@ from optimizer.domain import Problem
 from optimizer.loading import MAX_INPUT_ENV, load_plan_file, load_problem_file
 from optimizer.params import ObjectiveWeights, SolveOptions
 from optimizer.plan import Plan
+from optimizer.report import fcfs_table_rows, kpi_table_columns, kpi_table_rows, solver_summary
 from optimizer.validation import InvalidInput, Issue, issues_from_pydantic
 
 app = typer.Typer(
@@ -88,59 +89,24 @@ def _load_plan(path: Path) -> Plan:
 
 
 def kpi_table(plan: Plan, title: str) -> Table:
-    from optimizer.report import kpi_table_rows
-
+    columns = kpi_table_columns(plan)
     table = Table(title=escape(title), title_justify="left")
-    table.add_column("KPI")
-    table.add_column("plan", justify="right")
-    table.add_column("FCFS", justify="right")
-    table.add_column("saving", justify="right")
-    # the second yardstick differs from FCFS only when FCFS breaks a hard limit
-    both = bool(plan.baseline_violations) and plan.feasible_baseline_kpis is not None
-    if both:
-        table.add_column("FCFS keeping limits", justify="right")
-        table.add_column("saving", justify="right")
+    table.add_column(columns[0])
+    for column in columns[1:]:
+        table.add_column(column, justify="right")
     for row in kpi_table_rows(plan):
-        table.add_row(*(row if both else row[:4]))
+        table.add_row(*row[: len(columns)])
     return table
 
 
 def fcfs_table(plan: Plan, violations: int, title: str) -> Table:
     """The KPIs of an FCFS plan alone (one column), and how many hard limits it breaks."""
-    from optimizer.report import kpi_table_rows
-
     table = Table(title=escape(title), title_justify="left")
     table.add_column("KPI")
     table.add_column("FCFS", justify="right")
-    alone = plan.model_copy(update={"baseline_kpis": None, "feasible_baseline_kpis": None})
-    for label, value, *_ in kpi_table_rows(alone):
-        if not label.startswith(("fuel saved", "calls served")):  # against FCFS itself: nothing
-            table.add_row(label, value)
-    table.add_row("hard limits broken", f"{violations:,}")
+    for row in fcfs_table_rows(plan, violations):
+        table.add_row(*row)
     return table
-
-
-def solver_summary(plan: Plan) -> str:
-    s = plan.solver
-    if s is None:
-        return ""
-    parts = [
-        f"status {s.status.value}",
-        f"source {s.source}",
-        f"{s.seconds:.1f} s",
-        f"{s.solutions} solutions",
-    ]
-    if s.objective is not None:
-        parts.append(f"objective {s.objective:,.0f}")
-    if s.best_bound is not None:
-        parts.append(f"bound {s.best_bound:,.0f}")
-    if s.gap is not None:
-        parts.append(f"gap {100 * s.gap:.1f}%")
-    if s.hint_used is not None:
-        parts.append("start plan used" if s.hint_used else "start plan not used")
-    if s.stopped:
-        parts.append("stopped")
-    return ", ".join(parts)
 
 
 def _write_outputs(problem: Problem, plan: Plan, out_path: Path | None, gantt: Path | None) -> None:
@@ -171,6 +137,7 @@ def _print_unserved(plan: Plan) -> None:
 def _solve_showing_progress(problem: Problem, options: SolveOptions, mode: str) -> Plan:
     """Solve in a thread while the progress shows: a live line on a terminal, plain lines on
     stderr otherwise (each improvement, and every 5 s), or nothing."""
+    from optimizer.report import plan_from_result
     from optimizer.solver import Progress
     from optimizer.solver import solve as run_solve
 
@@ -201,7 +168,8 @@ def _solve_showing_progress(problem: Problem, options: SolveOptions, mode: str) 
 
     def run() -> None:
         try:
-            result["plan"] = run_solve(problem, options, on_progress=on_progress)
+            found = run_solve(problem, options, on_progress=on_progress)
+            result["plan"] = plan_from_result(problem, found, options.weights)
         except BaseException as exc:  # re-raised in the main thread
             failure.append(exc)
 

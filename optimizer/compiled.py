@@ -8,11 +8,20 @@ down, handling times round up, closed and unavailable windows grow to whole step
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from optimizer.domain import Berth, FrozenAssignment, Problem, Vessel, berth_fits, fit_key, handling_hours
+from optimizer.domain import (
+    Berth,
+    FrozenAssignment,
+    PreviousAssignment,
+    Problem,
+    Vessel,
+    berth_fits,
+    fit_key,
+    handling_hours,
+)
 from optimizer.plan import CallAssignment
 
 
@@ -137,6 +146,16 @@ class CompiledProblem:
             c = self.calls[self.call_index[cid]]
             if c.frozen is None:
                 c.can_serve, c.optional = False, True
+
+    def preferred(self, plan: Iterable[PreviousAssignment | CallAssignment]) -> dict[int, tuple[int, int]]:
+        """Call -> (berth, start step) of a plan given in exact time (a previous or an initial
+        plan); entries for calls or berths this problem does not have are left out."""
+        out: dict[int, tuple[int, int]] = {}
+        for a in plan:
+            call, berth = self.call_index.get(a.call_id), self.berth_index.get(a.berth_id)
+            if call is not None and berth is not None:
+                out[call] = (berth, self.up(a.berth_start))
+        return out
 
     def is_closed(self, port: int, t: int) -> bool:
         return any(a <= t <= b for a, b in self.closed[port])
@@ -283,8 +302,7 @@ def compile_problem(p: Problem, tick: Callable[[], None] = lambda: None) -> Comp
     closed_total = sum(b - a + 1 for port in cp.closed for a, b in port)
     maint_total = sum(b - a for w in cp.unavailable for a, b in w)
     cp.horizon = latest_anchor + total + closed_total + maint_total + 1
-    for a in p.previous_in_horizon():
-        cp.previous[cp.call_index[a.call_id]] = (berth_index[a.berth_id], cp.up(a.berth_start))
+    cp.previous = cp.preferred(p.previous_in_horizon())
     _mark_optional(cp)
     return cp
 

@@ -49,11 +49,47 @@ def fmt_time(t: datetime) -> str:
     return u.strftime("%Y-%m-%d %H:%M:%S UTC" if u.second or u.microsecond else "%Y-%m-%d %H:%M UTC")
 
 
+def fmt_offset(t: datetime) -> str:
+    """The UTC offset of an aware time, as '+05:00' (whole minutes: all the zones in use)."""
+    off = int((t.utcoffset() or timedelta(0)).total_seconds() // 60)
+    h, m = divmod(abs(off), 60)
+    return f"{'+' if off >= 0 else '-'}{h:02d}:{m:02d}"
+
+
 def fmt_local(problem: Problem, port_id: str, t: datetime) -> str:
     """A time for people at a port: in the port's own offset, then in UTC."""
     local = local_time(problem, port_id, t)
     text = local.strftime("%Y-%m-%d %H:%M:%S" if local.second else "%Y-%m-%d %H:%M")
-    return f"{text} {local.strftime('%z')[:3]}:{local.strftime('%z')[3:]} ({fmt_time(t)})"
+    return f"{text} {fmt_offset(local)} ({fmt_time(t)})"
+
+
+def fmt_day_time(t: datetime) -> str:
+    """A time on the Gantt chart, with the weekday a planner plans by: 'Mon 02 Nov 2026 11:00 UTC'."""
+    return t.astimezone(UTC).strftime("%a %d %b %Y %H:%M UTC")
+
+
+def fmt_day_time_at(t: datetime, tz: ZoneInfo | None) -> str:
+    """fmt_day_time, then the port's local time and offset when its zone is known."""
+    if tz is None:
+        return fmt_day_time(t)
+    lt = t.astimezone(tz)
+    return f"{fmt_day_time(t)} · {lt:%a %d %b %H:%M} local (UTC{fmt_offset(lt)})"
+
+
+def fmt_num(fmt: str, value: float) -> str:
+    """`value` formatted with `fmt`, without a '-0.0' for values that round to zero."""
+    text = fmt.format(value)
+    return text.removeprefix("-") if float(text) == 0 else text
+
+
+def fmt_percent(value: float) -> str:
+    """A percentage for people, one format everywhere: '12.5 %'."""
+    return fmt_num("{:.1f}", value) + " %"
+
+
+def fmt_hours(hours: float) -> str:
+    """Hours for people, to a tenth: '12.5 h'."""
+    return fmt_num("{:.1f}", hours) + " h"
 
 
 def fmt_minutes(m: float) -> str:

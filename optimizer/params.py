@@ -1,8 +1,10 @@
-"""Solver parameters and objective weights as small records (they round-trip to JSON)."""
+"""Solve options, objective weights and the search's parameters as small records (options and
+weights round-trip to JSON)."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -44,3 +46,43 @@ class SolveOptions(BaseModel):
     cp_sat: dict[str, Any] = Field(
         default_factory=dict, description="Any CP-SAT SatParameters field, passed through."
     )
+
+
+@dataclass(frozen=True)
+class OneWorkerBudgets:
+    """With one worker every budget is counted in work, not seconds, so that a seed gives one
+    plan; set to end well within the time limit on a 2-core machine."""
+
+    deterministic_share: float = 0.6  # CP-SAT's deterministic time on the whole model, of the limit
+    ls_moves_per_s: int = 3000  # local-search moves in all, per second of limit
+    lns_rounds_per_s: float = 1.0  # CP-SAT neighbourhood rounds, per second of limit
+    lns_round_deterministic_s: float = 0.1  # ... each this long on CP-SAT's deterministic clock
+    report_every_moves: int = 5000  # local search reports its best every this many moves
+
+
+@dataclass(frozen=True)
+class ReportReserve:
+    """Time kept aside from the limit for what follows the search: serving in exact time what
+    the grid could not, and the plan's report (waits explained, KPIs, the checker on FCFS)."""
+
+    s_per_call: float = 0.0008
+    share: float = 0.4  # ... but no more than this share of the limit
+    max_s: float = 1.5  # ... and no more than this: past the limit, the report takes the grace
+    repair_s: float = 0.5  # at most, for serving in exact time (optimizer.solver.repair)
+
+
+@dataclass(frozen=True)
+class SearchParameters:
+    """How the search spends a time limit: which phases run at which size, and their budgets.
+    The search's own knobs, not the user's (those are SolveOptions); benchmarks vary them."""
+
+    full_model_calls: int = 80  # up to this size the whole model gets the whole time; above, LNS
+    full_model_share: float = 0.25  # of the limit, for the whole model beside local search (large)
+    dispatch_calls: int = 1000  # above, the dispatch rules (quadratic) cost more than they win
+    ls_patience: int = 20_000  # moves without a new best before a CP-SAT neighbourhood round
+    report_every_s: float = 0.5  # local search reports its best at most this often
+    lns_round_s: float = 0.5  # CP-SAT time per neighbourhood round (several workers)
+    mip_max_s: float = 30.0  # the time-indexed bound gets at most this ...
+    mip_share: float = 0.5  # ... and this share of the limit
+    one_worker: OneWorkerBudgets = field(default_factory=OneWorkerBudgets)
+    reserve: ReportReserve = field(default_factory=ReportReserve)

@@ -39,6 +39,7 @@ class PlanSource(StrEnum):
     DISPATCH_SPT = "dispatch-spt"
     DISPATCH_ECT = "dispatch-ect"
     PREVIOUS_PLAN = "previous-plan"
+    INITIAL_PLAN = "initial-plan"  # the plan the caller started the search from (a resumed job)
     TIME_INDEXED_MIP = "time-indexed-mip"
     CP_SAT = "cp-sat"
     LOCAL_SEARCH = "local-search"

@@ -1,14 +1,16 @@
 """The plan as people and integrators read it: per call times, waits and speeds, KPIs, the FCFS
-comparison, and the rows of the CLI's KPI table."""
+comparison, and the text of the KPI table, the headline and the solver line, made once here so that
+the CLI (rich tables) and the Gantt page (HTML) render the same words and numbers."""
 
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Iterable, Sequence
 
 from optimizer.domain import Problem
 from optimizer.explain import why_waited
-from optimizer.kpis import call_metrics, compute_kpis, fmt_time, local_time
+from optimizer.kpis import call_metrics, compute_kpis, fmt_hours, fmt_num, fmt_percent, fmt_time, local_time
 from optimizer.params import ObjectiveWeights
 from optimizer.plan import (
     CallAssignment,
@@ -20,6 +22,7 @@ from optimizer.plan import (
     SolverFacts,
     UnservedCall,
 )
+from optimizer.result import Result
 
 NO_VALUE = "—"
 
@@ -108,20 +111,47 @@ def build_plan(problem: Problem, assignments: Iterable[CallAssignment], *,
     return plan
 
 
-# -- the CLI's KPI table -------------------------------------------------------------------------
+def solver_facts(result: Result) -> SolverFacts:
+    """The solver part of a Plan: a Result's figures, named as integrators read them."""
+    return SolverFacts(
+        status=result.status, objective=result.objective, best_bound=result.bound, gap=result.gap,
+        seconds=result.seconds, solutions=result.solutions, stopped=result.stopped,
+        hint_used=result.hint_used, source=result.source,
+        repaired_in_exact_time=result.repaired_in_exact_time,
+        proven_optimal=result.proven_optimal, served_calls=len(result.assignments),
+        unserved_calls=len(result.unserved),
+    )
 
 
-def _num(fmt: str, value: float) -> str:
-    """Formatted without a '-0.0' for values that round to zero."""
-    text = fmt.format(value)
-    return text.removeprefix("-") if float(text) == 0 else text
+def plan_from_result(problem: Problem, result: Result, weights: ObjectiveWeights | None = None) -> Plan:
+    """The user-facing Plan of a solve: the result's assignments with everything derived from
+    them, the yardsticks' KPIs, and the solver facts."""
+    facts = solver_facts(result)
+    if not result.has_plan:
+        return Plan(problem_name=problem.name, unserved=list(result.unserved), solver=facts,
+                    message=result.message)
+    y = result.yardsticks
+    plan = build_plan(
+        problem, result.assignments, weights=weights, solver=facts, unserved=list(result.unserved),
+        baseline=y.fcfs if y is not None else None,
+        feasible_baseline=(y.fcfs_keeping_limits, y.fcfs_keeping_limits_unserved) if y is not None else None)
+    assert plan.kpis is not None and math.isclose(plan.kpis.objective, facts.objective or 0.0, abs_tol=1e-6)
+    return plan
+
+
+# -- the KPI table, the headline and the solver line -------------------------------------------
+
+
+def saving_pct(plan_value: float, fcfs_value: float | None) -> float | None:
+    """How much lower the plan is than FCFS, in % of FCFS; None without an FCFS value to compare."""
+    if fcfs_value is None or fcfs_value == 0:
+        return None
+    return (fcfs_value - plan_value) / fcfs_value * 100
 
 
 def _saving(plan_value: float, fcfs_value: float | None) -> str:
-    """How much lower the plan is than FCFS, in % of FCFS."""
-    if fcfs_value is None or fcfs_value == 0:
-        return NO_VALUE
-    return _num("{:.1f}", (fcfs_value - plan_value) / fcfs_value * 100) + " %"
+    pct = saving_pct(plan_value, fcfs_value)
+    return NO_VALUE if pct is None else fmt_percent(pct)
 
 
 Metric = tuple[str, Callable[[Kpis | PortKpis], float], str, bool]
@@ -144,7 +174,7 @@ Row = tuple[str, ...]  # metric, plan, FCFS, saving, FCFS keeping limits, saving
 def _cells(fmt: str, v: float, other: float | None, lower_is_better: bool) -> tuple[str, str]:
     if other is None:
         return NO_VALUE, NO_VALUE
-    return _num(fmt, other), _saving(v, other) if lower_is_better else NO_VALUE
+    return fmt_num(fmt, other), _saving(v, other) if lower_is_better else NO_VALUE
 
 
 def _rows(prefix: str, mine: Kpis | PortKpis, fcfs: Kpis | PortKpis | None,
@@ -152,29 +182,46 @@ def _rows(prefix: str, mine: Kpis | PortKpis, fcfs: Kpis | PortKpis | None,
     rows: list[Row] = []
     for label, value, fmt, lower_is_better in _METRICS:
         v = value(mine)
-        rows.append((prefix + label, _num(fmt, v),
+        rows.append((prefix + label, fmt_num(fmt, v),
                      *_cells(fmt, v, value(fcfs) if fcfs is not None else None, lower_is_better),
                      *_cells(fmt, v, value(kept) if kept is not None else None, lower_is_better)))
     return rows
 
 
+KPI_COLUMNS: Row = ("KPI", "plan", "FCFS", "saving", "FCFS keeping limits", "saving")
+
+
+def kpi_table_columns(plan: Plan) -> Row:
+    """The headers of the KPI table; a row is cut to as many cells. The second yardstick is shown
+    only when it differs from FCFS, that is when FCFS breaks a hard limit."""
+    both = bool(plan.baseline_violations) and plan.feasible_baseline_kpis is not None
+    return KPI_COLUMNS if both else KPI_COLUMNS[:4]
+
+
 def kpi_table_rows(plan: Plan) -> list[Row]:
     """(metric, plan, FCFS, saving %, FCFS keeping every hard limit, saving %) rows: calls
     served, totals, then each port."""
+    return [row for _, rows in kpi_table_sections(plan) for row in rows]
+
+
+def kpi_table_sections(plan: Plan) -> list[tuple[str, list[Row]]]:
+    """The rows of kpi_table_rows by scope, for a page that folds the ports away: ("all", calls
+    served and totals), then (port id, that port's rows) for each port."""
     k, b, f = plan.kpis, plan.baseline_kpis, plan.feasible_baseline_kpis
     if k is None:
         return []
     rows: list[Row] = [("calls served", f"{k.calls}", f"{b.calls}" if b else NO_VALUE, NO_VALUE,
                         f"{f.calls}" if f else NO_VALUE, NO_VALUE)]
     rows += _rows("", k, b, f)
-    rows.append(("fuel saved t (estimate)", _num("{:.1f}", k.fuel_saved_t),
-                 _num("{:.1f}", b.fuel_saved_t) if b is not None else NO_VALUE, NO_VALUE,
-                 _num("{:.1f}", f.fuel_saved_t) if f is not None else NO_VALUE, NO_VALUE))
+    rows.append(("fuel saved t (estimate)", fmt_num("{:.1f}", k.fuel_saved_t),
+                 fmt_num("{:.1f}", b.fuel_saved_t) if b is not None else NO_VALUE, NO_VALUE,
+                 fmt_num("{:.1f}", f.fuel_saved_t) if f is not None else NO_VALUE, NO_VALUE))
     base_ports = {p.port_id: p for p in b.per_port} if b is not None else {}
     kept_ports = {p.port_id: p for p in f.per_port} if f is not None else {}
-    for pk in k.per_port:
-        rows.extend(_rows(f"{pk.port_id} ", pk, base_ports.get(pk.port_id), kept_ports.get(pk.port_id)))
-    return rows
+    return [("all", rows)] + [
+        (pk.port_id, _rows(f"{pk.port_id} ", pk, base_ports.get(pk.port_id), kept_ports.get(pk.port_id)))
+        for pk in k.per_port
+    ]
 
 
 def yardstick_notes(plan: Plan) -> list[str]:
@@ -195,3 +242,63 @@ def yardstick_notes(plan: Plan) -> list[str]:
                      f"({left} left unserved); this plan serves {plan.kpis.calls} "
                      f"({len(plan.unserved)} unserved)")
     return notes
+
+
+def fcfs_table_rows(plan: Plan, violations: int) -> list[tuple[str, str]]:
+    """(metric, value) rows of an FCFS plan on its own (nothing to compare it with), and how many
+    hard limits it breaks."""
+    alone = plan.model_copy(update={"baseline_kpis": None, "feasible_baseline_kpis": None})
+    rows = [(label, value) for label, value, *_ in kpi_table_rows(alone)
+            if not label.startswith(("fuel saved", "calls served"))]
+    rows.append(("hard limits broken", f"{violations:,}"))
+    return rows
+
+
+def kpi_headline(plan: Plan) -> list[tuple[str, bool]]:
+    """The KPIs in one sentence, as (text, emphasised) pieces: total dwell, and how it compares
+    with FCFS when there is one; empty without KPIs."""
+    k, base = plan.kpis, plan.baseline_kpis
+    if k is None:
+        return []
+    pieces = [("Total dwell ", False), (fmt_hours(k.total_dwell_hours), True),
+              (f" over {k.calls} calls", False)]
+    pct = saving_pct(k.total_dwell_hours, base.total_dwell_hours) if base is not None else None
+    if base is None or pct is None:
+        return [*pieces, (f"; waiting {fmt_hours(k.total_waiting_hours)}", False)]
+    return [
+        *pieces,
+        (", ", False),
+        (f"{fmt_percent(abs(pct))} {'below' if pct >= 0 else 'above'}", True),
+        (f" first come, first served ({fmt_hours(base.total_dwell_hours)}); waiting "
+         f"{fmt_hours(k.total_waiting_hours)} against {fmt_hours(base.total_waiting_hours)}", False),
+    ]
+
+
+def solver_summary(plan: Plan) -> str:
+    """What the solver did, in one line: status, source, time, plans found, objective, bound, gap."""
+    s = plan.solver
+    if s is None:
+        return ""
+    parts = [f"status {s.status.value}", f"source {s.source}", f"{s.seconds:.1f} s",
+             f"{s.solutions} solutions"]
+    if s.objective is not None:
+        parts.append(f"objective {s.objective:,.0f}")
+    if s.best_bound is not None:
+        parts.append(f"bound {s.best_bound:,.0f}")
+    if s.gap is not None:
+        parts.append(f"gap {fmt_percent(100 * s.gap)}")
+    if s.hint_used is not None:
+        parts.append("start plan used" if s.hint_used else "start plan not used")
+    if s.stopped:
+        parts.append("stopped")
+    return ", ".join(parts)
+
+
+def unserved_rows(plan: Plan) -> list[tuple[str, str]]:
+    """(call, why) for every call the plan cannot serve."""
+    return [(u.call_id, "; ".join(u.reasons)) for u in plan.unserved]
+
+
+def warning_rows(plan: Plan) -> list[tuple[str, str, str]]:
+    """(call, kind, what) for every warning of the plan."""
+    return [(w.call_id or "", w.kind, w.detail) for w in plan.warnings]

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from optimizer.domain import Problem
+from optimizer.params import SolveOptions
+from optimizer.plan import CallAssignment, Plan
+from optimizer.report import plan_from_result
+from optimizer.solver import solve
 from optimizer.validation import load_problem
 
 T0 = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
@@ -78,11 +86,43 @@ def make_problem(*args: Any, **kwargs: Any) -> Problem:
     return load_problem(problem_dict(*args, **kwargs))
 
 
-def two_ships_one_berth() -> Problem:
-    """Two vessels arriving together at a one-berth port: one must wait."""
-    return make_problem(
+def two_ships_one_berth_dict(**extra: Any) -> dict[str, Any]:
+    """Two vessels arriving together at a one-berth port: one must wait (solved in milliseconds)."""
+    return problem_dict(
         [port("KZAAU", [berth("A1")])],
         [vessel("V1"), vessel("V2")],
         [call("C1", "V1", "KZAAU", 10), call("C2", "V2", "KZAAU", 4)],
         [voyage("V1", 1, "C1"), voyage("V2", 1, "C2")],
+        **extra,
     )
+
+
+def two_ships_one_berth() -> Problem:
+    return load_problem(two_ships_one_berth_dict())
+
+
+def t(hours: float) -> datetime:
+    """The test horizon start plus `hours`."""
+    return T0 + timedelta(hours=hours)
+
+
+def assignment(cid: str, bid: str, arrival: float, start: float, end: float) -> CallAssignment:
+    """A plan entry with its times in hours from the test horizon start."""
+    return CallAssignment(call_id=cid, berth_id=bid, arrival=t(arrival), berth_start=t(start),
+                          berth_end=t(end))
+
+
+BAP = Path(os.environ.get("PORTSYNC_BAP_DIR", Path(__file__).resolve().parents[2] / "shared/benchmarks/bap"))
+
+
+def need_bap(path: Path) -> Path:
+    """`path` inside the benchmark data, or a skip when the data is absent (no ../shared beside)."""
+    if not path.exists():
+        pytest.skip(f"benchmark data {path} is absent (set PORTSYNC_BAP_DIR to the bap folder)")
+    return path
+
+
+def solve_plan(problem: Problem, options: SolveOptions | None = None, **kwargs: Any) -> Plan:
+    """The user's Plan of a solve, as the CLI and the API build it."""
+    options = options or SolveOptions()
+    return plan_from_result(problem, solve(problem, options, **kwargs), options.weights)

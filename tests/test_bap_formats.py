@@ -3,7 +3,6 @@ own objective on a known schedule (Cordeau I3 i01, 1409)."""
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,17 +21,13 @@ from optimizer.formats.bap import (
     read_kramer,
 )
 from optimizer.validation import load_problem
+from tests.builders import BAP, need_bap
 
-BAP = Path(os.environ.get("PORTSYNC_BAP_DIR", Path(__file__).resolve().parents[2] / "shared/benchmarks/bap"))
 CORDEAU = BAP / "cordeau_I3_partial"
 KRAMER = BAP / "kramer_lalla_ruiz_iori_voss"
 LALLA = BAP / "lalla_ruiz_f30x3_f60x7"
 
 
-def need(folder: Path) -> Path:
-    if not folder.is_dir():
-        pytest.skip(f"benchmark folder {folder} is absent (set PORTSYNC_BAP_DIR to the bap folder)")
-    return folder
 
 
 def instance_files(folder: Path) -> list[Path]:
@@ -47,7 +42,7 @@ def at(units: float) -> object:
 
 
 def test_cordeau_file_is_berth_major_with_zero_forbidden() -> None:
-    inst = read_cordeau(need(CORDEAU) / "i01.txt")
+    inst = read_cordeau(need_bap(CORDEAU) / "i01.txt")
     assert (inst.n_vessels, inst.n_berths, inst.format) == (60, 13, "cordeau")
     assert len(inst.forbidden_pairs()) == 353
     # Row 1 of the file is berth 1 over all ships: ship 1 takes 10 at berths 1-9 only.
@@ -60,7 +55,7 @@ def test_cordeau_file_is_berth_major_with_zero_forbidden() -> None:
 
 
 def test_kramer_file_is_vessel_major_with_99999_forbidden_and_weights() -> None:
-    path = need(KRAMER) / "f200x15-01.txt"
+    path = need_bap(KRAMER) / "f200x15-01.txt"
     inst = read_kramer(path)
     assert (inst.n_vessels, inst.n_berths, inst.format) == (200, 15, "kramer")
     # The fifth line of the file is vessel 1's row over the 15 berths.
@@ -72,7 +67,7 @@ def test_kramer_file_is_vessel_major_with_99999_forbidden_and_weights() -> None:
 
 
 def test_lalla_ruiz_file_reads_in_kramer_format_without_weights() -> None:
-    inst = read_kramer(need(LALLA) / "f30x3-01.txt")
+    inst = read_kramer(need_bap(LALLA) / "f30x3-01.txt")
     assert (inst.n_vessels, inst.n_berths) == (30, 3)
     assert inst.arrivals[:3] == [71, 90, 39] and inst.berth_open == [12, 12, 12]
     # Line 4 (12 12 12) is the berth openings, not ship 1's row; ships 23-25 may not use berth 1.
@@ -83,7 +78,7 @@ def test_lalla_ruiz_file_reads_in_kramer_format_without_weights() -> None:
 
 def test_padding_tokens_are_ignored() -> None:
     # f55x5-01 has 7 values on its closing line and 70 on its deadline line: 17 extra `600`s.
-    inst = read_kramer(need(LALLA) / "f55x5-01.txt")
+    inst = read_kramer(need_bap(LALLA) / "f55x5-01.txt")
     assert (inst.n_vessels, inst.n_berths) == (55, 5)
     assert inst.berth_close == [600] * 5 and inst.deadlines == [600] * 55
     assert inst.ignored_tokens == 17 and not inst.has_weights and inst.weights == [1] * 55
@@ -91,7 +86,7 @@ def test_padding_tokens_are_ignored() -> None:
 
 @pytest.mark.parametrize(("folder", "fmt"), [(CORDEAU, "cordeau"), (KRAMER, "kramer"), (LALLA, "kramer")])
 def test_format_is_detected_for_every_file_of_each_folder(folder: Path, fmt: str) -> None:
-    files = instance_files(need(folder))
+    files = instance_files(need_bap(folder))
     assert files
     for f in files:
         assert detect_format(f) == fmt, f
@@ -133,7 +128,7 @@ def test_bad_files_name_the_file_and_the_reason(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("path", [CORDEAU / "i01.txt", KRAMER / "f200x15-01.txt", LALLA / "f55x5-01.txt"])
 def test_instance_becomes_a_valid_single_port_problem(path: Path) -> None:
-    need(path.parent)
+    need_bap(path.parent)
     inst = read_bap(path)
     problem = inst.to_problem()
     assert load_problem(problem.model_dump(mode="json")) == problem
@@ -172,7 +167,7 @@ def test_weights_reach_the_problem_and_the_objective() -> None:
 
 
 def test_cordeau_i01_schedule_is_checker_clean_with_objective_1409() -> None:
-    inst = read_cordeau(need(CORDEAU) / "i01.txt")
+    inst = read_cordeau(need_bap(CORDEAU) / "i01.txt")
     schedule = read_cordeau_solution(CORDEAU / "sol-i01.txt", inst)
     assert len(schedule) == 60
     assert bap_objective(inst, schedule) == 1409.0
@@ -181,7 +176,7 @@ def test_cordeau_i01_schedule_is_checker_clean_with_objective_1409() -> None:
 
 
 def test_checker_sees_forbidden_berths_and_berth_windows_of_the_file() -> None:
-    inst = read_cordeau(need(CORDEAU) / "i01.txt")
+    inst = read_cordeau(need_bap(CORDEAU) / "i01.txt")
     problem = inst.to_problem()
     schedule = read_cordeau_solution(CORDEAU / "sol-i01.txt", inst)
     by_id = {a.call_id: a for a in schedule}

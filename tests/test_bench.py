@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -12,18 +11,11 @@ from typer.testing import CliRunner
 from optimizer.bench import bench_app, best_known, bound_in_file_units, instance_paths, solve_bap_instance
 from optimizer.formats.bap import BapInstance, read_cordeau
 from optimizer.params import ObjectiveWeights
-
-BAP = Path(os.environ.get("PORTSYNC_BAP_DIR", Path(__file__).resolve().parents[2] / "shared/benchmarks/bap"))
-
-
-def need(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"benchmark data {path} is absent (set PORTSYNC_BAP_DIR to the bap folder)")
-    return path
+from tests.builders import BAP, need_bap
 
 
 def test_bap_json_on_one_small_instance() -> None:
-    path = need(BAP / "lalla_ruiz_f30x3_f60x7" / "f30x3-01.txt")
+    path = need_bap(BAP / "lalla_ruiz_f30x3_f60x7" / "f30x3-01.txt")
     args = ["bap", str(path), "--time-limit", "2", "--workers", "2", "--json"]
     result = CliRunner().invoke(bench_app, args)
     assert result.exit_code == 0, result.output
@@ -62,7 +54,7 @@ def test_folders_give_their_instances_but_not_solutions(tmp_path: Path) -> None:
 
 
 def test_cordeau_i01_carries_its_best_known_value() -> None:
-    inst = read_cordeau(need(BAP / "cordeau_I3_partial" / "i01.txt"))
+    inst = read_cordeau(need_bap(BAP / "cordeau_I3_partial" / "i01.txt"))
     known = best_known(inst)
     assert known is not None and known[0] == 1409.0 and "sol-i01.txt" in known[1]
 

@@ -9,17 +9,9 @@ import pytest
 
 from optimizer.domain import MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_REASON_CHARS
 from optimizer.validation import InvalidProblem, load_problem
-from tests.builders import at, berth, call, port, problem_dict, vessel, voyage
+from tests.builders import at, two_ships_one_berth_dict
 
-
-def tiny(**extra: Any) -> dict[str, Any]:
-    return problem_dict(
-        [port("KZAAU", [berth("A1")])],
-        [vessel("V1"), vessel("V2")],
-        [call("C1", "V1", "KZAAU", 10), call("C2", "V2", "KZAAU", 4)],
-        [voyage("V1", 1, "C1"), voyage("V2", 1, "C2")],
-        **extra,
-    )
+tiny = two_ships_one_berth_dict
 
 
 def issues(data: dict[str, Any] | str) -> dict[str, tuple[str, str]]:

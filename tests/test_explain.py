@@ -2,33 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
 from optimizer.domain import Problem
 from optimizer.explain import unplannable_reasons, why_waited
-from optimizer.plan import CallAssignment
 from tests.builders import (
-    T0,
+    assignment,
     at,
     berth,
     call,
     make_problem,
     port,
     problem_dict,
+    t,
     two_ships_one_berth,
     vessel,
     voyage,
 )
 
-
-def t(hours: float) -> datetime:
-    return T0 + timedelta(hours=hours)
-
-
-def a(cid: str, bid: str, arrival: float, start: float, end: float) -> CallAssignment:
-    return CallAssignment(call_id=cid, berth_id=bid, arrival=t(arrival), berth_start=t(start),
-                          berth_end=t(end))
+a = assignment  # short: plans are written a line an entry
 
 
 def one_call(**call_extra: Any) -> Problem:

@@ -3,6 +3,7 @@ names escaped, and the file format chosen by suffix. Plans are made by hand: no 
 
 from __future__ import annotations
 
+import html
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 from html.parser import HTMLParser
@@ -12,7 +13,8 @@ import pytest
 
 from optimizer.domain import Problem
 from optimizer.gantt import gantt_html, gantt_svg, write_gantt
-from optimizer.plan import CallPlan, Kpis, Plan
+from optimizer.plan import CallPlan, Kpis, Plan, SolverFacts, SolveStatus
+from optimizer.report import build_plan, kpi_table_columns, kpi_table_rows, solver_summary
 from tests.builders import T0, at, berth, call, make_problem, port, vessel, voyage
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -239,8 +241,19 @@ def test_kpi_summary_compares_with_fcfs_when_given() -> None:
     assert "first come, first served" not in bare
     plan = small_plan().model_copy(update={"kpis": kpis(36, 10), "baseline_kpis": kpis(48, 22)})
     page = gantt_html(problem, plan)
-    assert "25.0% below</b> first come, first served (48.0 h)" in page
+    assert "<b>25.0 % below</b> first come, first served (48.0 h)" in page
     assert "36.0 h" in page and "22.0 h" in page
+
+
+def test_page_renders_the_cli_kpi_rows_and_solver_line() -> None:
+    problem = small_problem()
+    facts = SolverFacts(status=SolveStatus.FEASIBLE, objective=2160, gap=0.025, seconds=1.5, solutions=3)
+    plan = build_plan(problem, small_plan().calls, baseline=small_plan().calls, solver=facts)
+    page = gantt_html(problem, plan)
+    columns = kpi_table_columns(plan)
+    for row in kpi_table_rows(plan):
+        assert "".join(f"<td>{html.escape(c)}</td>" for c in row[: len(columns)]) in page, row
+    assert f"Solver: {solver_summary(plan)}</p>" in page and "gap 2.5 %" in page
 
 
 def test_chart_widens_to_calls_past_the_horizon() -> None:

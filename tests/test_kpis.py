@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 import pytest
 
 from optimizer.domain import Problem, Vessel
 from optimizer.kpis import call_metrics, compute_kpis, fmt_minutes, leg_fuel_saved_t, objective, sea_fuel_t
 from optimizer.params import ObjectiveWeights
 from optimizer.plan import CallAssignment
-from tests.builders import T0, at, berth, call, make_problem, port, two_ships_one_berth, vessel, voyage
+from tests.builders import (
+    assignment,
+    at,
+    berth,
+    call,
+    make_problem,
+    port,
+    two_ships_one_berth,
+    vessel,
+    voyage,
+)
 
-
-def t(hours: float) -> datetime:
-    return T0 + timedelta(hours=hours)
-
-
-def a(cid: str, bid: str, arrival: float, start: float, end: float) -> CallAssignment:
-    return CallAssignment(call_id=cid, berth_id=bid, arrival=t(arrival), berth_start=t(start),
-                          berth_end=t(end))
+a = assignment  # short: plans are written a line an entry
 
 
 # Two ships arrive at 1 h; C2 (4 h) goes first, C1 (10 h) waits 4 h.
@@ -123,7 +124,8 @@ def test_duration_text() -> None:
 
 
 def test_objective_equals_the_cp_sat_objective() -> None:
-    from optimizer.solver import SolveOptions, solve
+    from optimizer.solver import SolveOptions
+    from tests.builders import solve_plan
 
     # A2 is down for a day, so C1 leaves its previous berth; one of the two is late; C2 moves.
     p = make_problem(
@@ -136,7 +138,7 @@ def test_objective_equals_the_cp_sat_objective() -> None:
                        {"call_id": "C2", "berth_id": "A1", "berth_start": at(3)}],
     )
     w = ObjectiveWeights(dwell=3, lateness=7, berth_change=50, start_change=2)
-    plan = solve(p, SolveOptions(time_limit_s=5, workers=1, weights=w))
+    plan = solve_plan(p, SolveOptions(time_limit_s=5, workers=1, weights=w))
     assert plan.solver is not None and plan.solver.objective is not None
     k = compute_kpis(p, plan.calls, w)
     assert k.weighted_lateness_minutes > 0

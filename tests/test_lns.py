@@ -13,15 +13,16 @@ from optimizer.compiled import compile_problem
 from optimizer.domain import Problem
 from optimizer.generator import generate
 from optimizer.params import ObjectiveWeights, SolveOptions
-from optimizer.solver import FULL_MODEL_CALLS, Progress, solve, start_plan
+from optimizer.solver import Progress, SearchParameters, start_plan
 from optimizer.solver.lns import plan_objective
 from optimizer.solver.local_search import LocalSearch
+from tests.builders import solve_plan
 
 
 @pytest.fixture(scope="module")
 def month() -> Problem:
     problem = generate(200, 7, seed=11)
-    assert len(problem.calls) > FULL_MODEL_CALLS  # so solve() takes the large-problem path
+    assert len(problem.calls) > SearchParameters().full_model_calls  # the large-problem path
     assert problem.links and any(len(v.call_ids) > 1 for v in problem.voyages)
     return problem
 
@@ -42,7 +43,7 @@ def test_local_search_keeps_voyages_links_and_closures(month: Problem) -> None:
 def test_solve_improves_on_its_start_plan(month: Problem) -> None:
     options = SolveOptions(time_limit_s=3, workers=2, seed=0)
     seen: list[float] = []
-    plan = solve(month, options, on_progress=lambda p: seen.append(p.objective))
+    plan = solve_plan(month, options, on_progress=lambda p: seen.append(p.objective))
     assert plan.solver is not None
     cp = compile_problem(month)
     start, _ = start_plan(cp, options)
@@ -63,7 +64,7 @@ def test_stop_during_search_returns_best_plan_promptly(month: Problem) -> None:
             stop.set()
 
     t0 = time.monotonic()
-    plan = solve(month, SolveOptions(time_limit_s=60, workers=2), on_progress=on_progress, stop=stop)
+    plan = solve_plan(month, SolveOptions(time_limit_s=60, workers=2), on_progress=on_progress, stop=stop)
     assert time.monotonic() - t0 < 20
     assert plan.solver is not None and plan.solver.stopped
     assert check(month, plan).ok

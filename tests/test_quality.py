@@ -6,16 +6,12 @@ the tests assert checker-clean plans and objectives not above them.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from optimizer.checker import check
 from optimizer.formats.bap import bap_objective, read_bap
-from optimizer.solver import SolveOptions, solve
-
-BAP = Path(os.environ.get("PORTSYNC_BAP_DIR", Path(__file__).resolve().parents[2] / "shared/benchmarks/bap"))
+from optimizer.solver import SolveOptions
+from tests.builders import BAP, solve_plan
 
 RECORDED = [
     # (file, time limit s, objective not above, must be proven optimal)
@@ -35,7 +31,7 @@ def test_benchmark_objective_not_above_recorded(
         pytest.skip(f"{path} not found (set PORTSYNC_BAP_DIR)")
     instance = read_bap(path)
     problem = instance.to_problem()
-    plan = solve(problem, SolveOptions(time_limit_s=limit, workers=2))
+    plan = solve_plan(problem, SolveOptions(time_limit_s=limit, workers=2))
     assert check(problem, plan).ok
     assert plan.solver is not None
     value = bap_objective(instance, plan)

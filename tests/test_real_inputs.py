@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from optimizer.checker import check
 from optimizer.domain import Problem, handling_hours
 from optimizer.plan import CallAssignment, Plan
-from optimizer.solver import SolveOptions, solve
+from optimizer.solver import SolveOptions
 from optimizer.validation import InvalidProblem, load_problem
+from tests.builders import solve_plan
 
 ZONES = ["Asia/Aqtau", "Asia/Baku", "Asia/Kathmandu", "America/St_Johns", "Asia/Tehran", "UTC"]
 OFFSETS = [timedelta(hours=h, minutes=m) for h, m in ((0, 0), (3, 30), (5, 45), (-4, 0), (-3, -30))]
@@ -156,7 +157,7 @@ def test_every_plan_is_clean_complete_where_it_can_be_and_exact(data: dict[str, 
     except InvalidProblem:
         return  # a drawn problem that validation refuses (e.g. a voyage out of order) is not solved
     t0 = time.monotonic()
-    plan = solve(problem, SolveOptions(time_limit_s=LIMIT_S, workers=1))
+    plan = solve_plan(problem, SolveOptions(time_limit_s=LIMIT_S, workers=1))
     took = time.monotonic() - t0
     assert took <= LIMIT_S + 2.0
     assert plan.solver is not None
@@ -202,7 +203,7 @@ def test_one_worker_and_a_seed_give_the_same_plan_byte_for_byte() -> None:
 
     problem = generate(calls=120, days=7, seed=11)  # large enough for local search and LNS
     options = SolveOptions(time_limit_s=2, workers=1, seed=5)
-    first, second = solve(problem, options), solve(problem, options)
+    first, second = solve_plan(problem, options), solve_plan(problem, options)
     for plan in (first, second):
         assert plan.solver is not None
         plan.solver.seconds = 0.0  # the one figure that is the machine's, not the plan's
@@ -222,7 +223,7 @@ def test_a_call_that_fits_only_in_exact_time_is_served_on_a_coarse_grid() -> Non
     d["time_step_minutes"] = 60
     d["voyages"][0]["eta"] = (t0 + timedelta(hours=5, minutes=59, seconds=25)).isoformat()
     problem = load_problem(d)
-    plan = solve(problem, SolveOptions(time_limit_s=1, workers=1))
+    plan = solve_plan(problem, SolveOptions(time_limit_s=1, workers=1))
     assert [c.call_id for c in plan.calls] == ["C1"] and not plan.unserved
     assert check(problem, plan).ok
 
@@ -236,7 +237,7 @@ def test_a_stop_ends_a_one_worker_search_with_its_best_plan() -> None:
     stop = threading.Event()
     threading.Timer(0.3, stop.set).start()
     t0 = time.monotonic()
-    plan = solve(problem, SolveOptions(time_limit_s=30, workers=1), stop=stop)
+    plan = solve_plan(problem, SolveOptions(time_limit_s=30, workers=1), stop=stop)
     assert time.monotonic() - t0 < 2.5
     assert plan.solver is not None and plan.solver.stopped and len(plan.calls) == 120
     assert check(problem, plan).ok

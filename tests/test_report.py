@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
-from optimizer.plan import CallAssignment, SolverFacts, SolveStatus, UnservedCall
+from optimizer.plan import SolverFacts, SolveStatus, UnservedCall
 from optimizer.report import build_plan, kpi_table_rows
-from tests.builders import T0, berth, call, make_problem, port, two_ships_one_berth, vessel, voyage
+from tests.builders import (
+    assignment,
+    berth,
+    call,
+    make_problem,
+    port,
+    t,
+    two_ships_one_berth,
+    vessel,
+    voyage,
+)
 
-
-def t(hours: float) -> datetime:
-    return T0 + timedelta(hours=hours)
-
-
-def a(cid: str, bid: str, arrival: float, start: float, end: float) -> CallAssignment:
-    return CallAssignment(call_id=cid, berth_id=bid, arrival=t(arrival), berth_start=t(start),
-                          berth_end=t(end))
+a = assignment  # short: plans are written a line an entry
 
 
 SHORT_FIRST = [a("C1", "A1", 1, 5, 15), a("C2", "A1", 1, 1, 5)]  # given out of order on purpose
@@ -91,3 +92,17 @@ def test_kpi_table_beside_fcfs_that_breaks_limits_and_fcfs_that_keeps_them() -> 
     notes = yardstick_notes(plan)
     assert "FCFS breaks 1 hard limits (latest_departure_missed x1)" in notes[0]
     assert "serves 1 calls (1 left unserved)" in notes[1]
+
+
+def test_headline_and_solver_line_share_the_table_percent_format() -> None:
+    from optimizer.report import kpi_headline, solver_summary
+
+    facts = SolverFacts(status=SolveStatus.FEASIBLE, objective=10800, best_bound=10000, gap=0.0741,
+                        seconds=2.04, solutions=2, stopped=True)
+    plan = build_plan(two_ships_one_berth(), SHORT_FIRST, baseline=LONG_FIRST, solver=facts)
+    assert "".join(text for text, _ in kpi_headline(plan)) == (
+        "Total dwell 18.0 h over 2 calls, 25.0 % below first come, first served (24.0 h); "
+        "waiting 4.0 h against 10.0 h")
+    assert [text for text, strong in kpi_headline(plan) if strong] == ["18.0 h", "25.0 % below"]
+    assert solver_summary(plan) == ("status feasible, source cp-sat, 2.0 s, 2 solutions, objective 10,800, "
+                                    "bound 10,000, gap 7.4 %, stopped")

@@ -6,19 +6,21 @@ import threading
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ortools.sat.python import cp_model
 
 from optimizer.baseline import fcfs
 from optimizer.checker import check
 from optimizer.compiled import compile_problem
 from optimizer.domain import PreviousAssignment, Problem
 from optimizer.generator import generate
-from optimizer.solver import Progress, SolveOptions, solve
+from optimizer.solver import Progress, SolveOptions
 from optimizer.solver.bound import contention_free_dwell
 from optimizer.solver.model import earliest_starts
 from optimizer.validation import load_problem
-from tests.builders import at, berth, call, port, problem_dict, vessel, voyage
+from tests.builders import at, berth, call, port, problem_dict, solve_plan, vessel, voyage
 
 PORTS = ("KZAAU", "KZKUR", "AZBAK")
 
@@ -88,7 +90,7 @@ def multi_port_problems(draw: st.DrawFn) -> Problem:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(multi_port_problems())
 def test_every_plan_passes_the_checker_and_never_loses_to_fcfs(problem: Problem) -> None:
-    plan = solve(problem, SolveOptions(time_limit_s=5, workers=1))
+    plan = solve_plan(problem, SolveOptions(time_limit_s=5, workers=1))
     assert plan.solver is not None
     assert plan.solver.status.value in ("optimal", "feasible")
     report = check(problem, plan)
@@ -108,13 +110,13 @@ def _week() -> Problem:
 
 def test_previous_plan_is_used_as_start_and_changes_are_penalised() -> None:
     problem = _week()
-    first = solve(problem, SolveOptions(time_limit_s=5, workers=2))
+    first = solve_plan(problem, SolveOptions(time_limit_s=5, workers=1))
     previous = [
         PreviousAssignment(call_id=c.call_id, berth_id=c.berth_id, berth_start=c.berth_start)
         for c in first.calls
     ]
     again = problem.model_copy(update={"previous_plan": previous})
-    plan = solve(again, SolveOptions(time_limit_s=5, workers=2))
+    plan = solve_plan(again, SolveOptions(time_limit_s=5, workers=1))
     assert plan.solver is not None and plan.solver.hint_used
     assert check(again, plan).ok
     moved = sum(
@@ -123,25 +125,31 @@ def test_previous_plan_is_used_as_start_and_changes_are_penalised() -> None:
     assert moved <= len(previous) // 10
 
 
-def test_time_limit_and_parameters_reach_cp_sat() -> None:
-    log: list[str] = []
-    solve(
-        _week(),
-        SolveOptions(time_limit_s=1.5, workers=1, seed=7, cp_sat={"linearization_level": 0}),
-        log=log.append,
-    )
-    params = next(line for line in log if line.startswith("Parameters:"))
-    limit = float(params.split("max_time_in_seconds: ")[1].split()[0])
-    assert 1.0 < limit <= 1.5  # the limit counts from the call: start plans used a little of it
-    assert "random_seed: 7" in params
-    assert "linearization_level: 0" in params
+def test_time_limit_and_parameters_reach_cp_sat(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What CP-SAT is given, read from its parameters as it starts (not from its log)."""
+    handed: list[dict[str, float]] = []
+    fields = ("max_time_in_seconds", "random_seed", "linearization_level", "num_workers")
+    real_solve = cp_model.CpSolver.solve
+
+    def spy(self: cp_model.CpSolver, *args: Any, **kwargs: Any) -> Any:
+        handed.append({f: getattr(self.parameters, f) for f in fields})
+        return real_solve(self, *args, **kwargs)
+
+    monkeypatch.setattr(cp_model.CpSolver, "solve", spy)
+    solve_plan(_week(), SolveOptions(time_limit_s=1.5, workers=1, seed=7, cp_sat={"linearization_level": 0}))
+    assert handed, "CP-SAT never ran"
+    params = handed[-1]
+    assert 1.0 < params["max_time_in_seconds"] <= 1.5  # counts from the call: start plans used some
+    assert params["random_seed"] == 7
+    assert params["linearization_level"] == 0
+    assert params["num_workers"] == 1
 
 
 def test_unknown_cp_sat_parameter_names_the_field() -> None:
     import pytest
 
     with pytest.raises(ValueError, match=r"options\.cp_sat\.no_such_thing"):
-        solve(_week(), SolveOptions(time_limit_s=1, cp_sat={"no_such_thing": 1}))
+        solve_plan(_week(), SolveOptions(time_limit_s=1, cp_sat={"no_such_thing": 1}))
 
 
 def test_stop_returns_the_best_plan_so_far() -> None:
@@ -153,7 +161,7 @@ def test_stop_returns_the_best_plan_so_far() -> None:
         seen.append(p)
         stop.set()
 
-    plan = solve(problem, SolveOptions(time_limit_s=120, workers=2), on_progress=on_progress, stop=stop)
+    plan = solve_plan(problem, SolveOptions(time_limit_s=120, workers=2), on_progress=on_progress, stop=stop)
     assert plan.solver is not None and plan.solver.stopped
     assert plan.solver.seconds < 60
     assert seen and len(plan.calls) == len(problem.calls)
@@ -163,7 +171,7 @@ def test_stop_returns_the_best_plan_so_far() -> None:
 
 def test_progress_reports_improving_solutions() -> None:
     seen: list[Progress] = []
-    solve(_week(), SolveOptions(time_limit_s=3, workers=2), on_progress=seen.append)
+    solve_plan(_week(), SolveOptions(time_limit_s=3, workers=2), on_progress=seen.append)
     assert seen
     objectives = [p.objective for p in seen]
     assert objectives == sorted(objectives, reverse=True)
@@ -174,7 +182,7 @@ def test_progress_reports_improving_solutions() -> None:
 def test_jit_arrival_saves_waiting_against_fcfs() -> None:
     """The headline: slow steaming into a busy port replaces anchorage waiting."""
     problem = _week()
-    plan = solve(problem, SolveOptions(time_limit_s=5, workers=2))
+    plan = solve_plan(problem, SolveOptions(time_limit_s=5, workers=2))
     assert plan.kpis is not None and plan.baseline_kpis is not None
     assert plan.kpis.total_dwell_hours <= plan.baseline_kpis.total_dwell_hours
     assert plan.kpis.total_waiting_hours <= plan.baseline_kpis.total_waiting_hours

@@ -8,15 +8,15 @@ from typing import Any
 from optimizer.checker import check
 from optimizer.domain import Problem
 from optimizer.plan import CallAssignment, Plan
-from optimizer.solver import SolveOptions, solve
-from tests.builders import T0, at, berth, call, make_problem, port, problem_dict, vessel, voyage
+from optimizer.solver import SolveOptions
+from tests.builders import T0, at, berth, call, make_problem, port, problem_dict, solve_plan, vessel, voyage
 
 FAST = SolveOptions(time_limit_s=10, workers=1)
 H = timedelta(hours=1)
 
 
 def solved(problem: Problem, options: SolveOptions = FAST) -> tuple[Plan, dict[str, CallAssignment]]:
-    plan = solve(problem, options)
+    plan = solve_plan(problem, options)
     assert plan.solver is not None and plan.solver.status.value == "optimal", plan.solver
     report = check(problem, plan)
     assert report.ok, report.violations
@@ -227,7 +227,7 @@ def test_a_call_that_cannot_be_served_leaves_a_partial_plan_for_the_rest() -> No
         ],
         [voyage("V1", 0, "C1"), voyage("V2", 0, "C2")],
     )
-    plan = solve(p, FAST)
+    plan = solve_plan(p, FAST)
     assert plan.solver is not None and plan.solver.status.value == "partial"
     assert plan.solver.served_calls == 1 and plan.solver.unserved_calls == 1
     assert len(plan.calls) == 1 and len(plan.unserved) == 1
@@ -248,7 +248,7 @@ def test_call_that_fits_no_time_is_reported_before_solving() -> None:
     )
     from optimizer.validation import load_problem
 
-    plan = solve(load_problem(d), FAST)
+    plan = solve_plan(load_problem(d), FAST)
     assert plan.solver is not None and plan.solver.status.value == "infeasible"
     assert [u.call_id for u in plan.unserved] == ["C1"]
 

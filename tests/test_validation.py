@@ -113,12 +113,13 @@ def test_field_errors_are_reported_at_once() -> None:
 
 
 def test_a_window_too_short_is_not_bad_input_but_an_unserved_call() -> None:
-    from optimizer.solver import SolveOptions, solve
+    from optimizer.solver import SolveOptions
+    from tests.builders import solve_plan
 
     d = good()
     d["calls"][0]["latest_departure"] = at(5)  # ETA 2 h + 10 h handling
     d["calls"][2]["latest_departure"] = at(4)  # ETA 3 h + 6 h handling
-    plan = solve(load_problem(d), SolveOptions(time_limit_s=2, workers=1))  # accepted
+    plan = solve_plan(load_problem(d), SolveOptions(time_limit_s=2, workers=1))  # accepted
     unserved = {u.call_id: u.reasons for u in plan.unserved}
     assert set(unserved) == {d["calls"][0]["id"], d["calls"][2]["id"]}
     assert all("must leave by" in r[0] and "servable if latest departure >=" in r[0]

@@ -1,19 +1,15 @@
 """The CP-SAT berth planner; `solve` is the entry point (see optimizer.solver.solve)."""
 
-from optimizer.params import ObjectiveWeights, SolveOptions
-from optimizer.solver.solve import (
-    FULL_MODEL_CALLS,
-    Progress,
-    apply_parameters,
-    relative_gap,
-    solve,
-    start_plan,
-)
+from optimizer.params import ObjectiveWeights, SearchParameters, SolveOptions
+from optimizer.result import Improvement, Progress, Result, relative_gap
+from optimizer.solver.solve import apply_parameters, solve, start_plan
 
 __all__ = [
-    "FULL_MODEL_CALLS",
+    "Improvement",
     "ObjectiveWeights",
     "Progress",
+    "Result",
+    "SearchParameters",
     "SolveOptions",
     "apply_parameters",
     "relative_gap",

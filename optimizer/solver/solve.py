@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ortools.sat.python import cp_model
 
@@ -21,37 +22,23 @@ from optimizer.baseline import (
     Placement,
     dispatch_steps,
     fcfs_steps,
+    passing,
     to_assignments,
     unserved_calls,
 )
 from optimizer.budget import Deadline, TimeUp
 from optimizer.compiled import CompiledProblem, compile_problem
 from optimizer.domain import Problem
-from optimizer.params import ObjectiveWeights, SolveOptions
-from optimizer.plan import CallAssignment, Plan, PlanSource, SolverFacts, SolveStatus, UnservedCall
+from optimizer.kpis import objective as exact_objective
+from optimizer.params import ObjectiveWeights, SearchParameters, SolveOptions
+from optimizer.plan import CallAssignment, PlanSource, SolveStatus, UnservedCall
+from optimizer.result import Improvement, Progress, Result, Yardsticks, relative_gap
 from optimizer.solver.bound import earliest_end, time_indexed_bound, voyage_order
 from optimizer.solver.lns import Lns, plan_objective
 from optimizer.solver.local_search import LocalSearch
 from optimizer.solver.model import BerthModel
 from optimizer.solver.objective import exact_slack, unserved_penalty
 from optimizer.solver.repair import serve_in_exact_time
-
-FULL_MODEL_CALLS = 80  # up to this size the whole model gets the whole time; above, LNS takes over
-FULL_MODEL_SHARE = 0.25  # of the time limit, for the whole model (next to local search) on large problems
-LS_PATIENCE = 20_000  # local-search moves without a new best before a CP-SAT neighbourhood round
-REPORT_EVERY_S = 0.5  # local search finds many small improvements: report them at most this often
-REPORT_EVERY_MOVES = 5000  # ... or, with one worker (deterministic), every this many moves
-DISPATCH_CALLS = 1000  # above, the dispatch rules (quadratic) take longer than local search needs
-# With one worker every budget is counted in work, not seconds, so that a seed gives one plan; the
-# budgets are set to end well within the time limit on this kind of machine (2 cores).
-DETERMINISTIC_SHARE = 0.6  # CP-SAT's deterministic time on the whole model (up to FULL_MODEL_CALLS)
-LS_MOVES_PER_S = 3000  # local-search moves in all, per second of limit
-LNS_ROUNDS_PER_S = 1  # CP-SAT neighbourhood rounds, per second of limit
-LNS_ROUND_DETERMINISTIC_S = 0.1  # ... each this long on CP-SAT's deterministic clock
-REPORT_S_PER_CALL = 0.0008  # kept aside from the time limit to build the plan's report, per call
-REPORT_SHARE = 0.4  # ... but no more than this share of the limit
-REPAIR_S = 0.5  # at most, for serving in exact time what the grid could not (optimizer.solver.repair)
-REPORT_MAX_S = 1.5  # ... and no more than this: past the limit, the report takes at most the grace
 
 _STATUS = {
     cp_model.OPTIMAL: SolveStatus.OPTIMAL,
@@ -63,32 +50,6 @@ _STATUS = {
 
 
 @dataclass
-class Progress:
-    """An improving plan, as it is found: its objective (without the unserved penalty), the
-    bound among plans serving as many calls (None while there is none), and how many calls it
-    leaves unserved."""
-
-    objective: float
-    best_bound: float | None
-    gap: float | None
-    seconds: float
-    solutions: int
-    assignments: list[CallAssignment]
-    unserved: int = 0
-    unserved_ids: list[str] = field(default_factory=list)
-
-
-def relative_gap(objective: float, bound: float | None) -> float | None:
-    """(objective - bound) / objective: the share of the objective a better plan could still
-    save at most; None without a usable bound (none yet, or a negative one)."""
-    if bound is None or bound < 0:
-        return None
-    if objective <= bound:
-        return 0.0
-    return (objective - bound) / objective
-
-
-@dataclass
 class Search:
     """What the phases share: the incumbent plan, where it came from, the best bound."""
 
@@ -97,6 +58,8 @@ class Search:
     deadline: Deadline
     on_progress: Callable[[Progress], None] | None
     log: Callable[[str], None] | None = None  # CP-SAT's search log, line by line
+    params: SearchParameters = field(default_factory=SearchParameters)
+    history: list[Improvement] = field(default_factory=list)
     placed: dict[int, Placement] = field(default_factory=dict)
     baselines: tuple[dict[int, Placement], dict[int, Placement]] | None = None  # FCFS, FCFS keeping limits
     value: int = 0  # model objective of `placed`, unserved penalty included
@@ -125,8 +88,13 @@ class Search:
                 return False
             self.placed, self.value, self.source = placed, value, source
             self.solutions += 1
+            progress = self.progress()
+            self.history.append(Improvement(
+                seconds=progress.seconds, objective=progress.objective, best_bound=progress.best_bound,
+                gap=progress.gap, solutions=progress.solutions, unserved=progress.unserved,
+                source=progress.source))
             if self.on_progress is not None:
-                self.on_progress(self.progress())
+                self.on_progress(progress)
             return True
 
     def bound_on_rest(self, unserved: int) -> float | None:
@@ -145,29 +113,37 @@ class Search:
         rest = float(self.value - u * self.penalty)
         bound = self.bound_on_rest(u)
         return Progress(objective=rest, best_bound=bound, gap=relative_gap(rest, bound),
-                        seconds=self.deadline.elapsed(), solutions=self.solutions,
-                        assignments=to_assignments(self.cp, self.placed), unserved=u,
+                        seconds=self.deadline.elapsed(), solutions=self.solutions, unserved=u,
+                        source=self.source, assignments=to_assignments(self.cp, self.placed),
                         unserved_ids=[self.cp.calls[i].id for i in left])
 
 
 # -- phase 1: a start plan -----------------------------------------------------------------------
 
 
-def start_plan(cp: CompiledProblem, options: SolveOptions,
-               deadline: Deadline | None = None) -> tuple[dict[int, Placement], PlanSource]:
+def start_plan(cp: CompiledProblem, options: SolveOptions, deadline: Deadline | None = None,
+               initial_plan: Sequence[CallAssignment] | None = None,
+               params: SearchParameters | None = None) -> tuple[dict[int, Placement], PlanSource]:
     """The plan the search starts from, and where it came from; it breaks no hard rule.
 
-    "auto": the previous plan repaired when the problem has one, else the best of FCFS and the
-    two dispatch rules, each leaving unserved the calls it cannot serve by their deadlines.
-    Above DISPATCH_CALLS calls only FCFS is built: the rules would take seconds, and local search
-    improves on FCFS by more than they do in that time.
+    An initial plan (call -> berth and start, e.g. a job's best plan before a restart) is kept
+    where it can be and repaired where it cannot. Else, "auto": the previous plan repaired when
+    the problem has one, else the best of FCFS and the two dispatch rules, each leaving unserved
+    the calls it cannot serve by their deadlines. Above `params.dispatch_calls` calls only FCFS is
+    built: the rules would take seconds, and local search improves on FCFS by more in that time.
     """
+    params = params or SearchParameters()
+    if initial_plan:
+        kept = _adopt(cp, initial_plan)
+        if kept is None or not _clean(cp, kept):  # it no longer fits the problem: repaired
+            kept = fcfs_steps(cp, prefer=cp.preferred(initial_plan), respect_limits=True, deadline=deadline)
+        return kept, PlanSource.INITIAL_PLAN
     use_previous = options.start_from == "previous" or (options.start_from == "auto" and cp.previous)
     if use_previous and cp.previous:
         repaired = fcfs_steps(cp, prefer=cp.previous, respect_limits=True, deadline=deadline)
         return repaired, PlanSource.PREVIOUS_PLAN
     fcfs = fcfs_steps(cp, respect_limits=True, deadline=deadline)
-    if options.start_from != "auto" or len(cp.calls) > DISPATCH_CALLS:
+    if options.start_from != "auto" or len(cp.calls) > params.dispatch_calls:
         return fcfs, PlanSource.FCFS
     candidates = [(fcfs, PlanSource.FCFS)]
     try:
@@ -229,6 +205,33 @@ def _placements(cp: CompiledProblem, starts: dict[int, tuple[int, int]]) -> dict
     return placed
 
 
+def _adopt(cp: CompiledProblem, plan: Sequence[CallAssignment]) -> dict[int, Placement] | None:
+    """A plan given in exact time as model placements, as it is: its berths, starts and ends;
+    arrivals as late as the voyage allows; calls it does not serve pass their port. None when it
+    puts a call on a berth the call cannot use."""
+    given = {cp.call_index[a.call_id]: a for a in plan
+             if a.call_id in cp.call_index and a.berth_id in cp.berth_index}
+    placed: dict[int, Placement] = {}
+    for i in voyage_order(cp):
+        c, a = cp.calls[i], given.get(i)
+        ready = c.eta if c.prev is None else placed[c.prev].end + c.sail_max  # latest arrival
+        assert ready is not None
+        if c.frozen is not None:
+            f = c.frozen
+            arrival = f.arrival_down if f.arrival_down is not None else ready
+            placed[i] = Placement(f.berth, min(arrival, f.start), f.start, f.end)
+        elif a is None:
+            placed[i] = passing(ready if c.prev is None else placed[c.prev].end + c.sail_service)
+        else:
+            berth = cp.berth_index[a.berth_id]
+            steps = c.option_steps(berth)
+            if steps is None:
+                return None
+            start = cp.up(a.berth_start)
+            placed[i] = Placement(berth, min(ready, start), start, max(cp.up(a.berth_end), start + steps))
+    return placed
+
+
 def mip_bound(search: Search, model: BerthModel) -> None:
     """The time-indexed bound (a MIP solved by SCIP), when the problem is small enough to build
     it, handed to CP-SAT as a cut on the objective so that CP-SAT stops, proven optimal, as soon
@@ -244,7 +247,8 @@ def mip_bound(search: Search, model: BerthModel) -> None:
         if fcfs is None or unserved_calls(fcfs):
             return
         incumbent = plan_objective(cp, w, fcfs)
-    budget = min(30.0, 0.5 * search.options.time_limit_s, search.deadline.left())
+    budget = min(search.params.mip_max_s, search.params.mip_share * search.options.time_limit_s,
+                 search.deadline.left())
     result = time_indexed_bound(cp, w, model.lower, incumbent, integer=True, time_limit_s=budget)
     if result is None:
         return
@@ -328,15 +332,15 @@ class CpSatRun:
             done.set()
 
 
-def _cp_sat_whole(search: Search, model: BerthModel, run: CpSatRun, seconds: float, workers: int,
-                  deterministic_share: float = DETERMINISTIC_SHARE) -> None:
+def _cp_sat_whole(search: Search, model: BerthModel, run: CpSatRun, seconds: float, workers: int) -> None:
     solver = cp_model.CpSolver()
     apply_parameters(solver, search.options)
     solver.parameters.max_time_in_seconds = seconds
     solver.parameters.num_workers = workers
     if search.options.workers == 1:
         # one worker: stop on CP-SAT's deterministic clock, so that a seed gives one plan
-        solver.parameters.max_deterministic_time = deterministic_share * search.options.time_limit_s
+        solver.parameters.max_deterministic_time = (search.params.one_worker.deterministic_share
+                                                    * search.options.time_limit_s)
     if search.log is not None:
         solver.parameters.log_search_progress = True
         solver.log_callback = search.log
@@ -349,7 +353,7 @@ def _cp_sat_whole(search: Search, model: BerthModel, run: CpSatRun, seconds: flo
 
 class _LsReporter:
     """Local search finds many small improvements: they go to the search at most every
-    REPORT_EVERY_S, and once at the end."""
+    `report_every_s` (one worker: every so many moves), and once at the end."""
 
     def __init__(self, search: Search, ls: LocalSearch, source: PlanSource):
         self.search, self.ls, self.source = search, ls, source
@@ -358,9 +362,9 @@ class _LsReporter:
 
     def __call__(self, value: int) -> None:
         if self.search.moves_left is not None:  # one worker: every so many moves, not seconds
-            now, due = float(self.ls.moves), self.last + REPORT_EVERY_MOVES
+            now, due = float(self.ls.moves), self.last + self.search.params.one_worker.report_every_moves
         else:
-            now, due = time.monotonic(), self.last + REPORT_EVERY_S
+            now, due = time.monotonic(), self.last + self.search.params.report_every_s
         if now >= due:
             self.search.offer(self.ls.best_plan(), self.source, value)
             self.last, self.pending = now, False
@@ -389,10 +393,10 @@ def _local_search(search: Search, ls: LocalSearch, should_stop: Callable[[], boo
 def _large_search(search: Search, model: BerthModel, run: CpSatRun) -> None:
     """CP-SAT on the whole model (for its bound) beside local search, then local search and
     CP-SAT neighbourhood rounds in turn."""
-    options, deadline = search.options, search.deadline
+    options, deadline, params = search.options, search.deadline, search.params
     ls = LocalSearch(search.cp, search.weights, search.placed, seed=options.seed)
     if options.workers > 1:
-        share = min(deadline.left(), max(1.0, FULL_MODEL_SHARE * options.time_limit_s))
+        share = min(deadline.left(), max(1.0, params.full_model_share * options.time_limit_s))
         thread = threading.Thread(target=_cp_sat_whole, daemon=True,
                                   args=(search, model, run, share, options.workers - 1))
         thread.start()
@@ -405,19 +409,20 @@ def _large_search(search: Search, model: BerthModel, run: CpSatRun) -> None:
     # deterministic budget on a large model; the bound is the simple one.
     lns = Lns(model, search.weights, options.seed, options.workers)
     rounds = 0
-    max_rounds = int(LNS_ROUNDS_PER_S * options.time_limit_s) if options.workers == 1 else None
+    one = params.one_worker
+    max_rounds = int(one.lns_rounds_per_s * options.time_limit_s) if options.workers == 1 else None
     while not deadline.expired() and (max_rounds is None or rounds < max_rounds):
         if ls.best_value != search.value:
             ls.load(search.placed)
-        _local_search(search, ls, deadline.expired, LS_PATIENCE, PlanSource.LOCAL_SEARCH)
+        _local_search(search, ls, deadline.expired, params.ls_patience, PlanSource.LOCAL_SEARCH)
         if deadline.left() < 0.05:
             break
         rounds += 1
         if options.workers == 1:
             found = lns.round(search.placed, search.value, deadline.left(), run.run,
-                              deterministic_time=LNS_ROUND_DETERMINISTIC_S)
+                              deterministic_time=one.lns_round_deterministic_s)
         else:
-            found = lns.round(search.placed, search.value, min(deadline.left(), 0.5), run.run)
+            found = lns.round(search.placed, search.value, min(deadline.left(), params.lns_round_s), run.run)
         if found is not None:
             search.offer(found[0], PlanSource.LNS, found[1])
 
@@ -429,35 +434,39 @@ def solve(
     problem: Problem,
     options: SolveOptions | None = None,
     *,
+    initial_plan: Sequence[CallAssignment] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
     log: Callable[[str], None] | None = None,
-) -> Plan:
-    """Plan every call of `problem` that can be served; the Plan carries KPIs, the FCFS
-    comparison, the unserved calls with their reasons and the solver facts, every figure in
-    exact time. `stop` ends the search and keeps the best plan so far."""
+    params: SearchParameters | None = None,
+) -> Result:
+    """Plan every call of `problem` that can be served, in exact time, within the time limit.
+
+    `initial_plan` is where the search starts (kept where it still fits, replaced only by a better
+    plan); `stop` ends the search and keeps the best plan so far. The Result is solver-neutral:
+    optimizer.report.plan_from_result makes the user's Plan of it.
+    """
     from optimizer.explain import unplannable_reasons
 
     options = options or SolveOptions()
+    params = params or SearchParameters()
     deadline = Deadline(options.time_limit_s, stop)
     try:
         cp = compile_problem(problem, deadline.check)
         static = {u.call_id: u.reasons for u in unplannable_reasons(problem, deadline.check)}
         cp.mark_unservable(set(static))
-        search = Search(cp, options, deadline, on_progress, log)
+        search = Search(cp, options, deadline, on_progress, log, params)
         if options.workers == 1:
-            search.moves_left = int(LS_MOVES_PER_S * options.time_limit_s)
-        placed, source = start_plan(cp, options, deadline)
+            search.moves_left = int(params.one_worker.ls_moves_per_s * options.time_limit_s)
+        placed, source = start_plan(cp, options, deadline, initial_plan, params)
     except TimeUp:
-        facts = SolverFacts(status=SolveStatus.UNKNOWN, seconds=deadline.elapsed(),
-                            stopped=deadline.stopped(), source=PlanSource.NONE)
-        return Plan(problem_name=problem.name, solver=facts,
-                    message="no plan: the time limit ran out before a first plan was built")
+        return Result(status=SolveStatus.UNKNOWN, assignments=[], unserved=[], objective=None, bound=None,
+                      seconds=deadline.elapsed(), source=PlanSource.NONE, stopped=deadline.stopped(),
+                      message="no plan: the time limit ran out before a first plan was built")
     search.offer(placed, source)
-    # the plan's report (waits explained, KPIs, the checker on FCFS) takes time too: kept aside
-    # from the search once there is a plan to report (the start plan could use the whole limit)
-    deadline.at -= min(REPORT_SHARE * options.time_limit_s, REPORT_MAX_S,
-                       REPORT_S_PER_CALL * len(problem.calls))
+    reserve = params.reserve
+    deadline.at -= min(reserve.share * options.time_limit_s, reserve.max_s,
+                       reserve.s_per_call * len(problem.calls))
     try:
         kept = placed if source == PlanSource.FCFS else fcfs_steps(cp, respect_limits=True, deadline=deadline)
         search.baselines = (fcfs_steps(cp, deadline=deadline), kept)
@@ -469,7 +478,7 @@ def solve(
         model = BerthModel(cp, options.weights, deadline)
         if options.start_from != "none":
             model.hint(search.placed)
-        if len(cp.calls) <= FULL_MODEL_CALLS:
+        if len(cp.calls) <= params.full_model_calls:
             mip_bound(search, model)
             if search.full_bound is not None and search.value <= search.full_bound:
                 search.cp_sat_status = SolveStatus.OPTIMAL  # the MIP's plan meets its bound: proven
@@ -483,51 +492,43 @@ def solve(
     return _result(search, static)
 
 
-def _result(search: Search, static: dict[str, list[str]]) -> Plan:
-    """The user-facing Plan of the search's best plan, in exact time, once the search is over."""
+def _result(search: Search, static: dict[str, list[str]]) -> Result:
+    """The search's best plan in exact time, with the calls it leaves unserved and why, once the
+    search is over."""
     from optimizer.explain import unserved_reasons
-    from optimizer.report import build_plan
 
     cp, problem, w = search.cp, search.cp.problem, search.weights
     placed = search.placed
     served = to_assignments(cp, placed)
     left = [cp.calls[i].id for i in unserved_calls(placed)]
     servable = [cid for cid in left if cid not in static]
-    assignments = serve_in_exact_time(problem, served, servable, Deadline(REPAIR_S))
+    assignments = serve_in_exact_time(problem, served, servable, Deadline(search.params.reserve.repair_s))
     repaired = len(assignments) - len(served)
     planned = {a.call_id for a in assignments}
     left = [cid for cid in left if cid not in planned]
     why = unserved_reasons(problem, assignments, [cid for cid in left if cid not in static])
     unserved = [UnservedCall(call_id=cid, reasons=static.get(cid) or why[cid]) for cid in left]
+    common: dict[str, Any] = {"unserved": unserved, "seconds": search.deadline.elapsed(),
+                              "stopped": search.deadline.stopped(), "history": search.history}
     if not assignments:
-        facts = SolverFacts(status=SolveStatus.INFEASIBLE, solutions=0, source=PlanSource.NONE,
-                            stopped=search.deadline.stopped(), unserved_calls=len(unserved),
-                            seconds=search.deadline.elapsed())
-        return Plan(problem_name=problem.name, unserved=unserved, solver=facts,
-                    message="no call can be served (each is listed with its reasons)")
-    facts = SolverFacts(status=SolveStatus.FEASIBLE, solutions=search.solutions, hint_used=search.hint_used,
-                        source=search.source, stopped=search.deadline.stopped())
-    baseline, feasible = search.baselines or (None, None)
-    plan = build_plan(
-        problem, assignments, weights=w, solver=facts, unserved=unserved,
-        baseline=to_assignments(cp, baseline) if baseline is not None else None,
-        feasible_baseline=(to_assignments(cp, feasible), [cp.calls[i].id for i in unserved_calls(feasible)])
-        if feasible is not None else None)
-    assert plan.kpis is not None
-    facts.objective = plan.kpis.objective
-    u = len(unserved)
-    bound = search.bound_on_rest(u) if not repaired else None  # the model's bound is on its grid
+        return Result(status=SolveStatus.INFEASIBLE, assignments=[], objective=None, bound=None,
+                      source=PlanSource.NONE, **common,
+                      message="no call can be served (each is listed with its reasons)")
+    objective = exact_objective(problem, assignments, w)
+    bound = search.bound_on_rest(len(unserved)) if not repaired else None  # the model's is on its grid
     if bound is not None:
-        bound = max(0.0, bound - exact_slack(cp, w))
-        facts.best_bound = min(bound, facts.objective)
-        facts.gap = relative_gap(facts.objective, facts.best_bound)
-    proven = not repaired and (search.cp_sat_status == SolveStatus.OPTIMAL or facts.gap == 0.0)
-    facts.repaired_in_exact_time = repaired
-    if u:
-        facts.status = SolveStatus.PARTIAL
-    else:
-        facts.status = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE
-    facts.proven_optimal = proven
-    facts.served_calls, facts.unserved_calls = len(assignments), u
-    facts.seconds = search.deadline.elapsed()
-    return plan
+        bound = min(max(0.0, bound - exact_slack(cp, w)), objective)
+    proven = not repaired and (search.cp_sat_status == SolveStatus.OPTIMAL or bound == objective)
+    status = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE
+    if unserved:
+        status = SolveStatus.PARTIAL
+    yardsticks = None
+    if search.baselines is not None:
+        fcfs, feasible = search.baselines
+        yardsticks = Yardsticks(
+            fcfs=to_assignments(cp, fcfs), fcfs_keeping_limits=to_assignments(cp, feasible),
+            fcfs_keeping_limits_unserved=[cp.calls[i].id for i in unserved_calls(feasible)])
+    return Result(status=status, assignments=assignments, objective=objective, bound=bound,
+                  source=search.source, solutions=search.solutions, proven_optimal=proven,
+                  hint_used=search.hint_used, repaired_in_exact_time=repaired, yardsticks=yardsticks,
+                  **common)

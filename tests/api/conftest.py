@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
-from tests.builders import berth, call, port, problem_dict, vessel, voyage
+from tests.builders import two_ships_one_berth_dict
 
 ROOT = Path(__file__).resolve().parents[2]
 WEEK = ROOT / "instances" / "caspian" / "week.json"
@@ -33,13 +33,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def tiny_problem(name: str = "tiny") -> dict[str, Any]:
     """Two vessels for one berth: solved to optimality in milliseconds."""
-    return problem_dict(
-        [port("KZAAU", [berth("A1")])],
-        [vessel("V1"), vessel("V2")],
-        [call("C1", "V1", "KZAAU", 10), call("C2", "V2", "KZAAU", 4)],
-        [voyage("V1", 1, "C1"), voyage("V2", 1, "C2")],
-        name=name,
-    )
+    return two_ships_one_berth_dict(name=name)
 
 
 def long_problem() -> dict[str, Any]:
