@@ -95,7 +95,7 @@ def test_basin_closure_closes_all_three_ports() -> None:
 
 def test_hard_latest_departures_can_be_met() -> None:
     """Each is set after a first-come-first-served plan that meets every hard constraint."""
-    from optimizer.generator import _reference_plan
+    from optimizer.generator.presets import _reference_plan
 
     problem = generate(300, 10, seed=11, basin_closure=(4.0, 48.0))
     deadlines = {c.id: problem.minutes(c.latest_departure) for c in problem.calls if c.latest_departure}
