@@ -8,23 +8,23 @@ absurd congestion. Weather closures are correlated across the basin: Azerbaijan 
 at once; Kuryk, the most exposed, closes a little earlier and opens later; Aktau closes in some
 storms, for a shorter time.
 
-Every hard latest departure is set after a first-come-first-served reference plan at service speed
-that meets every constraint, so a generated problem is never infeasible by construction.
+Every hard latest departure is set after the first-come-first-served baseline
+(:func:`optimizer.baseline.fcfs`), which meets every hard constraint but latest departures and
+link max gaps (the generator makes none): the baseline then meets them too, so a generated
+problem is never infeasible by construction.
 """
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import math
 import random
-from collections import Counter, defaultdict
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from optimizer.domain import Berth, CargoKind, Port, Problem, berth_fits, handling_hours
+from optimizer.baseline import fcfs
+from optimizer.domain import Port, Problem
 from optimizer.generator.ports import AKTAU, ALAT, TIMEZONE, auto_berth_scale, caspian_ports
 from optimizer.generator.traffic import MIX, WEIGHT, Builder, allocate, build_traffic, quantize, traffic_text
 from optimizer.generator.weather import (
@@ -39,101 +39,10 @@ from optimizer.validation import load_problem
 DEFAULT_START = datetime(2026, 11, 2, tzinfo=UTC)
 
 
-# -- the reference plan --------------------------------------------------------------------------
-
-
-def _fit(busy: list[tuple[float, float]], closed: list[tuple[float, float]], t: float, dur: float) -> float:
-    """Earliest start >= t on a berth with these busy intervals, neither start nor end in a closure."""
-    while True:
-        i = max(0, bisect.bisect_right(busy, (t, math.inf)) - 1)
-        while i < len(busy):
-            s, e = busy[i]
-            if e <= t:
-                i += 1
-                continue
-            if s >= t + dur:
-                break
-            t = e
-            i += 1
-        moved = False
-        for a, b in closed:
-            if a <= t < b:
-                t, moved = b, True
-            if a <= t + dur < b:
-                t, moved = b - dur, True
-        if not moved:
-            return t
-
-
-def _reference_plan(p: Problem) -> dict[str, tuple[float, float, float, str]]:
-    """(arrival, berth start, berth end in minutes; berth) of every call in a first-come-first-served
-    plan at service speed that meets every hard constraint: latest departures set after it can
-    always be met."""
-    import heapq
-
-    m = p.minutes
-    closed = {port.id: sorted((m(w.start), m(w.end)) for w in port.closures) for port in p.ports}
-    busy = {b.id: sorted((m(w.start), m(w.end)) for w in b.unavailable)
-            for port in p.ports for b in port.berths}
-    vessels = p.vessel_map()
-    calls = p.call_map()
-    nxt: dict[str, str] = {}
-    pending: Counter[str] = Counter()
-    lb: dict[str, float] = {}
-    heap: list[tuple[float, int, str]] = []
-    for voy in p.voyages:
-        for first, second in itertools.pairwise(voy.call_ids):
-            nxt[first] = second
-            pending[second] += 1
-        lb[voy.call_ids[0]] = m(voy.eta)
-    outgoing: dict[str, list[tuple[str, float]]] = defaultdict(list)
-    for link in p.links:
-        outgoing[link.before].append((link.after, link.min_gap_hours * 60))
-        pending[link.after] += 1
-    seq = 0
-    for c in p.calls:
-        if c.earliest_start is not None:
-            lb[c.id] = max(lb.get(c.id, -math.inf), m(c.earliest_start))
-        if pending[c.id] == 0:
-            heapq.heappush(heap, (lb.get(c.id, 0.0), seq, c.id))
-            seq += 1
-    port_berths = {port.id: port.berths for port in p.ports}
-    plan: dict[str, tuple[float, float, float, str]] = {}
-    arrival: dict[str, float] = {voy.call_ids[0]: m(voy.eta) for voy in p.voyages}
-    fitting: dict[tuple[str, str, CargoKind], list[Berth]] = {}
-
-    def release(cid: str, t: float) -> None:
-        nonlocal seq
-        lb[cid] = max(lb.get(cid, -math.inf), t)
-        pending[cid] -= 1
-        if pending[cid] == 0:
-            heapq.heappush(heap, (lb[cid], seq, cid))
-            seq += 1
-
-    while heap:
-        ready, _, cid = heapq.heappop(heap)
-        c = calls[cid]
-        best: tuple[float, float, str] | None = None
-        key = (c.vessel_id, c.port_id, c.cargo)
-        if key not in fitting:
-            vessel = vessels[c.vessel_id]
-            fitting[key] = [b for b in port_berths[c.port_id] if berth_fits(c, vessel, b)]
-        for berth in fitting[key]:
-            dur = (handling_hours(c, berth) or 0.0) * 60
-            s = _fit(busy[berth.id], closed[c.port_id], ready, dur)
-            if best is None or s + dur < best[1]:
-                best = (s, s + dur, berth.id)
-        assert best is not None
-        bisect.insort(busy[best[2]], (best[0], best[1]))
-        plan[cid] = (arrival[cid], *best)
-        if cid in nxt:
-            n = calls[nxt[cid]]
-            nm = p.distance_nm(c.port_id, n.port_id) or 0.0
-            arrival[n.id] = best[1] + nm / vessels[c.vessel_id].service_speed_kn * 60
-            release(n.id, arrival[n.id])
-        for after, gap in outgoing[cid]:
-            release(after, best[1] + gap)
-    return plan
+def baseline_ends(problem: Problem) -> dict[str, float]:
+    """Berth end of every call (minutes from the horizon start) in the first-come-first-served
+    baseline: latest departures set after it can always be met."""
+    return {a.call_id: problem.minutes(a.berth_end) for a in fcfs(problem)}
 
 
 def _problem_dict(b: Builder, *, name: str, description: str, start: datetime, hours: float,
@@ -182,10 +91,10 @@ def _problem_dict(b: Builder, *, name: str, description: str, start: datetime, h
 
 
 def _finish(b: Builder, data: dict[str, Any], start: datetime) -> Problem:
-    """Set hard latest departures after a reference plan that meets them, then validate."""
+    """Set hard latest departures after the FCFS baseline, which then meets them, and validate."""
     deadlines = [(i, c) for i, c in enumerate(b.calls) if c.hard_deadline]
     if deadlines:
-        ends = {cid: v[2] for cid, v in _reference_plan(Problem.model_validate(data)).items()}
+        ends = baseline_ends(Problem.model_validate(data))
         zones = {pid: ZoneInfo(tz) for pid, tz in TIMEZONE.items()}
         for i, c in deadlines:
             margin = b.rng.uniform(24, 48) * 60
