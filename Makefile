@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check optimizer api tests
+	$(BIN)/ruff check optimizer api tests tools
 	$(BIN)/mypy
 
 BAP ?= ../shared/benchmarks/bap
