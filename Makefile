@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check optimizer api tests
+	$(BIN)/ruff check optimizer api tests tools
 	$(BIN)/mypy
 
 BAP ?= ../shared/benchmarks/bap
@@ -32,7 +32,7 @@ bench: $(STAMP)
 	$(BIN)/portsync bench scale --calls 100,500,1000,2000 --days 30 --time-limit 120
 
 serve: $(STAMP)
-	$(BIN)/portsync serve
+	$(BIN)/portsync-api
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""`portsync serve` and `python -m api`: the API under uvicorn."""
+"""`portsync-api` and `python -m api`: the API under uvicorn."""
 
 from __future__ import annotations
 

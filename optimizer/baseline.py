@@ -226,7 +226,7 @@ def unserved_calls(placed: dict[int, Placement]) -> list[int]:
 
 
 def fcfs(problem: Problem) -> list[CallAssignment]:
-    """The first-come-first-served plan of `problem` (DESIGN section 3)."""
+    """The first-come-first-served plan of `problem`: the baseline every plan is compared with."""
     cp = compile_problem(problem)
     return to_assignments(cp, fcfs_steps(cp))
 

@@ -1,4 +1,4 @@
-"""The independent checker (DESIGN section 5): every broken hard constraint of any plan.
+"""The independent checker: every broken hard constraint of any plan, from any source.
 
 It reads only the problem records and the plan's exact times, never the CP-SAT model or its
 step grid, so a bug in the model cannot hide itself here. Every violation is listed, not just
@@ -358,7 +358,7 @@ class _Checker:
 
 def check(problem: Problem, plan: Plan | Sequence[CallAssignment],
           weights: ObjectiveWeights | None = None) -> CheckReport:
-    """Every hard constraint (DESIGN section 4) the plan breaks, and its KPIs recomputed.
+    """Every hard constraint the plan breaks, and its KPIs recomputed.
 
     `plan` may be a full Plan (its calls; its unserved calls count as missing) or a bare list
     of assignments. KPIs cover the assigned calls only.

@@ -1,4 +1,5 @@
-"""`portsync`: solve a scenario, compare with FCFS, check a plan, run benchmarks, serve the API."""
+"""`portsync`: solve a scenario, compare with FCFS, check a plan, run benchmarks (the API is served
+by `portsync-api`, in the api package: optimizer never imports api)."""
 
 from __future__ import annotations
 
@@ -351,17 +352,6 @@ def generate(
         raise typer.Exit(EXIT_BAD_INPUT) from None
     err.print(f"{escape(problem.name)}: {len(problem.calls)} calls over {days} days "
               f"({escape(traffic_text(problem))}) written to {escape(str(out_path))}", soft_wrap=True)
-
-
-@app.command()
-def serve(
-    host: Annotated[str | None, typer.Option(help="Default PORTSYNC_HOST or 127.0.0.1.")] = None,
-    port: Annotated[int | None, typer.Option(help="Default PORTSYNC_PORT or 8000.")] = None,
-) -> None:
-    """Serve the REST API (OpenAPI at /docs)."""
-    from api.server import run
-
-    run(host=host, port=port)
 
 
 app.add_typer(bench_app, name="bench", help="Benchmarks: standard BAP instances and Caspian scale.")

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class ObjectiveWeights(BaseModel):
-    """Weights of the objective (DESIGN section 4), all per minute unless said otherwise.
+    """Weights of the objective (dwell, lateness, changes against a previous plan), all per
+    minute unless said otherwise.
 
     objective = dwell        * sum_c priority_c * (berth_end_c - arrival_c)
               + lateness     * sum_c priority_c * max(0, berth_end_c - requested_departure_c)

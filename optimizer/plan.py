@@ -121,7 +121,8 @@ class Kpis(Out):
     berth_utilization: float
     weighted_dwell_minutes: float
     weighted_lateness_minutes: float
-    objective: float = Field(description="The weighted objective of DESIGN section 4 for this plan.")
+    objective: float = Field(description="This plan's objective: weighted dwell, lateness and changes "
+                                       "against a previous plan, with the weights of the options.")
     fuel_saved_t: float = 0.0
     per_port: list[PortKpis] = Field(default_factory=list)
 

@@ -1,4 +1,4 @@
-"""Measure the API as a client sees it: `python -m api.loadcheck [--burst 100] [--json]`.
+"""Measure the API as a client sees it: `.venv/bin/python tools/loadcheck.py [--burst 100] [--json]`.
 
 Starts its own server (uvicorn, a fresh SQLite file, loopback only) unless `--url` names one on
 this machine, then measures:
@@ -200,7 +200,7 @@ def burst(base: str, n: int, time_limit: float, timeout: float) -> dict[str, Any
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(prog="python -m api.loadcheck", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="tools/loadcheck.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("--url", help="a running server on this machine (default: start one)")
     ap.add_argument("--key", help="API key for --url")
     ap.add_argument("--workers", type=int, default=2, help="solver processes of the started server")

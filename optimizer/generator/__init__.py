@@ -1,0 +1,27 @@
+"""Seeded Caspian-like scenarios: the three ports as published, a plausible fleet, its traffic,
+storms and maintenance, and named scenarios built from them (the entry points).
+
+Modules: ``ports`` (Aktau, Kuryk, Alat and their berths), ``fleet`` (vessels), ``traffic``
+(the streams of calls), ``weather`` (closures and maintenance windows), ``presets``
+(``generate``, ``grain_rush``).
+"""
+
+from optimizer.generator.fleet import caspian_fleet, imo_with_check_digit
+from optimizer.generator.ports import AKTAU, ALAT, KURYK, auto_berth_scale, caspian_ports
+from optimizer.generator.presets import DEFAULT_START, generate, grain_rush
+from optimizer.generator.traffic import traffic_summary, traffic_text
+
+__all__ = [
+    "AKTAU",
+    "ALAT",
+    "DEFAULT_START",
+    "KURYK",
+    "auto_berth_scale",
+    "caspian_fleet",
+    "caspian_ports",
+    "generate",
+    "grain_rush",
+    "imo_with_check_digit",
+    "traffic_summary",
+    "traffic_text",
+]
