@@ -160,9 +160,9 @@ def run_task(cfg: WorkerConfig, task: Task) -> Finished:
 
 def solve_sync(problem_json: str, options_json: str) -> str:
     """POST /v1/solve: the plan as JSON."""
+    from optimizer.loading import load_problem
     from optimizer.report import plan_from_result
     from optimizer.solver import SolveOptions, solve
-    from optimizer.validation import load_problem
 
     problem, options = load_problem(problem_json), SolveOptions.model_validate_json(options_json)
     return plan_from_result(problem, solve(problem, options), options.weights).model_dump_json()
@@ -224,9 +224,9 @@ class JobRun:
     def load(self) -> tuple[Problem, SolveOptions, ObjectiveWeights] | None:
         """The job's problem, options and weights, and what an earlier attempt left; None when the
         job is not this attempt's (or cannot be read: then it is failed)."""
+        from optimizer.loading import load_problem
         from optimizer.plan import Plan
         from optimizer.solver import SolveOptions
-        from optimizer.validation import load_problem
 
         loaded = self.db.load_for_solve(self.job_id, self.attempt)
         if loaded is None:

@@ -29,7 +29,14 @@ from pydantic import TypeAdapter, ValidationError
 
 from optimizer.domain import Problem
 from optimizer.plan import CallPlan, Plan
-from optimizer.validation import InvalidInput, InvalidProblem, Issue, issues_from_pydantic, load_problem
+from optimizer.validation import (
+    InvalidInput,
+    InvalidProblem,
+    Issue,
+    issues_from_pydantic,
+    raw_problem_issues,
+    validate_problem,
+)
 
 MAX_INPUT_ENV = "PORTSYNC_MAX_INPUT_BYTES"
 DEFAULT_MAX_INPUT_BYTES = 20 * 1024 * 1024
@@ -213,6 +220,34 @@ def read_json_file(path: str | Path, kinds: tuple[type, ...] = (dict,), what: st
     except InvalidInput as exc:
         raise exc.with_source(str(path)) from None
     return value
+
+
+def load_problem(data: str | bytes | dict[str, Any] | Path) -> Problem:
+    """Parse and fully validate a problem from JSON text, a dict or a file path.
+
+    Text and files are read here (encoding, JSON, size and depth checks); the checks of the
+    problem itself are optimizer.validation's.
+    """
+    if isinstance(data, Path):
+        return load_problem_file(data)
+    if isinstance(data, str | bytes):
+        try:
+            data = parse_json(data)
+            expect_kind(data, (dict,), "a problem (a JSON object)")
+        except InvalidInput as exc:
+            raise InvalidProblem(exc.issues) from None
+    try:
+        problem = Problem.model_validate(data)
+    except ValidationError as exc:
+        issues = issues_from_pydantic(exc)
+        if isinstance(data, dict):
+            seen = {(i.path, i.msg) for i in issues}
+            issues += [i for i in raw_problem_issues(data) if (i.path, i.msg) not in seen]
+        raise InvalidProblem(issues) from exc
+    issues = validate_problem(problem)
+    if issues:
+        raise InvalidProblem(issues)
+    return problem
 
 
 def load_problem_file(path: str | Path, max_bytes: int | None = None) -> Problem:

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from graphlib import CycleError, TopologicalSorter
-from pathlib import Path
 from typing import Any, Self, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, TypeAdapter, ValidationError
@@ -78,39 +77,6 @@ def issues_from_pydantic(err: ValidationError, prefix: Loc = ()) -> list[Issue]:
         msg = str(e["msg"]).removeprefix("Value error, ")
         out.append(Issue(loc=[*prefix, *e["loc"]], msg=msg, type=e["type"]))
     return out
-
-
-def load_problem(data: str | bytes | dict[str, Any] | Path) -> Problem:
-    """Parse and fully validate a problem from JSON text, a dict or a file path.
-
-    Text and files are read by :mod:`optimizer.loading` (encoding, JSON, size and depth checks).
-    """
-    from optimizer import loading
-
-    if isinstance(data, Path):
-        return loading.load_problem_file(data)
-    if isinstance(data, str | bytes):
-        try:
-            data = loading.parse_json(data)
-            loading.expect_kind(data, (dict,), "a problem (a JSON object)")
-        except InvalidInput as exc:
-            raise InvalidProblem(exc.issues) from None
-    try:
-        problem = Problem.model_validate(data)
-    except ValidationError as exc:
-        issues = issues_from_pydantic(exc)
-        if isinstance(data, dict):
-            seen = {(i.path, i.msg) for i in issues}
-            issues += [i for i in raw_problem_issues(data) if (i.path, i.msg) not in seen]
-        raise InvalidProblem(issues) from exc
-    issues = validate_problem(problem)
-    if issues:
-        raise InvalidProblem(issues)
-    return problem
-
-
-def load_problem_file(path: str | Path) -> Problem:
-    return load_problem(Path(path))
 
 
 def _dupes(ids: Iterable[str]) -> set[str]:

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from optimizer.domain import Problem
+from optimizer.loading import load_problem
 from optimizer.params import SolveOptions
 from optimizer.plan import CallAssignment, Plan
 from optimizer.report import plan_from_result
 from optimizer.solver import solve
-from optimizer.validation import load_problem
 
 T0 = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
 

@@ -20,7 +20,7 @@ from optimizer.formats.bap import (
     read_cordeau_solution,
     read_kramer,
 )
-from optimizer.validation import load_problem
+from optimizer.loading import load_problem
 from tests.builders import BAP, need_bap
 
 CORDEAU = BAP / "cordeau_I3_partial"

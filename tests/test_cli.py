@@ -154,7 +154,7 @@ def test_generate_writes_a_problem_that_loads_and_solves(tmp_path: Path) -> None
 
 
 def test_generate_writes_to_stdout_without_out(tmp_path: Path) -> None:
-    from optimizer.validation import load_problem
+    from optimizer.loading import load_problem
 
     result = runner.invoke(app, ["generate", "--calls", "8", "--days", "2"])
     assert result.exit_code == 0, result.output

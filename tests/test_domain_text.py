@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from optimizer.domain import MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_REASON_CHARS
-from optimizer.validation import InvalidProblem, load_problem
+from optimizer.loading import load_problem
+from optimizer.validation import InvalidProblem
 from tests.builders import at, two_ships_one_berth_dict
 
 tiny = two_ships_one_berth_dict

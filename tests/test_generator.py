@@ -19,7 +19,7 @@ from optimizer.generator import (
     grain_rush,
     imo_with_check_digit,
 )
-from optimizer.validation import load_problem
+from optimizer.loading import load_problem
 from tests.test_instances import kuryk_ferries_per_day
 
 

@@ -12,7 +12,7 @@ from types import ModuleType
 import pytest
 
 from optimizer.domain import Problem, berth_misfit, handling_hours
-from optimizer.validation import load_problem
+from optimizer.loading import load_problem
 
 CASPIAN = Path(__file__).resolve().parents[1] / "instances" / "caspian"
 FILES = sorted(CASPIAN.glob("*.json"))

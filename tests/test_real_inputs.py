@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 
 from optimizer.checker import check
 from optimizer.domain import Problem, handling_hours
+from optimizer.loading import load_problem
 from optimizer.plan import CallAssignment, Plan
 from optimizer.solver import SolveOptions
-from optimizer.validation import InvalidProblem, load_problem
+from optimizer.validation import InvalidProblem
 from tests.builders import solve_plan
 
 ZONES = ["Asia/Aqtau", "Asia/Baku", "Asia/Kathmandu", "America/St_Johns", "Asia/Tehran", "UTC"]

@@ -16,10 +16,10 @@ from optimizer.checker import check
 from optimizer.compiled import compile_problem
 from optimizer.domain import PreviousAssignment, Problem
 from optimizer.generator import generate
+from optimizer.loading import load_problem
 from optimizer.solver import Progress, SolveOptions
 from optimizer.solver.bound import contention_free_dwell
 from optimizer.solver.model import earliest_starts
-from optimizer.validation import load_problem
 from tests.builders import at, berth, call, port, problem_dict, solve_plan, vessel, voyage
 
 PORTS = ("KZAAU", "KZKUR", "AZBAK")

@@ -246,7 +246,7 @@ def test_call_that_fits_no_time_is_reported_before_solving() -> None:
         [call("C1", "V1", "KZKUR", 5, latest_departure=at(100))],
         [voyage("V1", 0, "C1")],
     )
-    from optimizer.validation import load_problem
+    from optimizer.loading import load_problem
 
     plan = solve_plan(load_problem(d), FAST)
     assert plan.solver is not None and plan.solver.status.value == "infeasible"

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from optimizer.validation import InvalidProblem, load_problem
+from optimizer.loading import load_problem
+from optimizer.validation import InvalidProblem
 from tests.builders import at, berth, call, port, problem_dict, vessel, voyage
 
 

@@ -229,8 +229,8 @@ def gantt(request: Request, job_id: JobId, owner: Owner) -> HTMLResponse:
     """One row per berth, grouped by port. While the job is solving the page reloads itself every
     5 seconds to show the latest best plan."""
     from optimizer.gantt import gantt_html
+    from optimizer.loading import load_problem
     from optimizer.plan import Plan
-    from optimizer.validation import load_problem
 
     db = db_of(request)
     row = db.get_job(job_id, owner)

@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from optimizer.domain import Problem
+from optimizer.loading import load_problem
 from optimizer.plan import CallAssignment, Plan
-from optimizer.validation import load_problem
 
 HORIZON_START = datetime(2026, 1, 1, tzinfo=UTC)
 """File time 0. File times are hours from here."""

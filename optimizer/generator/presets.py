@@ -34,7 +34,7 @@ from optimizer.generator.weather import (
     merge_windows,
     storm_windows,
 )
-from optimizer.validation import load_problem
+from optimizer.loading import load_problem
 
 DEFAULT_START = datetime(2026, 11, 2, tzinfo=UTC)
 

@@ -20,8 +20,8 @@ import httpx
 import pytest
 
 from optimizer.checker import check
+from optimizer.loading import load_problem
 from optimizer.plan import Plan
-from optimizer.validation import load_problem
 from tests.api.conftest import WEEK, long_problem
 from tests.api.live_server import LiveServer, alive
 

@@ -302,9 +302,9 @@ def _solving_job(c: TestClient) -> tuple[str, int]:
 
 def _store_plan(c: TestClient, job_id: str, attempt: int, final: JobStatus | None = None) -> None:
     from optimizer.baseline import fcfs
+    from optimizer.loading import load_problem
     from optimizer.plan import SolverFacts, SolveStatus
     from optimizer.report import build_plan
-    from optimizer.validation import load_problem
 
     problem = load_problem(tiny_problem())
     facts = SolverFacts(status=SolveStatus.FEASIBLE, objective=1.0, best_bound=0.0, gap=1.0, seconds=0.1,

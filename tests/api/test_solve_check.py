@@ -12,8 +12,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from optimizer.checker import check
+from optimizer.loading import load_problem
 from optimizer.plan import Plan
-from optimizer.validation import load_problem
 from tests.api.conftest import long_problem, tiny_problem
 from tests.builders import at, call, voyage
 
