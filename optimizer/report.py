@@ -8,6 +8,7 @@ import hashlib
 import math
 from collections.abc import Callable, Iterable, Sequence
 
+from optimizer.checker import check
 from optimizer.domain import Problem
 from optimizer.explain import why_waited
 from optimizer.kpis import call_metrics, compute_kpis, fmt_hours, fmt_num, fmt_percent, fmt_time, local_time
@@ -35,8 +36,6 @@ def problem_digest(problem: Problem) -> str:
 def plan_warnings(problem: Problem, items: Sequence[CallAssignment]) -> list[PlanWarning]:
     """Frozen calls that break a hard rule (the checker's warnings) and ignored previous-plan
     entries."""
-    from optimizer.checker import check
-
     out: list[PlanWarning] = []
     if any(c.frozen is not None for c in problem.calls):  # only frozen facts give warnings
         out = [PlanWarning(kind=w.kind, call_id=w.call_id, detail=w.detail)
@@ -58,8 +57,6 @@ def build_plan(problem: Problem, assignments: Iterable[CallAssignment], *,
     """A full Plan from bare assignments: derived fields per call (in berth-start order), KPIs,
     warnings, the baselines' KPIs (and what FCFS breaks) when given, and the solver facts and
     unserved calls as they are."""
-    from optimizer.checker import check
-
     items = sorted(assignments, key=lambda a: (a.berth_start, a.call_id))
     metrics = call_metrics(problem, items)
     waits = why_waited(problem, items)
