@@ -366,8 +366,8 @@ class JobRun:
     # -- at the end ----------------------------------------------------------------------------
 
     def finish(self, problem: Problem, weights: ObjectiveWeights, result: Result) -> None:
-        """Store the final plan and end the job: done, stopped (on request), or failed when there is
-        no plan at all; a stored plan better than the final one (a resumed search that ran short)
+        """Store the final plan and end the job: done, stopped (on request, with or without a plan),
+        or failed when there is no plan at all; a stored plan better than the final one (a resumed search that ran short)
         stays the job's plan."""
         from optimizer.report import plan_from_result
 
@@ -376,6 +376,11 @@ class JobRun:
                      self.job_id, self.attempt)
             return
         plan = plan_from_result(problem, result, weights)
+        if not plan.calls and self.best_before is None and self.user_stop:
+            self.db.finish(self.job_id, self.attempt, JobStatus.STOPPED, spent_s=self.spent(),
+                           error="stopped on request before a first plan was found")
+            log.info("job %s stopped before a first plan", self.job_id)
+            return
         if not plan.calls and self.best_before is None:
             why = plan.message or "no call can be served: " + "; ".join(
                 f"{u.call_id}: {u.reasons[0]}" for u in plan.unserved[:5] if u.reasons)

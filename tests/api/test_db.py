@@ -102,3 +102,27 @@ def test_racing_requests_with_one_idempotency_key_store_one_job(db: Database) ->
     with pytest.raises(IdempotencyConflict):
         new_job(db, key="race", body="other")
     assert len(db.list_jobs("", limit=10)) == 1
+
+
+def test_a_job_stopped_before_its_first_plan_ends_stopped_not_failed(tmp_path: Path) -> None:
+    from api.jobs import JobRun, WorkerConfig
+    from optimizer.params import ObjectiveWeights
+    from optimizer.plan import PlanSource
+    from optimizer.result import Result
+    from tests.builders import two_ships_one_berth
+
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    db = Database(url)
+    db.migrate()
+    job_id = new_job(db)
+    _, attempt = db.claim_next() or ("", 0)
+    run = JobRun(WorkerConfig(database_url=url, database_schema=None, progress_interval_s=1, poll_interval_s=1),
+                 db, job_id, attempt)
+    run.user_stop = True  # the client's stop reached the solve while it compiled the problem
+    nothing = Result(status=SolveStatus.UNKNOWN, assignments=[], unserved=[], objective=None, bound=None,
+                     seconds=0.1, source=PlanSource.NONE, stopped=True, message="no plan: stopped")
+    run.finish(two_ships_one_berth(), ObjectiveWeights(), nothing)
+    row = db.get_job(job_id)
+    assert row is not None and row.status == "stopped"
+    assert row.error is not None and "before a first plan" in row.error
+    db.dispose()
