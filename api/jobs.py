@@ -367,8 +367,8 @@ class JobRun:
 
     def finish(self, problem: Problem, weights: ObjectiveWeights, result: Result) -> None:
         """Store the final plan and end the job: done, stopped (on request, with or without a plan),
-        or failed when there is no plan at all; a stored plan better than the final one (a resumed search that ran short)
-        stays the job's plan."""
+        or failed when there is no plan at all; a stored plan better than the final one (a resumed
+        search that ran short) stays the job's plan."""
         from optimizer.report import plan_from_result
 
         if self.lost:

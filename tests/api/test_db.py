@@ -116,8 +116,8 @@ def test_a_job_stopped_before_its_first_plan_ends_stopped_not_failed(tmp_path: P
     db.migrate()
     job_id = new_job(db)
     _, attempt = db.claim_next() or ("", 0)
-    run = JobRun(WorkerConfig(database_url=url, database_schema=None, progress_interval_s=1, poll_interval_s=1),
-                 db, job_id, attempt)
+    cfg = WorkerConfig(database_url=url, database_schema=None, progress_interval_s=1, poll_interval_s=1)
+    run = JobRun(cfg, db, job_id, attempt)
     run.user_stop = True  # the client's stop reached the solve while it compiled the problem
     nothing = Result(status=SolveStatus.UNKNOWN, assignments=[], unserved=[], objective=None, bound=None,
                      seconds=0.1, source=PlanSource.NONE, stopped=True, message="no plan: stopped")
