@@ -116,21 +116,6 @@ def earliest_fit(cp: CompiledProblem, busy: list[tuple[int, int]], port: int, lb
             return t
 
 
-def precedences(cp: CompiledProblem) -> tuple[list[list[tuple[int, int]]], list[list[int]]]:
-    """Per call: its predecessors (voyage and links) with the min gap after their end, and its
-    successors."""
-    preds: list[list[tuple[int, int]]] = [[] for _ in cp.calls]
-    succs: list[list[int]] = [[] for _ in cp.calls]
-    for c in cp.calls:
-        if c.prev is not None:
-            preds[c.index].append((c.prev, 0))
-            succs[c.prev].append(c.index)
-    for link in cp.links:
-        preds[link.after].append((link.before, link.min_gap))
-        succs[link.before].append(link.after)
-    return preds, succs
-
-
 def fcfs_steps(cp: CompiledProblem, prefer: dict[int, tuple[int, int]] | None = None,
                respect_limits: bool = False, deadline: Deadline | None = None) -> dict[int, Placement]:
     """FCFS in model steps.
@@ -145,7 +130,7 @@ def fcfs_steps(cp: CompiledProblem, prefer: dict[int, tuple[int, int]] | None = 
     """
     prefer = prefer or {}
     n = len(cp.calls)
-    preds, succs = precedences(cp)
+    preds, succs = cp.preds, cp.succs
     waiting = [len(p) for p in preds]
     busy = blocked_windows(cp)
     free = [-(10**9)] * len(cp.berth_ids)
@@ -241,7 +226,7 @@ def dispatch_steps(cp: CompiledProblem, rule: str = "spt", respect_limits: bool 
     whose chosen start would break a hard deadline is left unserved, as in FCFS.
     """
     n = len(cp.calls)
-    preds, succs = precedences(cp)
+    preds, succs = cp.preds, cp.succs
     waiting = [len(p) for p in preds]
     busy = blocked_windows(cp)
     placed: dict[int, Placement] = {}

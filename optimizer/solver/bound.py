@@ -53,7 +53,7 @@ def time_indexed_bound(cp: CompiledProblem, w: ObjectiveWeights, lower: list[int
     slack = incumbent - sum(least.values())
     # Latest end of each call in any plan better than the incumbent, along voyage chains.
     latest_end: dict[int, int] = {}
-    for i in voyage_order(cp):
+    for i in cp.topological_order():
         c = cp.calls[i]
         max_dwell = math.floor((slack + least[i]) / unit[i]) if unit[i] else cp.horizon
         base = c.eta if c.prev is None and c.eta is not None else latest_end.get(c.prev or -1, cp.horizon)
@@ -157,22 +157,6 @@ def time_indexed_bound(cp: CompiledProblem, w: ObjectiveWeights, lower: list[int
     return TimeIndexed(min(incumbent, objective.Value()), None)
 
 
-def voyage_order(cp: CompiledProblem) -> list[int]:
-    """Calls with each voyage's earlier calls first."""
-    out: list[int] = []
-    seen: set[int] = set()
-    for c in cp.calls:
-        chain = []
-        i: int | None = c.index
-        while i is not None and i not in seen:
-            chain.append(i)
-            i = cp.calls[i].prev
-        for j in reversed(chain):
-            seen.add(j)
-            out.append(j)
-    return out
-
-
 def earliest_end(cp: CompiledProblem, berth: int, port: int, lb: int, steps: int) -> int:
     """The earliest end of a call alone at a berth, starting no earlier than `lb`: around
     maintenance and closed berthing times; a departure that falls in a closure waits moored for
@@ -208,21 +192,19 @@ def contention_free_dwell(cp: CompiledProblem, lower: list[int]) -> int:
         lb = lower[i]
         if c.prev is not None:
             lb = max(lb, ends[c.prev] + c.sail_min)
-        for link in cp.links:
-            if link.after == i:
-                lb = max(lb, ends[link.before] + link.min_gap)
+        for link in cp.links_into[i]:
+            lb = max(lb, ends[link.before] + link.min_gap)
         if c.frozen is not None:
             ends[i] = c.frozen.end
             continue
         ends[i] = min(earliest_end(cp, o.berth, c.port, lb, o.steps) for o in c.options)
-    next_of = {c.prev: c.index for c in cp.calls if c.prev is not None}
     total = 0
     for c in cp.calls:
         if c.prev is not None:
             continue
         chain = [c.index]
-        while chain[-1] in next_of:
-            chain.append(next_of[chain[-1]])
+        while (j := cp.next_call[chain[-1]]) is not None:
+            chain.append(j)
         shortest = [min(o.steps for o in cp.calls[i].options) for i in chain]
         best = sum(shortest)
         eta = c.eta if c.eta is not None else lower[c.index]

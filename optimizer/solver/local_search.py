@@ -44,19 +44,9 @@ class LocalSearch:
                  seed: int = 0, history: int = 300):
         self.cp, self.w = cp, weights
         self.rng = random.Random(seed)
-        n = len(cp.calls)
         self.steps: list[dict[int, int]] = [{o.berth: o.steps for o in c.options} for c in cp.calls]
         self.penalty = unserved_penalty(cp, weights)
         self.all_movable = [c.index for c in cp.calls if c.frozen is None and c.options]
-        self.next: list[int | None] = [None] * n
-        for c in cp.calls:
-            if c.prev is not None:
-                self.next[c.prev] = c.index
-        self.link_before: list[list[tuple[int, int, int | None]]] = [[] for _ in range(n)]
-        self.link_after: list[list[tuple[int, int, int | None]]] = [[] for _ in range(n)]
-        for link in cp.links:
-            self.link_before[link.after].append((link.before, link.min_gap, link.max_gap))
-            self.link_after[link.before].append((link.after, link.min_gap, link.max_gap))
         # berth blocked by maintenance or frozen calls; the sequences hold the movable calls only
         self.blocked = blocked_windows(cp)
         # cost of each call with no wait and its shortest handling, lateness aside: what a move can
@@ -157,9 +147,9 @@ class LocalSearch:
                 lb = c.earliest if c.earliest > t else t
                 if c.prev is not None:
                     lb = max(lb, end_of(c.prev) + c.sail_min)
-                for k, gap, _ in self.link_before[i]:
-                    if self.berth[k] != UNSERVED:
-                        lb = max(lb, end_of(k) + gap)
+                for link in cp.links_into[i]:
+                    if self.berth[link.before] != UNSERVED:
+                        lb = max(lb, end_of(link.before) + link.min_gap)
                 steps = self.steps[i][b]
                 s = earliest_fit(cp, blocked, port, lb, steps) if (blocked or cp.closed[port]) else lb
                 e = s + steps
@@ -175,7 +165,8 @@ class LocalSearch:
                 return None
             if c.prev is not None and s < end_of(c.prev) + c.sail_min:
                 return None
-            for k, gap, max_gap in self.link_before[i]:
+            for link in cp.links_into[i]:
+                k, gap, max_gap = link.before, link.min_gap, link.max_gap
                 if self.berth[k] == UNSERVED:
                     continue
                 fk = cp.calls[k].frozen
@@ -183,7 +174,7 @@ class LocalSearch:
                 if s < ek + gap or (max_gap is not None and s > (fk.end_down if fk else ek) + max_gap):
                     return None
             if e != end[i]:
-                j = self.next[i]
+                j = cp.next_call[i]
                 if j is not None:
                     cj = cp.calls[j]
                     sj = new[j][1] if j in new else start[j]
@@ -194,7 +185,8 @@ class LocalSearch:
                             e + cj.sail_min > fj.arrival_down or e + cj.sail_max < (fj.arrival_up or 0)):
                         return None
                     recost.add(j)
-                for j, gap, max_gap in self.link_after[i]:
+                for link in cp.links_from[i]:
+                    j, gap, max_gap = link.after, link.min_gap, link.max_gap
                     if self.berth[j] == UNSERVED:
                         continue
                     fj = cp.calls[j].frozen
@@ -225,7 +217,7 @@ class LocalSearch:
             self.starts[b] = [self.start[i] for i in seq]
         recost = set(new)
         for i in new:
-            j = self.next[i]
+            j = cp.next_call[i]
             if j is not None:
                 recost.add(j)
         for i in recost:

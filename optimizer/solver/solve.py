@@ -25,11 +25,11 @@ from optimizer.baseline import (
     unserved_calls,
 )
 from optimizer.budget import Deadline, TimeUp
-from optimizer.compiled import CompiledProblem, compile_problem
+from optimizer.compiled import CompiledProblem, compile_problem, voyage_order
 from optimizer.domain import Problem
 from optimizer.params import ObjectiveWeights, SolveOptions
 from optimizer.plan import CallAssignment, Plan, PlanSource, SolverFacts, SolveStatus, UnservedCall
-from optimizer.solver.bound import earliest_end, time_indexed_bound, voyage_order
+from optimizer.solver.bound import earliest_end, time_indexed_bound
 from optimizer.solver.lns import Lns, plan_objective
 from optimizer.solver.local_search import LocalSearch
 from optimizer.solver.model import BerthModel
