@@ -37,7 +37,7 @@ from optimizer.params import ObjectiveWeights, SolveOptions
 from optimizer.plan import CallAssignment, Plan
 from optimizer.solver import Progress, solve
 from optimizer.solver.bound import contention_free_dwell
-from optimizer.solver.model import earliest_starts
+from optimizer.steps import earliest_starts
 from optimizer.validation import InvalidProblem
 
 bench_app = typer.Typer(

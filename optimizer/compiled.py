@@ -136,9 +136,6 @@ class CompiledProblem:
             if c.frozen is None:
                 c.can_serve, c.optional = False, True
 
-    def is_closed(self, port: int, t: int) -> bool:
-        return any(a <= t <= b for a, b in self.closed[port])
-
     def assignment(self, call: int, berth: int, arrival: int, start: int, end: int) -> CallAssignment:
         """The exact-time assignment of a placement: frozen calls keep their exact given times."""
         c = self.calls[call]

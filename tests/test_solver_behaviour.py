@@ -16,7 +16,7 @@ from optimizer.domain import PreviousAssignment, Problem
 from optimizer.generator import generate
 from optimizer.solver import Progress, SolveOptions, solve
 from optimizer.solver.bound import contention_free_dwell
-from optimizer.solver.model import earliest_starts
+from optimizer.steps import earliest_starts
 from optimizer.validation import load_problem
 from tests.builders import at, berth, call, port, problem_dict, vessel, voyage
 

@@ -16,20 +16,26 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ortools.linear_solver import pywraplp
 
 from optimizer.compiled import CompiledProblem
 from optimizer.params import ObjectiveWeights
+from optimizer.steps import earliest_end, earliest_fit, merged
 
 MAX_NONZEROS = 2_500_000  # berth-step entries of all x columns; above this it is not attempted
 
 
-def _free(cp: CompiledProblem, berth: int, port: int, t: int, steps: int) -> bool:
-    if cp.is_closed(port, t) or (not cp.longest_closure(port) and cp.is_closed(port, t + steps)):
-        return False
-    return all(not (t < b and a < t + steps) for a, b in cp.unavailable[berth])
+def _free_starts(cp: CompiledProblem, maintenance: list[tuple[int, int]], port: int, first: int, last: int,
+                 steps: int) -> Iterator[int]:
+    """The starts from `first` to `last` where a stay of `steps` meets no maintenance and the port
+    is open for berthing (a departure in a closure waits moored)."""
+    t = earliest_fit(cp, maintenance, port, first, steps, moored_through_closures=True)
+    while t <= last:
+        yield t
+        t = earliest_fit(cp, maintenance, port, t + 1, steps, moored_through_closures=True)
 
 
 @dataclass
@@ -76,13 +82,13 @@ def time_indexed_bound(cp: CompiledProblem, w: ObjectiveWeights, lower: list[int
     objective = lp.Objective()
     columns_of: dict[int, list[tuple[pywraplp.Variable, int, int]]] = {}  # call -> (x, start, end)
     berth_of: dict[pywraplp.Variable, int] = {}
+    maintenance = [merged(windows) for windows in cp.unavailable]
     for c in cp.calls:
         one = lp.Constraint(1, 1)
         cols: list[tuple[pywraplp.Variable, int, int]] = []
         for o in c.options:
-            for t in range(lower[c.index], latest_end[c.index] - o.steps + 1):
-                if not _free(cp, o.berth, c.port, t, o.steps):
-                    continue
+            for t in _free_starts(cp, maintenance[o.berth], c.port, lower[c.index],
+                                  latest_end[c.index] - o.steps, o.steps):
                 x = lp.IntVar(0, 1, "") if integer else lp.NumVar(0, 1, "")
                 one.SetCoefficient(x, 1)
                 for u in range(t, t + o.steps):
@@ -155,27 +161,6 @@ def time_indexed_bound(cp: CompiledProblem, w: ObjectiveWeights, lower: list[int
     if status != pywraplp.Solver.OPTIMAL:
         return None
     return TimeIndexed(min(incumbent, objective.Value()), None)
-
-
-def earliest_end(cp: CompiledProblem, berth: int, port: int, lb: int, steps: int) -> int:
-    """The earliest end of a call alone at a berth, starting no earlier than `lb`: around
-    maintenance and closed berthing times; a departure that falls in a closure waits moored for
-    its end (the model allows such stays)."""
-    s = lb
-    moved = True
-    while moved:
-        moved = False
-        for a, b in cp.closed[port]:
-            if a <= s <= b:
-                s, moved = b + 1, True
-        for a, b in cp.unavailable[berth]:
-            if s < b and a < s + steps:
-                s, moved = b, True
-    e = s + steps
-    for a, b in cp.closed[port]:
-        if a <= e <= b:
-            e = b + 1
-    return e
 
 
 def contention_free_dwell(cp: CompiledProblem, lower: list[int]) -> int:

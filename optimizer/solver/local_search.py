@@ -25,10 +25,17 @@ import random
 import time
 from collections.abc import Callable
 
-from optimizer.baseline import UNSERVED, Placement, blocked_windows, earliest_fit
 from optimizer.compiled import CompiledProblem
 from optimizer.params import ObjectiveWeights
-from optimizer.solver.objective import unserved_penalty
+from optimizer.steps import (
+    UNSERVED,
+    Placement,
+    arrival,
+    blocked_windows,
+    call_cost,
+    earliest_fit,
+    unserved_penalty,
+)
 
 NEG = -(10**9)
 PICK_GREEDY = 0.8  # share of moves that start from the costliest of PICK_TOURNAMENT random calls
@@ -64,7 +71,6 @@ class LocalSearch:
         self.berth = [p.berth for _, p in sorted(placed.items())]
         self.start = [p.start for _, p in sorted(placed.items())]
         self.end = [p.end for _, p in sorted(placed.items())]
-        self.frozen_arrival = {c.index: placed[c.index].arrival for c in cp.calls if c.frozen is not None}
         # unserved calls stay unserved here (CP-SAT rounds may serve them); they pass their port
         self.movable = [i for i in self.all_movable if placed[i].served]
         self.seq: list[list[int]] = [[] for _ in cp.berth_ids]
@@ -80,49 +86,17 @@ class LocalSearch:
         self.late: list[int] = [self.value] * self.history
         self.moves = 0
 
-    def arrival(self, i: int, start: int, end_of: Callable[[int], int]) -> int:
-        """The latest arrival the voyage allows: dwell counts from arrival, so the vessel sails as
-        slowly as it may (never later than berthing)."""
-        c = self.cp.calls[i]
-        if c.frozen is not None and c.frozen.arrival_down is not None:
-            return self.frozen_arrival[i]
-        if c.prev is None:
-            assert c.eta is not None
-            return min(c.eta, start)
-        return min(start, end_of(c.prev) + c.sail_max)
-
     def call_cost(self, i: int, berth: int, start: int, end: int, ends: list[int] | dict[int, int]) -> int:
-        c, w, cp = self.cp.calls[i], self.w, self.cp
+        """Call i's cost placed so, arriving as late as its voyage allows after `ends`."""
         if berth == UNSERVED:
             return self.penalty
-        if c.frozen is not None and c.frozen.arrival_down is not None:
-            arr = self.frozen_arrival[i]
-        elif c.prev is None:
-            assert c.eta is not None
-            arr = min(c.eta, start)
-        else:
-            arr = min(start, ends[c.prev] + c.sail_max)
-        total = w.dwell * c.weight * cp.step * (end - arr)
-        if c.due is not None:
-            total += w.lateness * c.weight * cp.step * max(0, end - c.due)
-        prev = cp.previous.get(i)
-        if prev is not None:
-            total += w.berth_change * (berth != prev[0]) + w.start_change * cp.step * abs(start - prev[1])
-        return total
+        arr = arrival(self.cp.calls[i], start, ends)
+        return call_cost(self.cp, self.w, i, berth, arr, start, end, self.penalty)
 
     def placements(self) -> dict[int, Placement]:
-        out = {}
-        for c in self.cp.calls:
-            i = c.index
-            if c.frozen is not None and c.frozen.arrival_down is not None:
-                arr = self.frozen_arrival[i]
-            elif c.prev is None:
-                assert c.eta is not None
-                arr = min(c.eta, self.start[i])
-            else:
-                arr = min(self.start[i], self.end[c.prev] + c.sail_max)
-            out[i] = Placement(self.berth[i], arr, self.start[i], self.end[i])
-        return out
+        start, end = self.start, self.end
+        return {c.index: Placement(self.berth[c.index], arrival(c, start[c.index], end), start[c.index],
+                                   end[c.index]) for c in self.cp.calls}
 
     # -- evaluation -------------------------------------------------------------------------------
 

@@ -17,24 +17,26 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from optimizer.baseline import (
-    Placement,
-    dispatch_steps,
-    fcfs_steps,
-    to_assignments,
-    unserved_calls,
-)
+from optimizer.baseline import dispatch_steps, fcfs_steps
 from optimizer.budget import Deadline, TimeUp
 from optimizer.compiled import CompiledProblem, compile_problem, voyage_order
 from optimizer.domain import Problem
 from optimizer.params import ObjectiveWeights, SolveOptions
 from optimizer.plan import CallAssignment, Plan, PlanSource, SolverFacts, SolveStatus, UnservedCall
-from optimizer.solver.bound import earliest_end, time_indexed_bound
-from optimizer.solver.lns import Lns, plan_objective
+from optimizer.solver.bound import time_indexed_bound
+from optimizer.solver.lns import Lns
 from optimizer.solver.local_search import LocalSearch
 from optimizer.solver.model import BerthModel
-from optimizer.solver.objective import exact_slack, unserved_penalty
+from optimizer.solver.objective import exact_slack
 from optimizer.solver.repair import serve_in_exact_time
+from optimizer.steps import (
+    Placement,
+    earliest_end,
+    plan_objective,
+    to_assignments,
+    unserved_calls,
+    unserved_penalty,
+)
 
 FULL_MODEL_CALLS = 80  # up to this size the whole model gets the whole time; above, LNS takes over
 FULL_MODEL_SHARE = 0.25  # of the time limit, for the whole model (next to local search) on large problems
