@@ -11,41 +11,23 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Iterable
-from dataclasses import dataclass
 
 from optimizer.budget import Deadline
 from optimizer.compiled import CompiledCall, CompiledProblem, Option, compile_problem
 from optimizer.domain import Problem
 from optimizer.plan import CallAssignment
-
-UNSERVED = -1  # the berth of a call the plan leaves unserved
-
-
-@dataclass(frozen=True)
-class Placement:
-    """A call's decision in model steps.
-
-    An unserved call (berth UNSERVED) takes no berth; its times are the vessel passing the port
-    (arrival = start = end), so that the rest of its voyage stays timed.
-    """
-
-    berth: int
-    arrival: int
-    start: int
-    end: int
-
-    @property
-    def served(self) -> bool:
-        return self.berth != UNSERVED
+from optimizer.steps import (
+    Placement,
+    blocked_windows,
+    earliest_fit,
+    frozen_placement,
+    passing,
+    service_arrival,
+    to_assignments,
+)
 
 
-def passing(arrival: int) -> Placement:
-    return Placement(UNSERVED, arrival, arrival, arrival)
-
-
-def breaks_deadline(cp: CompiledProblem, placed: dict[int, Placement], i: int, start: int, end: int,
-                    next_of: list[int | None]) -> bool:
+def breaks_deadline(cp: CompiledProblem, placed: dict[int, Placement], i: int, start: int, end: int) -> bool:
     """Whether serving call i at [start, end) breaks a hard deadline against what is placed (its
     latest departure, a link's max gap, a frozen call after it); calls placed later are checked
     when they are placed."""
@@ -66,7 +48,7 @@ def breaks_deadline(cp: CompiledProblem, placed: dict[int, Placement], i: int, s
             continue
         if end + link.min_gap > f.start or (link.max_gap is not None and f.start_up > end + link.max_gap):
             return True
-    j = next_of[i]
+    j = cp.next_call[i]
     if j is not None and (f := cp.calls[j].frozen) is not None:
         nxt = cp.calls[j]
         latest_arrival = f.arrival_down if f.arrival_down is not None else f.start
@@ -77,58 +59,14 @@ def breaks_deadline(cp: CompiledProblem, placed: dict[int, Placement], i: int, s
     return False
 
 
-def merged(windows: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The union of [start, end) windows as sorted, disjoint windows."""
-    out: list[tuple[int, int]] = []
-    for s, e in sorted(windows):
-        if out and s <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], e))
-        else:
-            out.append((s, e))
-    return out
-
-
-def blocked_windows(cp: CompiledProblem) -> list[list[tuple[int, int]]]:
-    """Per berth: maintenance and frozen calls, as sorted disjoint windows."""
-    fixed: list[list[tuple[int, int]]] = [list(w) for w in cp.unavailable]
-    for c in cp.calls:
-        if c.frozen is not None:
-            fixed[c.frozen.berth].append((c.frozen.start, c.frozen.end))
-    return [merged(w) for w in fixed]
-
-
-def earliest_fit(cp: CompiledProblem, busy: list[tuple[int, int]], port: int, lb: int, steps: int) -> int:
-    """Earliest start >= lb on a berth whose `busy` windows are sorted and disjoint (keep them so
-    with bisect.insort), avoiding closures at start and end. Logarithmic in the busy windows."""
-    t = lb
-    closed = cp.closed[port]
-    while True:
-        moved = False
-        for a, b in closed:
-            if a <= t <= b:
-                t, moved = b + 1, True
-            if a <= t + steps <= b:
-                t, moved = b + 1 - steps, True
-        k = bisect.bisect_left(busy, (t + steps,)) - 1  # the last window starting before the stay ends
-        if k >= 0 and busy[k][1] > t:
-            t, moved = busy[k][1], True
-        if not moved:
-            return t
-
-
-def precedences(cp: CompiledProblem) -> tuple[list[list[tuple[int, int]]], list[list[int]]]:
-    """Per call: its predecessors (voyage and links) with the min gap after their end, and its
-    successors."""
-    preds: list[list[tuple[int, int]]] = [[] for _ in cp.calls]
-    succs: list[list[int]] = [[] for _ in cp.calls]
-    for c in cp.calls:
-        if c.prev is not None:
-            preds[c.index].append((c.prev, 0))
-            succs[c.prev].append(c.index)
-    for link in cp.links:
-        preds[link.after].append((link.before, link.min_gap))
-        succs[link.before].append(link.after)
-    return preds, succs
+def ready(cp: CompiledProblem, i: int, arrival: int, placed: dict[int, Placement]) -> int:
+    """The earliest start of call i by its arrival, its earliest start and its predecessors as
+    placed (an unserved one holds nothing up)."""
+    lb = max(arrival, cp.calls[i].earliest)
+    for p, gap in cp.preds[i]:
+        if placed[p].served:
+            lb = max(lb, placed[p].end + gap)
+    return lb
 
 
 def fcfs_steps(cp: CompiledProblem, prefer: dict[int, tuple[int, int]] | None = None,
@@ -145,23 +83,14 @@ def fcfs_steps(cp: CompiledProblem, prefer: dict[int, tuple[int, int]] | None = 
     """
     prefer = prefer or {}
     n = len(cp.calls)
-    preds, succs = precedences(cp)
-    waiting = [len(p) for p in preds]
+    waiting = [len(p) for p in cp.preds]
     busy = blocked_windows(cp)
     free = [-(10**9)] * len(cp.berth_ids)
     placed: dict[int, Placement] = {}
-
-    def arrival_of(i: int) -> int:
-        c = cp.calls[i]
-        if c.prev is None:
-            assert c.eta is not None
-            return c.eta
-        return placed[c.prev].end + c.sail_service
-
     heap: list[tuple[int, int]] = []
 
     def release(i: int) -> None:
-        key = arrival_of(i)
+        key = service_arrival(cp.calls[i], placed)
         if i in prefer:
             key = max(key, prefer[i][1])
         heapq.heappush(heap, (key, i))
@@ -169,22 +98,16 @@ def fcfs_steps(cp: CompiledProblem, prefer: dict[int, tuple[int, int]] | None = 
     for i in range(n):
         if waiting[i] == 0:
             release(i)
-    next_of = cp.next_call
     while heap:
         if deadline is not None:
             deadline.check()
         _, i = heapq.heappop(heap)
         c = cp.calls[i]
-        arr = arrival_of(i)
+        arr = service_arrival(c, placed)
         if c.frozen is not None:
-            f = c.frozen
-            arr = f.arrival_down if f.arrival_down is not None else arr
-            placed[i] = Placement(f.berth, min(arr, f.start), f.start, f.end)
+            placed[i] = frozen_placement(c, arr)
         else:
-            lb = max(arr, c.earliest)
-            for p, gap in preds[i]:
-                if placed[p].served:
-                    lb = max(lb, placed[p].end + gap)
+            lb = ready(cp, i, arr, placed)
             options = c.options
             if i in prefer:
                 lb = max(lb, prefer[i][1])
@@ -194,7 +117,7 @@ def fcfs_steps(cp: CompiledProblem, prefer: dict[int, tuple[int, int]] | None = 
                 found = []
                 for o in options:
                     t = earliest_fit(cp, busy[o.berth], c.port, max(lb, free[o.berth]), o.steps)
-                    if not respect_limits or not breaks_deadline(cp, placed, i, t, t + o.steps, next_of):
+                    if not respect_limits or not breaks_deadline(cp, placed, i, t, t + o.steps):
                         found.append((t, t + o.steps, o.berth))
                 return sorted(found)
 
@@ -208,21 +131,11 @@ def fcfs_steps(cp: CompiledProblem, prefer: dict[int, tuple[int, int]] | None = 
                 bisect.insort(busy[b], (s, e))
                 free[b] = max(free[b], e)
                 placed[i] = Placement(b, arr, s, e)
-        for j in succs[i]:
+        for j in cp.succs[i]:
             waiting[j] -= 1
             if waiting[j] == 0:
                 release(j)
     return placed
-
-
-def to_assignments(cp: CompiledProblem, placed: dict[int, Placement]) -> list[CallAssignment]:
-    """The served calls' exact-time assignments."""
-    return [cp.assignment(i, p.berth, p.arrival, p.start, p.end) for i, p in sorted(placed.items())
-            if p.served]
-
-
-def unserved_calls(placed: dict[int, Placement]) -> list[int]:
-    return sorted(i for i, p in placed.items() if not p.served)
 
 
 def fcfs(problem: Problem) -> list[CallAssignment]:
@@ -241,41 +154,30 @@ def dispatch_steps(cp: CompiledProblem, rule: str = "spt", respect_limits: bool 
     whose chosen start would break a hard deadline is left unserved, as in FCFS.
     """
     n = len(cp.calls)
-    preds, succs = precedences(cp)
-    waiting = [len(p) for p in preds]
+    waiting = [len(p) for p in cp.preds]
     busy = blocked_windows(cp)
     placed: dict[int, Placement] = {}
     released: dict[int, tuple[int, int]] = {}  # call -> (arrival, lower bound on start)
     # candidate start per (call, berth), recomputed only when that berth gets a new call
     cand: dict[tuple[int, int], int] = {}
-    next_of = cp.next_call
 
     def release(i: int) -> None:
         c = cp.calls[i]
-        if c.prev is None:
-            assert c.eta is not None
-            arr = c.eta
-        else:
-            arr = placed[c.prev].end + c.sail_service
+        arr = service_arrival(c, placed)
         if c.frozen is not None:
-            f = c.frozen
-            place(i, Placement(f.berth, min(f.arrival_down if f.arrival_down is not None else arr, f.start),
-                               f.start, f.end))
+            place(i, frozen_placement(c, arr))
             return
         if not c.can_serve:
             place(i, passing(arr))
             return
-        lb = max(arr, c.earliest)
-        for p, gap in preds[i]:
-            if placed[p].served:
-                lb = max(lb, placed[p].end + gap)
+        lb = ready(cp, i, arr, placed)
         released[i] = (arr, lb)
         for o in c.options:
             cand[(i, o.berth)] = earliest_fit(cp, busy[o.berth], c.port, lb, o.steps)
 
     def place(i: int, p: Placement) -> None:
         placed[i] = p
-        for j in succs[i]:
+        for j in cp.succs[i]:
             waiting[j] -= 1
             if waiting[j] == 0:
                 release(j)
@@ -307,10 +209,9 @@ def dispatch_steps(cp: CompiledProblem, rule: str = "spt", respect_limits: bool 
         assert steps is not None
         s = cand[(i, b)]
         arr, _ = released.pop(i)
-        if respect_limits and breaks_deadline(cp, placed, i, s, s + steps, next_of):
+        if respect_limits and breaks_deadline(cp, placed, i, s, s + steps):
             ok = [(cand[(i, o.berth)] + o.steps, o.berth) for o in c.options
-                  if not breaks_deadline(cp, placed, i, cand[(i, o.berth)], cand[(i, o.berth)] + o.steps,
-                                         next_of)]
+                  if not breaks_deadline(cp, placed, i, cand[(i, o.berth)], cand[(i, o.berth)] + o.steps)]
             if not ok:
                 for o in c.options:
                     cand.pop((i, o.berth), None)

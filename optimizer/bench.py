@@ -39,7 +39,7 @@ from optimizer.report import plan_from_result
 from optimizer.result import relative_gap
 from optimizer.solver import Progress, solve
 from optimizer.solver.bound import contention_free_dwell
-from optimizer.solver.model import earliest_starts
+from optimizer.steps import earliest_starts
 from optimizer.validation import InvalidProblem
 
 bench_app = typer.Typer(

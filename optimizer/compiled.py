@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from graphlib import TopologicalSorter
 
 from optimizer.domain import (
     Berth,
@@ -102,9 +103,14 @@ class CompiledProblem:
     previous: dict[int, tuple[int, int]] = field(default_factory=dict)  # call -> (berth, start)
     call_index: dict[str, int] = field(default_factory=dict)
     berth_index: dict[str, int] = field(default_factory=dict)
+    # The precedence graph (voyage order and links), per call, built once by compile_problem:
     next_call: list[int | None] = field(default_factory=list)  # next call of the voyage
     links_into: list[list[CompiledLink]] = field(default_factory=list)  # links with `after` = call
     links_from: list[list[CompiledLink]] = field(default_factory=list)  # links with `before` = call
+    preds: list[list[tuple[int, int]]] = field(default_factory=list)  # (call before, min gap after its
+    #   end): the voyage's previous call (gap 0) first, then the links into the call
+    succs: list[list[int]] = field(default_factory=list)  # calls after: the voyage's next, then links
+    order: list[int] = field(default_factory=list)  # every call after its predecessors
 
     # -- time conversion ------------------------------------------------------------------------
 
@@ -129,16 +135,8 @@ class CompiledProblem:
 
     def topological_order(self) -> list[int]:
         """Calls in an order where voyage and link predecessors come first (validation has
-        refused cycles)."""
-        from graphlib import TopologicalSorter
-
-        preds: dict[int, list[int]] = {c.index: [] for c in self.calls}
-        for c in self.calls:
-            if c.prev is not None:
-                preds[c.index].append(c.prev)
-        for link in self.links:
-            preds[link.after].append(link.before)
-        return list(TopologicalSorter(preds).static_order())
+        refused cycles); shared: do not change it."""
+        return self.order
 
     def mark_unservable(self, call_ids: set[str]) -> None:
         """Calls that no plan can serve (static reasons): the plan leaves them unserved."""
@@ -156,9 +154,6 @@ class CompiledProblem:
             if call is not None and berth is not None:
                 out[call] = (berth, self.up(a.berth_start))
         return out
-
-    def is_closed(self, port: int, t: int) -> bool:
-        return any(a <= t <= b for a, b in self.closed[port])
 
     def assignment(self, call: int, berth: int, arrival: int, start: int, end: int) -> CallAssignment:
         """The exact-time assignment of a placement: frozen calls keep their exact given times."""
@@ -326,33 +321,54 @@ def _frozen_steps(cp: CompiledProblem, f: FrozenAssignment) -> FrozenSteps:
 
 
 def _index_precedences(cp: CompiledProblem) -> None:
-    """Each call's next call of its voyage, and the links into and out of it."""
+    """The precedence graph: each call's next call of its voyage, the links into and out of it,
+    its predecessors and successors (voyage first, then links), and a topological order."""
     cp.next_call = [None] * len(cp.calls)
+    cp.preds = [[] for _ in cp.calls]
+    cp.succs = [[] for _ in cp.calls]
     for cc in cp.calls:
         if cc.prev is not None:
             cp.next_call[cc.prev] = cc.index
+            cp.preds[cc.index].append((cc.prev, 0))
+            cp.succs[cc.prev].append(cc.index)
     cp.links_into = [[] for _ in cp.calls]
     cp.links_from = [[] for _ in cp.calls]
     for cl in cp.links:
         cp.links_into[cl.after].append(cl)
         cp.links_from[cl.before].append(cl)
+        cp.preds[cl.after].append((cl.before, cl.min_gap))
+        cp.succs[cl.before].append(cl.after)
+    graph = {c.index: [p for p, _ in cp.preds[c.index]] for c in cp.calls}
+    cp.order = list(TopologicalSorter(graph).static_order())
+
+
+def voyage_order(cp: CompiledProblem) -> list[int]:
+    """Calls with each voyage's earlier calls first (voyage by voyage, as the calls come)."""
+    out: list[int] = []
+    seen: set[int] = set()
+    for c in cp.calls:
+        chain = []
+        i: int | None = c.index
+        while i is not None and i not in seen:
+            chain.append(i)
+            i = cp.calls[i].prev
+        for j in reversed(chain):
+            seen.add(j)
+            out.append(j)
+    return out
 
 
 def _mark_optional(cp: CompiledProblem) -> None:
     """Calls that a plan may have to leave unserved: those with a hard deadline of their own (a
     latest departure, a link's max gap, a frozen call after them) and every call before them (by
     voyage or link). Any other call can always be served, later if need be, so it stays a must."""
-    preds: list[list[int]] = [[] for _ in cp.calls]
     todo: list[int] = []
     for c in cp.calls:
-        if c.prev is not None:
-            preds[c.index].append(c.prev)
-            if c.frozen is not None:
-                todo.append(c.prev)
+        if c.prev is not None and c.frozen is not None:
+            todo.append(c.prev)
         if c.latest_end is not None:
             todo.append(c.index)
     for link in cp.links:
-        preds[link.after].append(link.before)
         if link.max_gap is not None:
             todo.extend((link.before, link.after))
         elif cp.calls[link.after].frozen is not None:
@@ -363,4 +379,4 @@ def _mark_optional(cp: CompiledProblem) -> None:
         if c.optional or c.frozen is not None:
             continue
         c.optional = True
-        todo.extend(preds[i])
+        todo.extend(p for p, _ in cp.preds[i])

@@ -8,8 +8,10 @@ record; checks that need the whole problem (references, fit, windows) live in
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any, Self
 
 from pydantic import (
@@ -376,22 +378,56 @@ class Problem(Record):
             raise ValueError("horizon may not exceed 366 days")
         return end
 
-    # -- lookups used everywhere -------------------------------------------------------------
+    # -- lookups used everywhere: built once per problem, on first use ---------------------------
+    #
+    # The maps are shared: read them, do not change them. They hold the records themselves, so an
+    # edited field of a call shows; a copy (model_copy, copy, deepcopy) or a field assigned anew
+    # (`problem.calls = ...`) gets fresh maps, but lists changed in place after a first lookup
+    # (`problem.calls.append`) do not: build a new Problem, or model_copy(update=...) instead.
+
+    @cached_property
+    def _lookups(self) -> _Lookups:
+        return _Lookups.of(self)
+
+    def _forget_lookups(self) -> None:
+        self.__dict__.pop("_lookups", None)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name in _LOOKUP_SOURCES:
+            self._forget_lookups()
+
+    def __copy__(self) -> Self:
+        copied = super().__copy__()
+        copied._forget_lookups()  # model_copy(update=...) then replaces fields the maps were of
+        return copied
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        copied = super().__deepcopy__(memo)
+        copied._forget_lookups()
+        return copied
+
+    def __getstate__(self) -> dict[Any, Any]:
+        state = super().__getstate__()
+        state["__dict__"] = {k: v for k, v in state["__dict__"].items() if k != "_lookups"}
+        return state
 
     def port(self, port_id: str) -> Port:
         return next(p for p in self.ports if p.id == port_id)
 
     def berth_port(self) -> dict[str, Port]:
-        return {b.id: p for p in self.ports for b in p.berths}
+        """Berth id -> its port."""
+        return self._lookups.berth_port
 
     def berths(self) -> dict[str, Berth]:
-        return {b.id: b for p in self.ports for b in p.berths}
+        """Berth id -> berth, all ports."""
+        return self._lookups.berths
 
     def vessel_map(self) -> dict[str, Vessel]:
-        return {v.id: v for v in self.vessels}
+        return self._lookups.vessels
 
     def call_map(self) -> dict[str, Call]:
-        return {c.id: c for c in self.calls}
+        return self._lookups.calls
 
     def distance_nm(self, a: str, b: str) -> float | None:
         if a == b:
@@ -403,7 +439,7 @@ class Problem(Record):
 
     def voyage_order(self) -> dict[str, tuple[Voyage, int]]:
         """Call id -> (its voyage, its index in the voyage)."""
-        return {cid: (v, i) for v in self.voyages for i, cid in enumerate(v.call_ids)}
+        return self._lookups.voyage_order
 
     def previous_in_horizon(self) -> list[PreviousAssignment]:
         """The previous plan's entries that start inside the horizon: the ones the objective
@@ -415,6 +451,31 @@ class Problem(Record):
     def minutes(self, t: datetime) -> float:
         """Minutes from the horizon start (may be fractional or negative)."""
         return (t - self.horizon_start).total_seconds() / 60.0
+
+
+#: The fields the lookups are built from: assigning one anew forgets them.
+_LOOKUP_SOURCES = frozenset({"ports", "vessels", "calls", "voyages"})
+
+
+@dataclass(frozen=True)
+class _Lookups:
+    """A problem's id maps (see Problem.call_map and the others), built together."""
+
+    berth_port: dict[str, Port]
+    berths: dict[str, Berth]
+    vessels: dict[str, Vessel]
+    calls: dict[str, Call]
+    voyage_order: dict[str, tuple[Voyage, int]]
+
+    @classmethod
+    def of(cls, p: Problem) -> _Lookups:
+        return cls(
+            berth_port={b.id: port for port in p.ports for b in port.berths},
+            berths={b.id: b for port in p.ports for b in port.berths},
+            vessels={v.id: v for v in p.vessels},
+            calls={c.id: c for c in p.calls},
+            voyage_order={cid: (v, i) for v in p.voyages for i, cid in enumerate(v.call_ids)},
+        )
 
 
 # -- handling time and berth fit, shared by model, baseline and checker -------------------------

@@ -7,15 +7,15 @@ import time
 
 import pytest
 
-from optimizer.baseline import fcfs_steps, to_assignments
+from optimizer.baseline import fcfs_steps
 from optimizer.checker import check
 from optimizer.compiled import compile_problem
 from optimizer.domain import Problem
 from optimizer.generator import generate
 from optimizer.params import ObjectiveWeights, SolveOptions
 from optimizer.solver import Progress, SearchParameters, start_plan
-from optimizer.solver.lns import plan_objective
 from optimizer.solver.local_search import LocalSearch
+from optimizer.steps import plan_objective, to_assignments
 from tests.builders import solve_plan
 
 

@@ -19,7 +19,7 @@ from optimizer.generator import generate
 from optimizer.loading import load_problem
 from optimizer.solver import Progress, SolveOptions
 from optimizer.solver.bound import contention_free_dwell
-from optimizer.solver.model import earliest_starts
+from optimizer.steps import earliest_starts
 from tests.builders import at, berth, call, port, problem_dict, solve_plan, vessel, voyage
 
 PORTS = ("KZAAU", "KZKUR", "AZBAK")

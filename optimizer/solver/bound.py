@@ -16,20 +16,26 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ortools.linear_solver import pywraplp
 
 from optimizer.compiled import CompiledProblem
 from optimizer.params import ObjectiveWeights
+from optimizer.steps import earliest_end, earliest_fit, merged
 
 MAX_NONZEROS = 2_500_000  # berth-step entries of all x columns; above this it is not attempted
 
 
-def _free(cp: CompiledProblem, berth: int, port: int, t: int, steps: int) -> bool:
-    if cp.is_closed(port, t) or (not cp.longest_closure(port) and cp.is_closed(port, t + steps)):
-        return False
-    return all(not (t < b and a < t + steps) for a, b in cp.unavailable[berth])
+def _free_starts(cp: CompiledProblem, maintenance: list[tuple[int, int]], port: int, first: int, last: int,
+                 steps: int) -> Iterator[int]:
+    """The starts from `first` to `last` where a stay of `steps` meets no maintenance and the port
+    is open for berthing (a departure in a closure waits moored)."""
+    t = earliest_fit(cp, maintenance, port, first, steps, moored_through_closures=True)
+    while t <= last:
+        yield t
+        t = earliest_fit(cp, maintenance, port, t + 1, steps, moored_through_closures=True)
 
 
 @dataclass
@@ -53,7 +59,7 @@ def time_indexed_bound(cp: CompiledProblem, w: ObjectiveWeights, lower: list[int
     slack = incumbent - sum(least.values())
     # Latest end of each call in any plan better than the incumbent, along voyage chains.
     latest_end: dict[int, int] = {}
-    for i in voyage_order(cp):
+    for i in cp.topological_order():
         c = cp.calls[i]
         max_dwell = math.floor((slack + least[i]) / unit[i]) if unit[i] else cp.horizon
         base = c.eta if c.prev is None and c.eta is not None else latest_end.get(c.prev or -1, cp.horizon)
@@ -76,13 +82,13 @@ def time_indexed_bound(cp: CompiledProblem, w: ObjectiveWeights, lower: list[int
     objective = lp.Objective()
     columns_of: dict[int, list[tuple[pywraplp.Variable, int, int]]] = {}  # call -> (x, start, end)
     berth_of: dict[pywraplp.Variable, int] = {}
+    maintenance = [merged(windows) for windows in cp.unavailable]
     for c in cp.calls:
         one = lp.Constraint(1, 1)
         cols: list[tuple[pywraplp.Variable, int, int]] = []
         for o in c.options:
-            for t in range(lower[c.index], latest_end[c.index] - o.steps + 1):
-                if not _free(cp, o.berth, c.port, t, o.steps):
-                    continue
+            for t in _free_starts(cp, maintenance[o.berth], c.port, lower[c.index],
+                                  latest_end[c.index] - o.steps, o.steps):
                 x = lp.IntVar(0, 1, "") if integer else lp.NumVar(0, 1, "")
                 one.SetCoefficient(x, 1)
                 for u in range(t, t + o.steps):
@@ -157,43 +163,6 @@ def time_indexed_bound(cp: CompiledProblem, w: ObjectiveWeights, lower: list[int
     return TimeIndexed(min(incumbent, objective.Value()), None)
 
 
-def voyage_order(cp: CompiledProblem) -> list[int]:
-    """Calls with each voyage's earlier calls first."""
-    out: list[int] = []
-    seen: set[int] = set()
-    for c in cp.calls:
-        chain = []
-        i: int | None = c.index
-        while i is not None and i not in seen:
-            chain.append(i)
-            i = cp.calls[i].prev
-        for j in reversed(chain):
-            seen.add(j)
-            out.append(j)
-    return out
-
-
-def earliest_end(cp: CompiledProblem, berth: int, port: int, lb: int, steps: int) -> int:
-    """The earliest end of a call alone at a berth, starting no earlier than `lb`: around
-    maintenance and closed berthing times; a departure that falls in a closure waits moored for
-    its end (the model allows such stays)."""
-    s = lb
-    moved = True
-    while moved:
-        moved = False
-        for a, b in cp.closed[port]:
-            if a <= s <= b:
-                s, moved = b + 1, True
-        for a, b in cp.unavailable[berth]:
-            if s < b and a < s + steps:
-                s, moved = b, True
-    e = s + steps
-    for a, b in cp.closed[port]:
-        if a <= e <= b:
-            e = b + 1
-    return e
-
-
 def contention_free_dwell(cp: CompiledProblem, lower: list[int]) -> int:
     """Total dwell (steps, unweighted) no plan can beat even with every voyage alone in the basin.
 
@@ -208,21 +177,19 @@ def contention_free_dwell(cp: CompiledProblem, lower: list[int]) -> int:
         lb = lower[i]
         if c.prev is not None:
             lb = max(lb, ends[c.prev] + c.sail_min)
-        for link in cp.links:
-            if link.after == i:
-                lb = max(lb, ends[link.before] + link.min_gap)
+        for link in cp.links_into[i]:
+            lb = max(lb, ends[link.before] + link.min_gap)
         if c.frozen is not None:
             ends[i] = c.frozen.end
             continue
         ends[i] = min(earliest_end(cp, o.berth, c.port, lb, o.steps) for o in c.options)
-    next_of = {c.prev: c.index for c in cp.calls if c.prev is not None}
     total = 0
     for c in cp.calls:
         if c.prev is not None:
             continue
         chain = [c.index]
-        while chain[-1] in next_of:
-            chain.append(next_of[chain[-1]])
+        while (j := cp.next_call[chain[-1]]) is not None:
+            chain.append(j)
         shortest = [min(o.steps for o in cp.calls[i].options) for i in chain]
         best = sum(shortest)
         eta = c.eta if c.eta is not None else lower[c.index]

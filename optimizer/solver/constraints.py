@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 
 from ortools.sat.python import cp_model
 
-from optimizer.baseline import blocked_windows
 from optimizer.compiled import CompiledProblem
 from optimizer.solver.variables import CallVariables, Variables
+from optimizer.steps import blocked_windows
 
 
 class Constraints:

@@ -16,31 +16,9 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from optimizer.baseline import Placement
-from optimizer.compiled import CompiledProblem
 from optimizer.params import ObjectiveWeights
 from optimizer.solver.model import BerthModel
-from optimizer.solver.objective import unserved_penalty
-
-
-def plan_objective(cp: CompiledProblem, w: ObjectiveWeights, placed: dict[int, Placement]) -> int:
-    """The model's objective for a plan in steps (same formula as optimizer.solver.objective)."""
-    total = 0
-    penalty: int | None = None
-    for i, p in placed.items():
-        c = cp.calls[i]
-        if not p.served:
-            penalty = unserved_penalty(cp, w) if penalty is None else penalty
-            total += penalty
-            continue
-        total += w.dwell * c.weight * cp.step * (p.end - p.arrival)
-        if c.due is not None:
-            total += w.lateness * c.weight * cp.step * max(0, p.end - c.due)
-    for i, (berth, start) in cp.previous.items():
-        if placed[i].served:
-            total += w.berth_change * (placed[i].berth != berth)
-            total += w.start_change * cp.step * abs(placed[i].start - start)
-    return total
+from optimizer.steps import Placement, plan_objective
 
 
 @dataclass

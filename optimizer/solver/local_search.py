@@ -25,10 +25,17 @@ import random
 import time
 from collections.abc import Callable
 
-from optimizer.baseline import UNSERVED, Placement, blocked_windows, earliest_fit
 from optimizer.compiled import CompiledProblem
 from optimizer.params import ObjectiveWeights
-from optimizer.solver.objective import unserved_penalty
+from optimizer.steps import (
+    UNSERVED,
+    Placement,
+    arrival,
+    blocked_windows,
+    call_cost,
+    earliest_fit,
+    unserved_penalty,
+)
 
 NEG = -(10**9)
 PICK_GREEDY = 0.8  # share of moves that start from the costliest of PICK_TOURNAMENT random calls
@@ -44,19 +51,9 @@ class LocalSearch:
                  seed: int = 0, history: int = 300):
         self.cp, self.w = cp, weights
         self.rng = random.Random(seed)
-        n = len(cp.calls)
         self.steps: list[dict[int, int]] = [{o.berth: o.steps for o in c.options} for c in cp.calls]
         self.penalty = unserved_penalty(cp, weights)
         self.all_movable = [c.index for c in cp.calls if c.frozen is None and c.options]
-        self.next: list[int | None] = [None] * n
-        for c in cp.calls:
-            if c.prev is not None:
-                self.next[c.prev] = c.index
-        self.link_before: list[list[tuple[int, int, int | None]]] = [[] for _ in range(n)]
-        self.link_after: list[list[tuple[int, int, int | None]]] = [[] for _ in range(n)]
-        for link in cp.links:
-            self.link_before[link.after].append((link.before, link.min_gap, link.max_gap))
-            self.link_after[link.before].append((link.after, link.min_gap, link.max_gap))
         # berth blocked by maintenance or frozen calls; the sequences hold the movable calls only
         self.blocked = blocked_windows(cp)
         # cost of each call with no wait and its shortest handling, lateness aside: what a move can
@@ -74,7 +71,6 @@ class LocalSearch:
         self.berth = [p.berth for _, p in sorted(placed.items())]
         self.start = [p.start for _, p in sorted(placed.items())]
         self.end = [p.end for _, p in sorted(placed.items())]
-        self.frozen_arrival = {c.index: placed[c.index].arrival for c in cp.calls if c.frozen is not None}
         # unserved calls stay unserved here (CP-SAT rounds may serve them); they pass their port
         self.movable = [i for i in self.all_movable if placed[i].served]
         self.seq: list[list[int]] = [[] for _ in cp.berth_ids]
@@ -90,49 +86,17 @@ class LocalSearch:
         self.late: list[int] = [self.value] * self.history
         self.moves = 0
 
-    def arrival(self, i: int, start: int, end_of: Callable[[int], int]) -> int:
-        """The latest arrival the voyage allows: dwell counts from arrival, so the vessel sails as
-        slowly as it may (never later than berthing)."""
-        c = self.cp.calls[i]
-        if c.frozen is not None and c.frozen.arrival_down is not None:
-            return self.frozen_arrival[i]
-        if c.prev is None:
-            assert c.eta is not None
-            return min(c.eta, start)
-        return min(start, end_of(c.prev) + c.sail_max)
-
     def call_cost(self, i: int, berth: int, start: int, end: int, ends: list[int] | dict[int, int]) -> int:
-        c, w, cp = self.cp.calls[i], self.w, self.cp
+        """Call i's cost placed so, arriving as late as its voyage allows after `ends`."""
         if berth == UNSERVED:
             return self.penalty
-        if c.frozen is not None and c.frozen.arrival_down is not None:
-            arr = self.frozen_arrival[i]
-        elif c.prev is None:
-            assert c.eta is not None
-            arr = min(c.eta, start)
-        else:
-            arr = min(start, ends[c.prev] + c.sail_max)
-        total = w.dwell * c.weight * cp.step * (end - arr)
-        if c.due is not None:
-            total += w.lateness * c.weight * cp.step * max(0, end - c.due)
-        prev = cp.previous.get(i)
-        if prev is not None:
-            total += w.berth_change * (berth != prev[0]) + w.start_change * cp.step * abs(start - prev[1])
-        return total
+        arr = arrival(self.cp.calls[i], start, ends)
+        return call_cost(self.cp, self.w, i, berth, arr, start, end, self.penalty)
 
     def placements(self) -> dict[int, Placement]:
-        out = {}
-        for c in self.cp.calls:
-            i = c.index
-            if c.frozen is not None and c.frozen.arrival_down is not None:
-                arr = self.frozen_arrival[i]
-            elif c.prev is None:
-                assert c.eta is not None
-                arr = min(c.eta, self.start[i])
-            else:
-                arr = min(self.start[i], self.end[c.prev] + c.sail_max)
-            out[i] = Placement(self.berth[i], arr, self.start[i], self.end[i])
-        return out
+        start, end = self.start, self.end
+        return {c.index: Placement(self.berth[c.index], arrival(c, start[c.index], end), start[c.index],
+                                   end[c.index]) for c in self.cp.calls}
 
     # -- evaluation -------------------------------------------------------------------------------
 
@@ -157,9 +121,9 @@ class LocalSearch:
                 lb = c.earliest if c.earliest > t else t
                 if c.prev is not None:
                     lb = max(lb, end_of(c.prev) + c.sail_min)
-                for k, gap, _ in self.link_before[i]:
-                    if self.berth[k] != UNSERVED:
-                        lb = max(lb, end_of(k) + gap)
+                for link in cp.links_into[i]:
+                    if self.berth[link.before] != UNSERVED:
+                        lb = max(lb, end_of(link.before) + link.min_gap)
                 steps = self.steps[i][b]
                 s = earliest_fit(cp, blocked, port, lb, steps) if (blocked or cp.closed[port]) else lb
                 e = s + steps
@@ -175,7 +139,8 @@ class LocalSearch:
                 return None
             if c.prev is not None and s < end_of(c.prev) + c.sail_min:
                 return None
-            for k, gap, max_gap in self.link_before[i]:
+            for link in cp.links_into[i]:
+                k, gap, max_gap = link.before, link.min_gap, link.max_gap
                 if self.berth[k] == UNSERVED:
                     continue
                 fk = cp.calls[k].frozen
@@ -183,7 +148,7 @@ class LocalSearch:
                 if s < ek + gap or (max_gap is not None and s > (fk.end_down if fk else ek) + max_gap):
                     return None
             if e != end[i]:
-                j = self.next[i]
+                j = cp.next_call[i]
                 if j is not None:
                     cj = cp.calls[j]
                     sj = new[j][1] if j in new else start[j]
@@ -194,7 +159,8 @@ class LocalSearch:
                             e + cj.sail_min > fj.arrival_down or e + cj.sail_max < (fj.arrival_up or 0)):
                         return None
                     recost.add(j)
-                for j, gap, max_gap in self.link_after[i]:
+                for link in cp.links_from[i]:
+                    j, gap, max_gap = link.after, link.min_gap, link.max_gap
                     if self.berth[j] == UNSERVED:
                         continue
                     fj = cp.calls[j].frozen
@@ -225,7 +191,7 @@ class LocalSearch:
             self.starts[b] = [self.start[i] for i in seq]
         recost = set(new)
         for i in new:
-            j = self.next[i]
+            j = cp.next_call[i]
             if j is not None:
                 recost.add(j)
         for i in recost:

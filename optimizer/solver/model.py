@@ -4,50 +4,13 @@ from __future__ import annotations
 
 from ortools.sat.python import cp_model
 
-from optimizer.baseline import UNSERVED, Placement
 from optimizer.budget import Deadline
 from optimizer.compiled import CompiledProblem
 from optimizer.params import ObjectiveWeights
 from optimizer.solver.constraints import Constraints
 from optimizer.solver.objective import add_objective
 from optimizer.solver.variables import Variables
-
-
-def earliest_starts(cp: CompiledProblem) -> tuple[list[int], list[int]]:
-    """Lower bounds on each call's start when served, and on its arrival, from ETAs, earliest
-    starts, voyages and links. An optional predecessor may be unserved (the vessel passes its
-    port without stopping) and an optional link end may not hold, so only what holds either way
-    counts."""
-    n = len(cp.calls)
-    lower = [0] * n
-    arrival = [0] * n
-    for i in cp.topological_order():
-        c = cp.calls[i]
-        if c.prev is None:
-            arr = c.eta if c.eta is not None else -cp.horizon
-        else:
-            p = cp.calls[c.prev]
-            if p.frozen is not None:
-                prev_end = p.frozen.end
-            elif p.optional:
-                prev_end = arrival[c.prev]
-            else:
-                prev_end = lower[c.prev] + min(o.steps for o in p.options)
-            arr = prev_end + c.sail_min
-        if c.frozen is not None:
-            lower[i] = c.frozen.start
-            arrival[i] = min(arr, c.frozen.start)
-            continue
-        arrival[i] = arr
-        lo = max(arr, c.earliest if c.earliest > -(10**8) else -cp.horizon)
-        for link in cp.links_into[i]:
-            b = cp.calls[link.before]
-            if b.frozen is not None:
-                lo = max(lo, b.frozen.end + link.min_gap)
-            elif not b.optional:
-                lo = max(lo, lower[link.before] + min(o.steps for o in b.options) + link.min_gap)
-        lower[i] = lo
-    return lower, arrival
+from optimizer.steps import UNSERVED, Placement, earliest_starts
 
 
 class BerthModel:

@@ -9,23 +9,7 @@ from ortools.sat.python import cp_model
 from optimizer.compiled import CompiledProblem
 from optimizer.params import ObjectiveWeights
 from optimizer.solver.variables import Variables
-
-#: CP-SAT needs the objective's range to fit in 64 bits; the penalty is capped well below that.
-MAX_OBJECTIVE = 2**60
-
-
-def unserved_penalty(cp: CompiledProblem, w: ObjectiveWeights) -> int:
-    """More than any plan's dwell, lateness and change costs together: every term of every call
-    at its largest value in the model's domains, plus one."""
-    span = 3 * (cp.horizon + 1)
-    total = 1
-    for c in cp.calls:
-        total += (w.dwell + w.lateness) * c.weight * cp.step * span
-    total += len(cp.previous) * (w.berth_change + w.start_change * cp.step * span)
-    optional = sum(1 for c in cp.calls if c.optional)
-    if optional:
-        total = min(total, MAX_OBJECTIVE // (2 * optional))
-    return total
+from optimizer.steps import unserved_penalty
 
 
 def exact_slack(cp: CompiledProblem, w: ObjectiveWeights) -> float:

@@ -18,27 +18,31 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
-from optimizer.baseline import (
-    Placement,
-    dispatch_steps,
-    fcfs_steps,
-    passing,
-    to_assignments,
-    unserved_calls,
-)
+from optimizer.baseline import dispatch_steps, fcfs_steps
 from optimizer.budget import Deadline, TimeUp
-from optimizer.compiled import CompiledProblem, compile_problem
+from optimizer.compiled import CompiledProblem, compile_problem, voyage_order
 from optimizer.domain import Problem
 from optimizer.kpis import objective as exact_objective
 from optimizer.params import ObjectiveWeights, SearchParameters, SolveOptions
 from optimizer.plan import CallAssignment, PlanSource, SolveStatus, UnservedCall
 from optimizer.result import Improvement, Progress, Result, Yardsticks, relative_gap
-from optimizer.solver.bound import earliest_end, time_indexed_bound, voyage_order
-from optimizer.solver.lns import Lns, plan_objective
+from optimizer.solver.bound import time_indexed_bound
+from optimizer.solver.lns import Lns
 from optimizer.solver.local_search import LocalSearch
 from optimizer.solver.model import BerthModel
-from optimizer.solver.objective import exact_slack, unserved_penalty
+from optimizer.solver.objective import exact_slack
 from optimizer.solver.repair import serve_in_exact_time
+from optimizer.steps import (
+    Placement,
+    arrival,
+    earliest_end,
+    passing,
+    plan_objective,
+    service_arrival,
+    to_assignments,
+    unserved_calls,
+    unserved_penalty,
+)
 
 _STATUS = {
     cp_model.OPTIMAL: SolveStatus.OPTIMAL,
@@ -190,18 +194,15 @@ def simple_bound(cp: CompiledProblem, w: ObjectiveWeights, lower: list[int]) -> 
 def _placements(cp: CompiledProblem, starts: dict[int, tuple[int, int]]) -> dict[int, Placement] | None:
     """Complete placements from berth and start per call; arrivals as late as the voyage allows."""
     placed: dict[int, Placement] = {}
+    ends: dict[int, int] = {}
     for i in voyage_order(cp):
         c = cp.calls[i]
         berth, start = starts[i]
         steps = c.option_steps(berth)
         if steps is None:
             return None
-        if c.prev is None:
-            assert c.eta is not None
-            arrival = c.eta
-        else:
-            arrival = min(start, placed[c.prev].end + c.sail_max)
-        placed[i] = Placement(berth, arrival, start, start + steps)
+        placed[i] = Placement(berth, arrival(c, start, ends), start, start + steps)
+        ends[i] = start + steps
     return placed
 
 
@@ -212,23 +213,23 @@ def _adopt(cp: CompiledProblem, plan: Sequence[CallAssignment]) -> dict[int, Pla
     given = {cp.call_index[a.call_id]: a for a in plan
              if a.call_id in cp.call_index and a.berth_id in cp.berth_index}
     placed: dict[int, Placement] = {}
+    ends: dict[int, int] = {}
     for i in voyage_order(cp):
         c, a = cp.calls[i], given.get(i)
-        ready = c.eta if c.prev is None else placed[c.prev].end + c.sail_max  # latest arrival
-        assert ready is not None
         if c.frozen is not None:
             f = c.frozen
-            arrival = f.arrival_down if f.arrival_down is not None else ready
-            placed[i] = Placement(f.berth, min(arrival, f.start), f.start, f.end)
+            placed[i] = Placement(f.berth, arrival(c, f.start, ends), f.start, f.end)
         elif a is None:
-            placed[i] = passing(ready if c.prev is None else placed[c.prev].end + c.sail_service)
+            placed[i] = passing(service_arrival(c, placed))
         else:
             berth = cp.berth_index[a.berth_id]
             steps = c.option_steps(berth)
             if steps is None:
                 return None
             start = cp.up(a.berth_start)
-            placed[i] = Placement(berth, min(ready, start), start, max(cp.up(a.berth_end), start + steps))
+            end = max(cp.up(a.berth_end), start + steps)
+            placed[i] = Placement(berth, arrival(c, start, ends), start, end)
+        ends[i] = placed[i].end
     return placed
 
 
