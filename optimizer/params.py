@@ -69,7 +69,32 @@ class ReportReserve:
     s_per_call: float = 0.0008
     share: float = 0.4  # ... but no more than this share of the limit
     max_s: float = 1.5  # ... and no more than this: past the limit, the report takes the grace
-    repair_s: float = 0.5  # at most, for serving in exact time (optimizer.solver.repair)
+
+
+@dataclass(frozen=True)
+class RepairParameters:
+    """Serving in exact time, after the search, the calls the step grid could not fit."""
+
+    seconds: float = 0.5  # at most
+    max_calls: int = 600  # above, each trial (a whole check) costs too much for the little it wins
+    max_trials: int = 40  # starts tried per unserved call
+
+
+@dataclass(frozen=True)
+class MipParameters:
+    """The time-indexed bound (a MIP by SCIP) on small problems."""
+
+    max_s: float = 30.0  # at most this long ...
+    share: float = 0.5  # ... and this share of the limit
+    max_nonzeros: int = 2_500_000  # berth-step entries of all columns; above, it is not attempted
+
+
+@dataclass(frozen=True)
+class LocalSearchParameters:
+    """Which call a local-search move starts from."""
+
+    pick_greedy: float = 0.8  # share of moves that start from the costliest of a few random calls
+    pick_tournament: int = 4  # ... that many
 
 
 @dataclass(frozen=True)
@@ -83,7 +108,8 @@ class SearchParameters:
     ls_patience: int = 20_000  # moves without a new best before a CP-SAT neighbourhood round
     report_every_s: float = 0.5  # local search reports its best at most this often
     lns_round_s: float = 0.5  # CP-SAT time per neighbourhood round (several workers)
-    mip_max_s: float = 30.0  # the time-indexed bound gets at most this ...
-    mip_share: float = 0.5  # ... and this share of the limit
     one_worker: OneWorkerBudgets = field(default_factory=OneWorkerBudgets)
     reserve: ReportReserve = field(default_factory=ReportReserve)
+    repair: RepairParameters = field(default_factory=RepairParameters)
+    mip: MipParameters = field(default_factory=MipParameters)
+    local_search: LocalSearchParameters = field(default_factory=LocalSearchParameters)

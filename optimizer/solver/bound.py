@@ -22,10 +22,8 @@ from dataclasses import dataclass
 from ortools.linear_solver import pywraplp
 
 from optimizer.compiled import CompiledProblem
-from optimizer.params import ObjectiveWeights
+from optimizer.params import MipParameters, ObjectiveWeights
 from optimizer.steps import earliest_end, earliest_fit, merged
-
-MAX_NONZEROS = 2_500_000  # berth-step entries of all x columns; above this it is not attempted
 
 
 def _free_starts(cp: CompiledProblem, maintenance: list[tuple[int, int]], port: int, first: int, last: int,
@@ -45,7 +43,8 @@ class TimeIndexed:
 
 
 def time_indexed_bound(cp: CompiledProblem, w: ObjectiveWeights, lower: list[int], incumbent: float,
-                       time_limit_s: float, integer: bool = False) -> TimeIndexed | None:
+                       time_limit_s: float, integer: bool = False,
+                       max_nonzeros: int = MipParameters().max_nonzeros) -> TimeIndexed | None:
     """A lower bound on the objective of every plan, or None when the LP is too big or unsolved.
 
     With `integer`, x is binary and a MIP solver (SCIP) branches on it: its bound is at least the
@@ -71,7 +70,7 @@ def time_indexed_bound(cp: CompiledProblem, w: ObjectiveWeights, lower: list[int
         latest_end[i] = end
     nonzeros = sum(max(0, latest_end[c.index] - o.steps - lower[c.index] + 1) * o.steps
                    for c in cp.calls for o in c.options)
-    if nonzeros > MAX_NONZEROS:
+    if nonzeros > max_nonzeros:
         return None
 
     lp = pywraplp.Solver.CreateSolver("SCIP" if integer else "GLOP")

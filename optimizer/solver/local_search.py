@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 
 from optimizer.compiled import CompiledProblem
-from optimizer.params import ObjectiveWeights
+from optimizer.params import LocalSearchParameters, ObjectiveWeights
 from optimizer.steps import (
     UNSERVED,
     Placement,
@@ -38,8 +38,6 @@ from optimizer.steps import (
 )
 
 NEG = -(10**9)
-PICK_GREEDY = 0.8  # share of moves that start from the costliest of PICK_TOURNAMENT random calls
-PICK_TOURNAMENT = 4
 Times = tuple[int, int, int]  # berth, start, end
 Changes = dict[int, tuple[list[int], int, int]]  # berth -> new sequence, first changed, unchanged tail
 
@@ -48,8 +46,9 @@ class LocalSearch:
     """Berth-sequence local search over a complete feasible plan (see the module docstring)."""
 
     def __init__(self, cp: CompiledProblem, weights: ObjectiveWeights, placed: dict[int, Placement],
-                 seed: int = 0, history: int = 300):
+                 seed: int = 0, history: int = 300, params: LocalSearchParameters | None = None):
         self.cp, self.w = cp, weights
+        self.params = params or LocalSearchParameters()
         self.rng = random.Random(seed)
         self.steps: list[dict[int, int]] = [{o.berth: o.steps for o in c.options} for c in cp.calls]
         self.penalty = unserved_penalty(cp, weights)
@@ -262,13 +261,13 @@ class LocalSearch:
     # -- search -----------------------------------------------------------------------------------
 
     def _pick(self) -> int:
-        """A call to move: mostly (PICK_GREEDY) the one of a few random calls that costs most above
-        its floor (waiting, lateness), so that moves go where the plan loses most; else any call."""
+        """A call to move: mostly (params.pick_greedy) the one of a few random calls that costs most
+        above its floor (waiting, lateness), so that moves go where the plan loses most; else any."""
         rng, movable = self.rng, self.movable
-        if rng.random() < PICK_GREEDY:
+        if rng.random() < self.params.pick_greedy:
             cost, floor = self.cost, self.floor
             best, excess = movable[0], -1
-            for _ in range(PICK_TOURNAMENT):
+            for _ in range(self.params.pick_tournament):
                 k = movable[int(rng.random() * len(movable))]
                 if cost[k] - floor[k] > excess:
                     best, excess = k, cost[k] - floor[k]

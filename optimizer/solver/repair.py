@@ -14,16 +14,15 @@ from datetime import datetime, timedelta
 from optimizer.budget import Deadline
 from optimizer.checker import check
 from optimizer.domain import Problem, berth_fits, handling_hours
+from optimizer.params import RepairParameters
 from optimizer.plan import CallAssignment
-
-MAX_CALLS = 600  # above, each trial (a whole check) costs too much for the little it wins
-MAX_TRIALS = 40  # starts tried per unserved call
 
 
 def serve_in_exact_time(problem: Problem, assignments: list[CallAssignment], unserved: list[str],
-                        deadline: Deadline) -> list[CallAssignment]:
+                        deadline: Deadline, params: RepairParameters | None = None) -> list[CallAssignment]:
     """The assignments, with as many of the unserved calls added as fit in exact time."""
-    if not unserved or len(problem.calls) > MAX_CALLS:
+    params = params or RepairParameters()
+    if not unserved or len(problem.calls) > params.max_calls:
         return assignments
     calls = problem.call_map()
     vessels = problem.vessel_map()
@@ -50,14 +49,16 @@ def serve_in_exact_time(problem: Problem, assignments: list[CallAssignment], uns
         for link in problem.links:
             if link.after == cid and (before := by_call.get(link.before)) is not None:
                 first = max(first, before.berth_end + timedelta(hours=link.min_gap_hours))
-        found = _first_fit(problem, plan, cid, lo, hi, first, port.berths, vessel, port.closures)
+        found = _first_fit(problem, plan, cid, lo, hi, first, port.berths, vessel, port.closures,
+                           params.max_trials)
         if found is not None:
             plan.append(found)
     return plan
 
 
 def _first_fit(problem: Problem, plan: list[CallAssignment], cid: str, lo: datetime, hi: datetime,
-               first: datetime, berths: list, vessel: object, closures: list) -> CallAssignment | None:
+               first: datetime, berths: list, vessel: object, closures: list,
+               max_trials: int) -> CallAssignment | None:
     c = problem.call_map()[cid]
     trials = 0
     for b in berths:
@@ -72,7 +73,7 @@ def _first_fit(problem: Problem, plan: list[CallAssignment], cid: str, lo: datet
             if c.latest_departure is not None and start + timedelta(hours=hours) > c.latest_departure:
                 break
             trials += 1
-            if trials > MAX_TRIALS:
+            if trials > max_trials:
                 return None
             trial = CallAssignment(call_id=cid, berth_id=b.id, arrival=min(start, hi), berth_start=start,
                                    berth_end=start + timedelta(hours=hours))

@@ -248,9 +248,10 @@ def mip_bound(search: Search, model: BerthModel) -> None:
         if fcfs is None or unserved_calls(fcfs):
             return
         incumbent = plan_objective(cp, w, fcfs)
-    budget = min(search.params.mip_max_s, search.params.mip_share * search.options.time_limit_s,
-                 search.deadline.left())
-    result = time_indexed_bound(cp, w, model.lower, incumbent, integer=True, time_limit_s=budget)
+    mip = search.params.mip
+    budget = min(mip.max_s, mip.share * search.options.time_limit_s, search.deadline.left())
+    result = time_indexed_bound(cp, w, model.lower, incumbent, integer=True, time_limit_s=budget,
+                                max_nonzeros=mip.max_nonzeros)
     if result is None:
         return
     grain = objective_grain(cp, w)
@@ -395,7 +396,7 @@ def _large_search(search: Search, model: BerthModel, run: CpSatRun) -> None:
     """CP-SAT on the whole model (for its bound) beside local search, then local search and
     CP-SAT neighbourhood rounds in turn."""
     options, deadline, params = search.options, search.deadline, search.params
-    ls = LocalSearch(search.cp, search.weights, search.placed, seed=options.seed)
+    ls = LocalSearch(search.cp, search.weights, search.placed, seed=options.seed, params=params.local_search)
     if options.workers > 1:
         share = min(deadline.left(), max(1.0, params.full_model_share * options.time_limit_s))
         thread = threading.Thread(target=_cp_sat_whole, daemon=True,
@@ -503,7 +504,8 @@ def _result(search: Search, static: dict[str, list[str]]) -> Result:
     served = to_assignments(cp, placed)
     left = [cp.calls[i].id for i in unserved_calls(placed)]
     servable = [cid for cid in left if cid not in static]
-    assignments = serve_in_exact_time(problem, served, servable, Deadline(search.params.reserve.repair_s))
+    repair = search.params.repair
+    assignments = serve_in_exact_time(problem, served, servable, Deadline(repair.seconds), repair)
     repaired = len(assignments) - len(served)
     planned = {a.call_id for a in assignments}
     left = [cid for cid in left if cid not in planned]
