@@ -22,7 +22,7 @@ from api.db import JobStatus
 from optimizer.checker import CheckReport
 from optimizer.domain import Problem
 from optimizer.params import ObjectiveWeights, SolveOptions
-from optimizer.plan import CallAssignment, Plan
+from optimizer.plan import CallAssignment, Plan, SolveStatus
 
 __all__ = [
     "CheckReport", "CheckRequest", "JobList", "JobOut", "JobProgress", "JobSummary", "Plan",
@@ -106,7 +106,7 @@ class JobProgress(BaseModel):
     improvements: int = Field(default=0, description="Best-plan improvements stored.")
     solver_s: float | None = Field(default=None, description="Solver time at the best plan.")
     elapsed_s: float | None = Field(default=None, description="Since the job started solving.")
-    solver_status: str | None = Field(default=None, description="optimal | feasible | infeasible | unknown")
+    solver_status: SolveStatus | None = Field(default=None, description="Status of the best plan.")
 
 
 class JobLinks(BaseModel):
