@@ -66,27 +66,26 @@ KINDS = tuple(ViolationKind)
 K = ViolationKind  # short, for the checks below
 
 
-class Violation(BaseModel):
-    """One broken constraint."""
-
+class _Finding(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: ViolationKind
+    kind: str
     call_id: str | None = None
     berth_id: str | None = None
     detail: str
 
 
-class FrozenFact(BaseModel):
-    """A hard rule that frozen calls break by themselves: a fact the plan keeps, not its fault."""
+class Violation(_Finding):
+    """One broken constraint."""
 
-    model_config = ConfigDict(extra="forbid")
+    kind: ViolationKind
+
+
+class FrozenFact(_Finding):
+    """A hard rule that frozen calls break by themselves: a fact the plan keeps, not its fault."""
 
     kind: str = Field(description="frozen_<rule>, the rule being one of the violation kinds.")
     rule: ViolationKind
-    call_id: str | None = None
-    berth_id: str | None = None
-    detail: str
 
 
 class CheckReport(BaseModel):
