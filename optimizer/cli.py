@@ -320,6 +320,62 @@ def check_plan(
 
 
 @app.command()
+def diff(
+    problem_file: Annotated[Path, typer.Argument(help="Problem JSON.")],
+    before_file: Annotated[Path, typer.Argument(help="The first plan (from solve --out).")],
+    after_file: Annotated[Path, typer.Argument(help="The second plan of the same problem.")],
+    rta_minutes: Annotated[float, typer.Option("--rta-minutes", min=0,
+                                               help="An RTA moved by more than this counts.")] = 30.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the diff as JSON.")] = False,
+) -> None:
+    """What the second plan changes: calls moved (berth, start, RTA), the stability figures
+    (berth changes, start shifts, RTAs moved) and the KPI change. Exit 0, or 2 on bad input or
+    a plan made for another problem."""
+    from optimizer.diff import plan_diff
+    from optimizer.report import problem_digest
+
+    problem = _load(problem_file)
+    plans = [_load_plan(before_file), _load_plan(after_file)]
+    digest = problem_digest(problem)
+    for path, plan in zip((before_file, after_file), plans, strict=True):
+        if plan.problem_digest is not None and plan.problem_digest != digest:
+            err.print(f"{path} was made for another problem than {problem_file} (its problem_digest "
+                      "differs)", markup=False, highlight=False)
+            raise typer.Exit(EXIT_BAD_INPUT)
+    d = plan_diff(problem, plans[0].calls, plans[1].calls, rta_minutes)
+    if as_json:
+        sys.stdout.write(d.model_dump_json(indent=2) + "\n")
+        raise typer.Exit(EXIT_CLEAN)
+    s = d.stability
+    out.print(f"{len(d.changes)} call(s) changed: {s.berth_changes} berth change(s), start shifts "
+              f"{s.total_start_shift_minutes:,.0f} min in all, {s.rta_moved} RTA(s) moved more than "
+              f"{s.rta_threshold_minutes:g} min, {s.newly_unserved} newly unserved, "
+              f"{s.newly_served} newly served")
+    if d.changes:
+        table = Table(title_justify="left")
+        for col in ("call", "port", "berth", "start shift", "RTA shift"):
+            table.add_column(col, justify="right" if "shift" in col else "left")
+        for c in d.changes:
+            before, after = c.berth_before or "unserved", c.berth_after or "unserved"
+            berth = after if before == after else f"{before} -> {after}"
+            table.add_row(c.call_id, c.port_id or "", berth,
+                          fmt_minutes_signed(c.start_shift_minutes), fmt_minutes_signed(c.rta_shift_minutes))
+        out.print(table)
+    k = d.kpis
+    out.print(f"dwell {k.total_dwell_hours[0]:,.1f} -> {k.total_dwell_hours[1]:,.1f} h, waiting "
+              f"{k.total_waiting_hours[0]:,.1f} -> {k.total_waiting_hours[1]:,.1f} h, lateness "
+              f"{k.total_lateness_hours[0]:,.1f} -> {k.total_lateness_hours[1]:,.1f} h, objective "
+              f"{k.objective[0]:,.0f} -> {k.objective[1]:,.0f}")
+    raise typer.Exit(EXIT_CLEAN)
+
+
+def fmt_minutes_signed(m: float | None) -> str:
+    if m is None:
+        return ""
+    return "0" if m == 0 else f"{m:+,.0f} min"
+
+
+@app.command()
 def generate(
     calls: Annotated[int, typer.Option("--calls", "-n", min=1, help="Number of calls.")],
     days: Annotated[int, typer.Option("--days", "-d", min=1, help="Horizon in days.")],
