@@ -6,8 +6,8 @@ from typing import Any
 
 from optimizer.domain import Problem
 from optimizer.explain import unplannable_reasons, why_waited
+from tests.builders import assignment as a  # short: plans are written a line an entry
 from tests.builders import (
-    assignment,
     at,
     berth,
     call,
@@ -19,8 +19,6 @@ from tests.builders import (
     vessel,
     voyage,
 )
-
-a = assignment  # short: plans are written a line an entry
 
 
 def one_call(**call_extra: Any) -> Problem:

@@ -8,8 +8,8 @@ from optimizer.domain import Problem, Vessel
 from optimizer.kpis import call_metrics, compute_kpis, fmt_minutes, leg_fuel_saved_t, objective, sea_fuel_t
 from optimizer.params import ObjectiveWeights
 from optimizer.plan import CallAssignment
+from tests.builders import assignment as a  # short: plans are written a line an entry
 from tests.builders import (
-    assignment,
     at,
     berth,
     call,
@@ -19,9 +19,6 @@ from tests.builders import (
     vessel,
     voyage,
 )
-
-a = assignment  # short: plans are written a line an entry
-
 
 # Two ships arrive at 1 h; C2 (4 h) goes first, C1 (10 h) waits 4 h.
 QUEUE = [a("C2", "A1", 1, 1, 5), a("C1", "A1", 1, 5, 15)]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from optimizer.plan import SolverFacts, SolveStatus, UnservedCall
 from optimizer.report import build_plan, kpi_table_rows
+from tests.builders import assignment as a  # short: plans are written a line an entry
 from tests.builders import (
-    assignment,
     berth,
     call,
     make_problem,
@@ -15,9 +15,6 @@ from tests.builders import (
     vessel,
     voyage,
 )
-
-a = assignment  # short: plans are written a line an entry
-
 
 SHORT_FIRST = [a("C1", "A1", 1, 5, 15), a("C2", "A1", 1, 1, 5)]  # given out of order on purpose
 LONG_FIRST = [a("C1", "A1", 1, 1, 11), a("C2", "A1", 1, 11, 15)]  # FCFS-like: C2 waits 10 h

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ortools.linear_solver import pywraplp
@@ -42,6 +42,9 @@ class TimeIndexed:
     starts: dict[int, tuple[int, int]] | None  # call -> (berth, start) of the MIP's best plan
 
 
+Columns = dict[int, list[tuple[pywraplp.Variable, int, int]]]  # call -> (x, start, end) per column
+
+
 def time_indexed_bound(cp: CompiledProblem, w: ObjectiveWeights, lower: list[int], incumbent: float,
                        time_limit_s: float, integer: bool = False,
                        max_nonzeros: int = MipParameters().max_nonzeros) -> TimeIndexed | None:
@@ -54,9 +57,45 @@ def time_indexed_bound(cp: CompiledProblem, w: ObjectiveWeights, lower: list[int
     if cp.previous or any(c.frozen is not None for c in cp.calls):
         return None  # change costs and frozen calls: not modelled here; CP-SAT's bound stands
     unit = {c.index: w.dwell * c.weight * cp.step for c in cp.calls}
+    latest_end = _latest_ends(cp, unit, incumbent)
+    nonzeros = sum(max(0, latest_end[c.index] - o.steps - lower[c.index] + 1) * o.steps
+                   for c in cp.calls for o in c.options)
+    if nonzeros > max_nonzeros:
+        return None
+    lp = pywraplp.Solver.CreateSolver("SCIP" if integer else "GLOP")
+    if lp is None:
+        return None
+    objective = lp.Objective()
+    built = _start_columns(lp, cp, unit, lower, latest_end, integer,
+                           lambda: time.monotonic() - t0 > time_limit_s)
+    if built is None:
+        return None
+    columns_of, berth_of = built
+    _voyage_link_and_lateness_rows(lp, cp, w, unit, columns_of)
+    objective.SetMinimization()
+    left = time_limit_s - (time.monotonic() - t0)
+    if left <= 0:
+        return None
+    lp.SetTimeLimit(int(left * 1000))
+    status = lp.Solve()
+    if integer and status in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+        starts = {i: next((berth_of[x], s) for x, s, _ in cols if x.solution_value() > 0.5)
+                  for i, cols in columns_of.items()}
+        best_bound = objective.BestBound()
+        return TimeIndexed(min(incumbent, best_bound if math.isfinite(best_bound) else 0.0), starts)
+    if integer and status == pywraplp.Solver.NOT_SOLVED:
+        best_bound = objective.BestBound()
+        return TimeIndexed(min(incumbent, best_bound), None) if math.isfinite(best_bound) else None
+    if status != pywraplp.Solver.OPTIMAL:
+        return None
+    return TimeIndexed(min(incumbent, objective.Value()), None)
+
+
+def _latest_ends(cp: CompiledProblem, unit: dict[int, int], incumbent: float) -> dict[int, int]:
+    """The latest end of each call in any plan better than the incumbent, along voyage chains:
+    what prunes the start-time columns."""
     least = {c.index: unit[c.index] * min(o.steps for o in c.options) for c in cp.calls}
     slack = incumbent - sum(least.values())
-    # Latest end of each call in any plan better than the incumbent, along voyage chains.
     latest_end: dict[int, int] = {}
     for i in cp.topological_order():
         c = cp.calls[i]
@@ -68,18 +107,18 @@ def time_indexed_bound(cp: CompiledProblem, w: ObjectiveWeights, lower: list[int
         if c.latest_end is not None:
             end = min(end, c.latest_end)
         latest_end[i] = end
-    nonzeros = sum(max(0, latest_end[c.index] - o.steps - lower[c.index] + 1) * o.steps
-                   for c in cp.calls for o in c.options)
-    if nonzeros > max_nonzeros:
-        return None
+    return latest_end
 
-    lp = pywraplp.Solver.CreateSolver("SCIP" if integer else "GLOP")
-    if lp is None:
-        return None
+
+def _start_columns(lp: pywraplp.Solver, cp: CompiledProblem, unit: dict[int, int], lower: list[int],
+                   latest_end: dict[int, int], integer: bool, late: Callable[[], bool],
+                   ) -> tuple[Columns, dict[pywraplp.Variable, int]] | None:
+    """One column per call, berth and free start: each call once, each berth step at most once;
+    a first call's dwell on its column. None when a call has no start or time runs out."""
     inf = lp.infinity()
-    capacity: dict[tuple[int, int], pywraplp.Constraint] = {}
     objective = lp.Objective()
-    columns_of: dict[int, list[tuple[pywraplp.Variable, int, int]]] = {}  # call -> (x, start, end)
+    capacity: dict[tuple[int, int], pywraplp.Constraint] = {}
+    columns_of: Columns = {}
     berth_of: dict[pywraplp.Variable, int] = {}
     maintenance = [merged(windows) for windows in cp.unavailable]
     for c in cp.calls:
@@ -97,15 +136,23 @@ def time_indexed_bound(cp: CompiledProblem, w: ObjectiveWeights, lower: list[int
                         row = capacity[key] = lp.Constraint(-inf, 1)
                     row.SetCoefficient(x, 1)
                 end = t + o.steps
-                if c.prev is None and c.eta is not None:  # later calls' dwell: variable d below
+                if c.prev is None and c.eta is not None:  # later calls' dwell: variable d, see below
                     objective.SetCoefficient(x, unit[c.index] * (end - c.eta))
                 cols.append((x, t, end))
                 berth_of[x] = o.berth
         if not cols:
             return None  # no start at all: no plan is better than the incumbent
         columns_of[c.index] = cols
-        if time.monotonic() - t0 > time_limit_s:
+        if late():
             return None
+    return columns_of, berth_of
+
+
+def _voyage_link_and_lateness_rows(lp: pywraplp.Solver, cp: CompiledProblem, w: ObjectiveWeights,
+                                   unit: dict[int, int], columns_of: Columns) -> None:
+    """Later calls' dwell and sailing limits along voyages, link gaps, and lateness."""
+    inf = lp.infinity()
+    objective = lp.Objective()
 
     def start_of(i: int) -> list[tuple[pywraplp.Variable, int]]:
         return [(x, s) for x, s, _ in columns_of[i]]
@@ -143,23 +190,6 @@ def time_indexed_bound(cp: CompiledProblem, w: ObjectiveWeights, lower: list[int
             prec.SetCoefficient(x, s)
         for x, e in end_of(link.before):
             prec.SetCoefficient(x, prec.GetCoefficient(x) - e)
-    objective.SetMinimization()
-    left = time_limit_s - (time.monotonic() - t0)
-    if left <= 0:
-        return None
-    lp.SetTimeLimit(int(left * 1000))
-    status = lp.Solve()
-    if integer and status in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
-        starts = {i: next((berth_of[x], s) for x, s, _ in cols if x.solution_value() > 0.5)
-                  for i, cols in columns_of.items()}
-        best_bound = objective.BestBound()
-        return TimeIndexed(min(incumbent, best_bound if math.isfinite(best_bound) else 0.0), starts)
-    if integer and status == pywraplp.Solver.NOT_SOLVED:
-        best_bound = objective.BestBound()
-        return TimeIndexed(min(incumbent, best_bound), None) if math.isfinite(best_bound) else None
-    if status != pywraplp.Solver.OPTIMAL:
-        return None
-    return TimeIndexed(min(incumbent, objective.Value()), None)
 
 
 def contention_free_dwell(cp: CompiledProblem, lower: list[int]) -> int:

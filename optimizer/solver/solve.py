@@ -92,13 +92,12 @@ class Search:
                 return False
             self.placed, self.value, self.source = placed, value, source
             self.solutions += 1
-            progress = self.progress()
-            self.history.append(Improvement(
-                seconds=progress.seconds, objective=progress.objective, best_bound=progress.best_bound,
-                gap=progress.gap, solutions=progress.solutions, unserved=progress.unserved,
-                source=progress.source))
-            if self.on_progress is not None:
-                self.on_progress(progress)
+            left = unserved_calls(placed)
+            done = self.improvement(len(left))
+            self.history.append(done)
+            if self.on_progress is not None:  # the plan itself only for a listener: it costs O(calls)
+                self.on_progress(Progress(**vars(done), assignments=to_assignments(self.cp, placed),
+                                          unserved_ids=[self.cp.calls[i].id for i in left]))
             return True
 
     def bound_on_rest(self, unserved: int) -> float | None:
@@ -111,15 +110,13 @@ class Search:
         rest = self.model_bound - unserved * self.penalty
         return rest if rest > 0 else None
 
-    def progress(self) -> Progress:
-        left = unserved_calls(self.placed)
-        u = len(left)
-        rest = float(self.value - u * self.penalty)
-        bound = self.bound_on_rest(u)
-        return Progress(objective=rest, best_bound=bound, gap=relative_gap(rest, bound),
-                        seconds=self.deadline.elapsed(), solutions=self.solutions, unserved=u,
-                        source=self.source, assignments=to_assignments(self.cp, self.placed),
-                        unserved_ids=[self.cp.calls[i].id for i in left])
+    def improvement(self, unserved: int) -> Improvement:
+        """The incumbent's figures: its objective without the unserved penalty, and the bound."""
+        rest = float(self.value - unserved * self.penalty)
+        bound = self.bound_on_rest(unserved)
+        return Improvement(seconds=self.deadline.elapsed(), objective=rest, best_bound=bound,
+                           gap=relative_gap(rest, bound), solutions=self.solutions, unserved=unserved,
+                           source=self.source)
 
 
 # -- phase 1: a start plan -----------------------------------------------------------------------
