@@ -1,0 +1,1 @@
+"""Live plans: standing plans that follow the ports' events (DESIGN.md §8)."""
