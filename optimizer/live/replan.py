@@ -1,0 +1,371 @@
+"""From a live plan's facts to its next version.
+
+The planning view is the problem one version plans: the calls still to come, calls at berth and
+the last departed call of a vessel under way (frozen at their actual times), calls that begin
+within the frozen window (pinned where the last version put them), nothing berthing before now.
+Departed calls before those are history: their actual times are the version's past, not planned
+again.
+
+Only calls that must move should move. The replan takes the calls the batch concerns (an ETA's
+voyage, a closure's or a maintenance's calls, a cancelled call's voyage and links ...), repairs
+the last version around them keeping every other call where it was when it still fits (FCFS
+with the last version preferred), and frees exactly the calls that repair had to move, with
+their links. Every other call is held where it was; the search then improves the freed calls
+against the objective with the change weights, warm-started from the repair. So stability is by
+construction, and the search is small enough to be quick.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import AwareDatetime, Field
+
+from optimizer.compiled import compile_problem
+from optimizer.diff import CallChange, Stability, plan_diff
+from optimizer.domain import Closure, FrozenAssignment, PreviousAssignment, Problem, TimeWindow
+from optimizer.live.events import (
+    ClosureEvent,
+    ClosureLifted,
+    Event,
+    Maintenance,
+)
+from optimizer.live.repair import shift_repair
+from optimizer.live.state import LiveState, apply_events, handling_end
+from optimizer.params import ObjectiveWeights, SearchParameters, SolveOptions
+from optimizer.plan import CallAssignment, Out, Plan, PlanSource
+from optimizer.report import plan_from_result
+from optimizer.result import Result
+from optimizer.solver import solve
+from optimizer.steps import to_assignments
+
+#: A lifted closure lets the calls it held move earlier: those starting up to this long after it.
+LIFTED_REACH = timedelta(hours=24)
+
+
+class ReplanSettings(Out):
+    """How a live plan replans: the first version's solve, then each batch's."""
+
+    first_time_limit_s: float = Field(default=30.0, gt=0, le=3600)
+    replan_time_limit_s: float = Field(default=3.0, gt=0, le=600)
+    first_workers: int = Field(default=2, ge=1, le=64, description="Version 1 (later versions use "
+                               "one worker, so that a replay of the event log gives the same versions).")
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    weights: ObjectiveWeights = Field(default_factory=ObjectiveWeights)
+    neighbourhood: bool = Field(default=True, description="Free only the calls that must move (see "
+                                "optimizer.live.replan); False re-plans every call not frozen.")
+    rings: int = Field(default=2, ge=0, le=10, description="Times the freed calls are widened to the calls "
+                       "they could swap with, each round with an equal share of the replan's time; a "
+                       "round's plan is kept only when better.")
+
+
+class VersionChange(CallChange):
+    """A call the version treats differently from the one before, and why."""
+
+    arrival_after: AwareDatetime | None = Field(default=None, description="The new RTA, UTC.")
+    inbound_speed_kn_after: float | None = None
+    caused_by: list[str] = Field(default_factory=list, description="Ids of the batch's events that "
+                                 "concern the call; empty when it moved to make room for them.")
+
+
+class Version(Out):
+    number: int
+    now: AwareDatetime
+    event_ids: list[str] = Field(default_factory=list, description="The events this version applied.")
+    problem: Problem = Field(description="What this version planned (the planning view): check "
+                             "`plan` against it.")
+    plan: Plan
+    history: list[CallAssignment] = Field(default_factory=list, description="Departed calls left out "
+                                          "of the view, at their actual times.")
+    changes: list[VersionChange] = Field(default_factory=list)
+    stability: Stability | None = None
+    cancelled: list[str] = Field(default_factory=list,
+                                 description="Calls cancelled by this version's events.")
+    freed_calls: int = Field(default=0, description="Calls the replan was free to move.")
+    replan_s: float = 0.0
+
+    def timeline(self) -> list[CallAssignment]:
+        """What happened and what is planned: the history, then the plan."""
+        return [*self.history, *(CallAssignment.model_validate(c.model_dump(include=set(
+            CallAssignment.model_fields))) for c in self.plan.calls)]
+
+
+@dataclass
+class View:
+    problem: Problem
+    history: list[CallAssignment]
+    fixed: set[str]  # frozen by facts or pinned by the frozen window
+
+
+def planning_view(state: LiveState, previous: dict[str, CallAssignment], touched: set[str]) -> View:
+    """The problem the next version plans (see the module docstring)."""
+    p = state.problem
+    now, until = state.now, state.frozen_until
+    history: list[CallAssignment] = []
+    frozen: dict[str, FrozenAssignment] = {}
+    voyages = []
+    for voyage in p.voyages:
+        ids = voyage.call_ids
+        start = 0
+        for k, cid in enumerate(ids):
+            a = state.actual(cid)
+            left_prev = k > 0 and state.actual(ids[k - 1]).departure is not None
+            if a.arrival is not None or a.berthing is not None or (left_prev and cid in state.reported_etas):
+                start = k
+            elif left_prev:
+                start = k - 1
+        for k, cid in enumerate(ids):
+            a = state.actual(cid)
+            if a.berthing is None:
+                continue
+            assert a.berth_id is not None
+            arrival = a.arrival
+            if arrival is None:
+                planned = previous.get(cid)
+                first_eta = voyage.eta if k == 0 else None
+                arrival = min(t for t in (planned.arrival if planned else None, first_eta, a.berthing)
+                              if t is not None and t <= a.berthing)
+            end = a.departure or handling_end(state, cid)
+            if k < start:
+                history.append(CallAssignment(call_id=cid, berth_id=a.berth_id, arrival=arrival,
+                                              berth_start=a.berthing, berth_end=end))
+            else:
+                frozen[cid] = FrozenAssignment(berth_id=a.berth_id, berth_start=a.berthing, berth_end=end,
+                                               arrival=arrival)
+        rest = ids[start:]
+        first = rest[0]
+        fa = state.actual(first)
+        eta: datetime = voyage.eta
+        if first in frozen:
+            eta = frozen[first].arrival or frozen[first].berth_start
+        elif fa.arrival is not None:
+            eta = fa.arrival
+        elif first in state.reported_etas and start > 0:
+            eta = _reachable(p, ids[start - 1], first, state.reported_etas[first], history)
+        voyages.append(voyage.model_copy(update={"eta": eta, "call_ids": rest}))
+    in_view = {cid for v in voyages for cid in v.call_ids}
+    departed = {h.call_id: h for h in history}
+    ready: dict[str, datetime] = {}
+    links = []
+    for link in p.links:
+        if link.before in in_view and link.after in in_view:
+            links.append(link)
+        elif link.before in departed and link.after in in_view:
+            t = departed[link.before].berth_end + timedelta(hours=link.min_gap_hours)
+            ready[link.after] = max(ready.get(link.after, t), t)
+    fixed = set(frozen)
+    new_calls = []
+    for c in p.calls:
+        if c.id not in in_view:
+            continue
+        if c.id in frozen:
+            new_calls.append(c.model_copy(update={"frozen": frozen[c.id]}))
+            continue
+        before = previous.get(c.id)
+        if (before is not None and c.id not in touched and now <= before.berth_start < until
+                and state.actual(c.id).arrival is None):
+            fixed.add(c.id)
+            new_calls.append(c.model_copy(update={"frozen": FrozenAssignment(
+                berth_id=before.berth_id, berth_start=before.berth_start, berth_end=before.berth_end,
+                arrival=before.arrival)}))
+            continue
+        lows = [t for t in (c.earliest_start, now, ready.get(c.id), state.reported_etas.get(c.id))
+                if t is not None]
+        new_calls.append(c.model_copy(update={"earliest_start": max(lows)}))
+    ports = []
+    for port in p.ports:
+        extra = [Closure(start=e.start, end=e.end, reason=e.reason or f"closure {e.event_id}")
+                 for e in state.closures.values() if e.port_id in (None, port.id)]
+        berths = [b.model_copy(update={"unavailable": [*b.unavailable, *(
+            TimeWindow(start=m.start, end=m.end, reason=m.reason or f"maintenance {m.event_id}")
+            for m in state.maintenance.values() if m.berth_id == b.id)]}) for b in port.berths]
+        ports.append(port.model_copy(update={"closures": [*port.closures, *extra], "berths": berths}))
+    prev_plan = [PreviousAssignment(call_id=a.call_id, berth_id=a.berth_id, berth_start=a.berth_start)
+                 for cid, a in previous.items() if cid in in_view]
+    view = p.model_copy(update={"calls": new_calls, "voyages": voyages, "links": links, "ports": ports,
+                                "previous_plan": prev_plan or None})
+    return View(problem=view, history=sorted(history, key=lambda a: a.berth_start), fixed=fixed)
+
+
+def _reachable(p: Problem, prev_id: str, call_id: str, eta: datetime,
+               history: Sequence[CallAssignment]) -> datetime:
+    """A reported ETA after the vessel left `prev_id`, kept within what its speeds allow."""
+    left = next((h.berth_end for h in history if h.call_id == prev_id), None)
+    if left is None:
+        return eta
+    calls = p.call_map()
+    nm = p.distance_nm(calls[prev_id].port_id, calls[call_id].port_id) or 0.0
+    vessel = p.vessel_map()[calls[call_id].vessel_id]
+    lo = left + timedelta(hours=nm / vessel.max_speed_kn)
+    hi = left + timedelta(hours=nm / vessel.min_speed_kn)
+    return min(max(eta, lo), hi)
+
+
+def concerned_calls(applied_touched: dict[str, list[str]], events: Iterable[Event], state_before: LiveState,
+                    previous: dict[str, CallAssignment]) -> dict[str, list[str]]:
+    """Per call, the batch's events that concern it: those that name it or its voyage, and the
+    closures, lifted closures and maintenance whose window its last placement meets."""
+    out = {cid: list(ids) for cid, ids in applied_touched.items()}
+    calls = state_before.problem.call_map()
+    berth_port = state_before.problem.berth_port()
+
+    def add(cid: str, eid: str) -> None:
+        out.setdefault(cid, []).append(eid)
+
+    for e in events:
+        if isinstance(e, ClosureEvent | ClosureLifted | Maintenance):
+            if isinstance(e, ClosureLifted):
+                lifted = state_before.closures.get(e.closure_event_id)
+                if lifted is None:
+                    continue
+                port, lo, hi, berth = lifted.port_id, lifted.start, lifted.end + LIFTED_REACH, None
+            elif isinstance(e, ClosureEvent):
+                port, lo, hi, berth = e.port_id, e.start, e.end, None
+            else:
+                port, lo, hi, berth = berth_port[e.berth_id].id, e.start, e.end, e.berth_id
+            for cid, a in previous.items():
+                c = calls.get(cid)
+                if c is None or (port is not None and c.port_id != port):
+                    continue
+                if berth is not None and a.berth_id != berth:
+                    continue
+                if a.berth_start <= hi and a.berth_end >= lo:
+                    add(cid, e.event_id)
+    return out
+
+
+def _options(settings: ReplanSettings, time_limit_s: float, workers: int) -> SolveOptions:
+    return SolveOptions(time_limit_s=time_limit_s, workers=workers, seed=settings.seed,
+                        weights=settings.weights)
+
+
+def first_version(problem: Problem, settings: ReplanSettings, now: datetime | None = None,
+                  frozen_window_minutes: float | None = None) -> tuple[LiveState, Version]:
+    """Version 1: the problem solved whole."""
+    started = time.monotonic()
+    state = LiveState.start(problem, now) if frozen_window_minutes is None else LiveState.start(
+        problem, now, frozen_window_minutes)
+    view = planning_view(state, {}, set())
+    result = solve(view.problem, _options(settings, settings.first_time_limit_s, settings.first_workers))
+    plan = plan_from_result(view.problem, result, settings.weights)
+    return state, Version(number=1, now=state.now, problem=view.problem, plan=plan, history=view.history,
+                          freed_calls=len(view.problem.calls) - len(view.fixed),
+                          replan_s=time.monotonic() - started)
+
+
+def replan(state: LiveState, last: Version, events: Sequence[Event], settings: ReplanSettings,
+           params: SearchParameters | None = None) -> tuple[LiveState, Version]:
+    """The state after `events` and the version that plans it (EventsRefused / EventConflict
+    when the batch cannot be applied: nothing changes). Deterministic: one worker, budgets in
+    work (optimizer.params.OneWorkerBudgets)."""
+    started = time.monotonic()
+    applied = apply_events(state, events)
+    new = applied.state
+    previous = {a.call_id: a for a in last.timeline()}
+    causes = concerned_calls(applied.touched, applied.events, state, previous)
+    view = planning_view(new, previous, set(causes))
+    result, freed = _solve_view(view, previous, set(causes), settings, params)
+    plan = plan_from_result(view.problem, result, settings.weights)
+    version = Version(number=last.number + 1, now=new.now, event_ids=[e.event_id for e in applied.events],
+                      problem=view.problem, plan=plan, history=view.history,
+                      cancelled=[c for c in new.cancelled if c not in state.cancelled], freed_calls=freed)
+    version.changes, version.stability = version_changes(last, version, causes)
+    version.replan_s = time.monotonic() - started
+    return new, version
+
+
+def _solve_view(view: View, previous: dict[str, CallAssignment], concerned: set[str],
+                settings: ReplanSettings, params: SearchParameters | None) -> tuple[Result, int]:
+    """Repair the last version around the concerned calls, free what the repair moved (and
+    their links), hold the rest, and search from the repair."""
+    problem = view.problem
+    cp = compile_problem(problem)
+    prefer = cp.preferred(a for cid, a in previous.items() if cid in cp.call_index)
+    repaired = shift_repair(cp, prefer)
+    start_plan = to_assignments(cp, repaired)
+    rounds = 1 + (settings.rings if settings.neighbourhood else 0)
+    options = _options(settings, settings.replan_time_limit_s / rounds, 1)
+    movable = [c.id for c in problem.calls if c.id not in view.fixed]
+    if not settings.neighbourhood:
+        return solve(problem, options, initial_plan=start_plan, params=params), len(movable)
+    free: set[str] = set()
+    for cid in movable:
+        i = cp.call_index[cid]
+        got, want = repaired.get(i), prefer.get(i)
+        if cid in concerned or want is None or got is None or not got.served or (
+                (got.berth, got.start) != want):
+            free.add(cid)
+    for link in problem.links:
+        if link.before in free or link.after in free:
+            free.update(x for x in (link.before, link.after) if x in movable)
+    result = _solve_held(problem, start_plan, free, options, params)
+    for _ in range(settings.rings):  # a fixed number, not "while time lasts": a replay gives the same
+        wider = _ring(problem, result.assignments, free, movable) if result.has_plan else free
+        if wider == free:
+            break
+        free = wider
+        widened = _solve_held(problem, result.assignments, free, options, params)
+        if widened.has_plan and len(widened.unserved) <= len(result.unserved) and (
+                widened.objective or 0) <= (result.objective or 0):
+            result = widened
+    if result.source == PlanSource.INITIAL_PLAN:
+        result = dataclasses.replace(result, source=PlanSource.PREVIOUS_PLAN)
+    return result, len(free)
+
+
+def _solve_held(problem: Problem, start: Sequence[CallAssignment], free: set[str], options: SolveOptions,
+                params: SearchParameters | None) -> Result:
+    """Solve with every call outside `free` held where `start` has it."""
+    by_id = {a.call_id: a for a in start}
+    held = []
+    for c in problem.calls:
+        a = by_id.get(c.id)
+        if c.id in free or c.frozen is not None or a is None:
+            held.append(c)
+            continue
+        held.append(c.model_copy(update={"frozen": FrozenAssignment(
+            berth_id=a.berth_id, berth_start=a.berth_start, berth_end=a.berth_end, arrival=a.arrival)}))
+    return solve(problem.model_copy(update={"calls": held}), options, initial_plan=start, params=params)
+
+
+def _ring(problem: Problem, plan: Sequence[CallAssignment], free: set[str],
+          movable: Sequence[str]) -> set[str]:
+    """`free` and the movable calls at the same ports whose stays meet a free call's stay widened
+    by its own length on both sides: the calls a freed call could swap with."""
+    calls = problem.call_map()
+    by_id = {a.call_id: a for a in plan}
+    reach: dict[str, list[tuple[datetime, datetime]]] = {}
+    for cid in free:
+        a = by_id.get(cid)
+        if a is not None:
+            span = a.berth_end - a.arrival
+            reach.setdefault(calls[cid].port_id, []).append((a.arrival - span, a.berth_end + span))
+    out = set(free)
+    for cid in movable:
+        a = by_id.get(cid)
+        if cid in out or a is None:
+            continue
+        if any(lo <= a.berth_end and a.berth_start <= hi for lo, hi in reach.get(calls[cid].port_id, [])):
+            out.add(cid)
+    return out
+
+
+def version_changes(last: Version, new: Version, causes: dict[str, list[str]]
+                    ) -> tuple[list[VersionChange], Stability]:
+    """What `new` changes against `last`, over the calls `new` plans."""
+    calls = new.problem.call_map()
+    before = [a for a in last.timeline() if a.call_id in calls]
+    after = new.plan.calls
+    diff = plan_diff(new.problem, before, after)
+    planned = new.plan.by_call()
+    out = []
+    for ch in diff.changes:
+        cp = planned.get(ch.call_id)
+        out.append(VersionChange(**ch.model_dump(), arrival_after=cp.arrival if cp else None,
+                                 inbound_speed_kn_after=cp.inbound_speed_kn if cp else None,
+                                 caused_by=causes.get(ch.call_id, [])))
+    return out, diff.stability
