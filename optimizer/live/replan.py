@@ -167,7 +167,7 @@ def planning_view(state: LiveState, previous: dict[str, CallAssignment], touched
             continue
         before = previous.get(c.id)
         if (before is not None and c.id not in touched and now <= before.berth_start < until
-                and state.actual(c.id).arrival is None):
+                and state.actual(c.id).arrival is None and not _meets_fact(before, frozen.values())):
             fixed.add(c.id)
             new_calls.append(c.model_copy(update={"frozen": FrozenAssignment(
                 berth_id=before.berth_id, berth_start=before.berth_start, berth_end=before.berth_end,
@@ -189,6 +189,13 @@ def planning_view(state: LiveState, previous: dict[str, CallAssignment], touched
     view = p.model_copy(update={"calls": new_calls, "voyages": voyages, "links": links, "ports": ports,
                                 "previous_plan": prev_plan or None})
     return View(problem=view, history=sorted(history, key=lambda a: a.berth_start), fixed=fixed)
+
+
+def _meets_fact(a: CallAssignment, facts: Iterable[FrozenAssignment]) -> bool:
+    """Whether a planned stay meets a call really at (or past) the same berth: then it cannot be
+    pinned there."""
+    return any(f.berth_id == a.berth_id and f.berth_start < a.berth_end and a.berth_start < f.berth_end
+               for f in facts)
 
 
 def _reachable(p: Problem, prev_id: str, call_id: str, eta: datetime,
