@@ -322,7 +322,7 @@ class WebhookService:
         """Claim up to `limit` due deliveries, each the oldest pending one of its subscription (and
         none of a subscription in `busy`); and when the next unclaimed one falls due (None: none)."""
         now = utcnow()
-        d = WebhookDeliveryRow
+        d, sub = WebhookDeliveryRow, WebhookSubscriptionRow
         head = aliased(WebhookDeliveryRow)
         heads = select(func.min(head.seq)).where(head.status == DeliveryStatus.PENDING.value
                                                  ).group_by(head.subscription_id)
@@ -331,12 +331,17 @@ class WebhookService:
         soonest: datetime | None = None
         with self.db.session() as s:
             rows = s.execute(
-                select(d, WebhookSubscriptionRow.url, WebhookSubscriptionRow.secret)
-                .join(WebhookSubscriptionRow, WebhookSubscriptionRow.id == d.subscription_id)
+                select(d, sub.url, sub.secret, sub.active).join(sub, sub.id == d.subscription_id)
                 .where(d.seq.in_(heads), d.status == DeliveryStatus.PENDING.value)
                 .order_by(d.next_attempt_at, d.seq)).all()
-            for row, url, secret in rows:
+            for row, url, secret, active in rows:
                 if row.subscription_id in busy:
+                    continue
+                if not active:  # enqueued while the subscription was being deleted: never sent
+                    s.execute(update(d).where(d.id == row.id, d.status == DeliveryStatus.PENDING.value)
+                              .values(status=DeliveryStatus.FAILED.value, next_attempt_at=None,
+                                      last_error="the subscription was deleted"))
+                    soonest = now
                     continue
                 due = row.next_attempt_at or now
                 if due > now or len(claims) >= limit:

@@ -19,8 +19,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from api.db import Database
+from api.db.models import WebhookSubscriptionRow
 from api.settings import Settings
 from api.webhooks import (
     CallMoved,
@@ -77,10 +79,13 @@ class Receiver:
                 if owner.delay_s:
                     owner.release.wait(owner.delay_s)
                 status = owner.statuses.pop(0) if owner.statuses else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                except OSError:  # the sender gave up on this attempt (timeout, shutdown)
+                    pass
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -256,8 +261,12 @@ def test_a_receiver_that_is_down_fails_after_the_attempts_and_is_logged(app_fact
     [d] = service.enqueue("lp-1", EventKind.CALL_MOVED, MOVED)
     log = c.get(f"/v1/webhooks/{sub}/deliveries").json()["items"]
     assert [(x["id"], x["status"], x["attempts"]) for x in log] == [(d, "pending", 0)]
-    c.app.state.deliverer.start()  # type: ignore[attr-defined]
-    wait_for(lambda: status_of(service, d) == "failed")
+    deliverer: Deliverer = c.app.state.deliverer  # type: ignore[attr-defined]
+    deliverer.start()
+    try:
+        wait_for(lambda: status_of(service, d) == "failed")
+    finally:
+        deliverer.stop()
     [entry] = c.get(f"/v1/webhooks/{sub}/deliveries").json()["items"]
     assert entry["id"] == d and entry["kind"] == "call.moved" and entry["status"] == "failed"
     assert entry["attempts"] == 3 and entry["last_status_code"] is None
@@ -305,6 +314,21 @@ def test_pending_deliveries_are_sent_after_a_restart(hooks: Any, receivers: Any)
     assert [r.headers["X-Portsync-Delivery"] for r in rx.got] == [interrupted, interrupted, waiting]
     row = again.delivery(interrupted)
     assert row is not None and row.status == "delivered" and row.attempts == 1
+
+
+def test_a_delivery_of_a_deleted_subscription_is_never_sent(hooks: Any, receivers: Any) -> None:
+    service, deliverer = hooks()
+    rx = receivers()
+    sub = service.subscribe(rx.url, "lp-1", SECRET)
+    [d] = service.enqueue("lp-1", EventKind.CALL_MOVED, MOVED)
+    # As if enqueue had read the subscription just before it was deleted, and stored its row after.
+    with service.db.session() as s:
+        s.execute(update(WebhookSubscriptionRow).where(WebhookSubscriptionRow.id == sub.id)
+                  .values(active=False))
+    deliverer.start()
+    wait_for(lambda: status_of(service, d) == "failed")
+    row = service.delivery(d)
+    assert row is not None and row.attempts == 0 and rx.got == []
 
 
 def test_enqueue_in_the_callers_transaction(hooks: Any, receivers: Any) -> None:
