@@ -16,9 +16,10 @@ from fastapi.openapi.utils import get_openapi
 from api import errors
 from api.db import Database
 from api.limits import BodyLimitMiddleware
-from api.routes import check, health, schedules, solve
+from api.routes import check, health, schedules, solve, webhooks
 from api.runner import Runner
 from api.settings import Settings
+from api.webhooks import Deliverer, WebhookService
 
 log = logging.getLogger("portsync.api")
 
@@ -46,14 +47,22 @@ def _logging(settings: Settings) -> None:
     logger.setLevel(settings.log_level.upper())
 
 
+def _any_live_plan(_live_plan_id: str) -> bool:
+    """Stand-in for the live plans' lookup: every id is taken as a live plan's (see create_app)."""
+    return True
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The app, its database migrated to the newest schema (api.db.migrate); the lifespan starts and
-    stops the solver processes."""
+    stops the solver processes and the webhook deliverer (app.state.webhooks is the service whose
+    `enqueue` the live-plan code calls)."""
     settings = settings or Settings()
     _logging(settings)
     db = Database(settings.database_url, settings.database_schema)
     db.migrate()
     runner = Runner(settings, db)
+    hooks = WebhookService(db, settings)
+    deliverer = Deliverer(hooks)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -61,11 +70,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("no API keys configured (PORTSYNC_API_KEYS): running open, every client sees "
                         "and can stop every job")
         await run_in_threadpool(runner.start)
+        await run_in_threadpool(deliverer.start)
         log.info("portsync API ready: %d solver process(es), database %s", settings.workers,
                  db.engine.url.render_as_string(hide_password=True))
         try:
             yield
         finally:
+            await run_in_threadpool(deliverer.stop)
             await run_in_threadpool(runner.stop)
             db.dispose()
 
@@ -78,13 +89,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.runner = runner
+    app.state.webhooks = hooks
+    app.state.deliverer = deliverer
+    # Whether a live plan exists, for POST /v1/webhooks. Always true until the live plans land: their
+    # code is to set app.state.live_plan_exists to its own lookup then.
+    app.state.live_plan_exists = _any_live_plan
     errors.install(app)
     app.include_router(schedules.router)
     app.include_router(solve.router)
     app.include_router(check.router)
+    app.include_router(webhooks.router)
     app.include_router(health.router)
+    routers = (schedules, solve, check, webhooks, health)
     app.state.route_table = errors.route_table(
-        [*app.router.routes, *(r for m in (schedules, solve, check, health) for r in m.router.routes)])
+        [*app.router.routes, *(r for m in routers for r in m.router.routes)])
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
 
     def openapi() -> dict[str, Any]:

@@ -65,6 +65,23 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated API keys; empty runs the server open."
     )
+    webhook_timeout_s: float = Field(
+        default=5.0, gt=0, le=60, description="Longest wait for a webhook receiver's answer (connect + read)."
+    )
+    webhook_retry_base_s: float = Field(
+        default=1.0, gt=0, description="Delay before a delivery's first retry; doubled after each failure."
+    )
+    webhook_retry_cap_s: float = Field(default=600.0, gt=0, description="Longest delay between two attempts.")
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, le=100, description="Attempts of one delivery before it is marked failed."
+    )
+    webhook_concurrency: int = Field(
+        default=16, ge=1, le=256, description="Deliveries sent at the same time (to distinct subscriptions)."
+    )
+    webhook_poll_interval_s: float = Field(
+        default=1.0, gt=0, le=60, description="How often the deliverer looks for due deliveries (retries, "
+        "other processes' events); a local enqueue wakes it at once."
+    )
     log_level: str = "info"
 
     @field_validator("api_keys", mode="before")

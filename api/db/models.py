@@ -1,4 +1,5 @@
-"""The tables: problems, jobs and their best-plan improvements (SQLAlchemy 2 declarative).
+"""The tables: problems, jobs and their best-plan improvements, webhook subscriptions and their
+deliveries (SQLAlchemy 2 declarative).
 
 The schema is made and changed by the migrations in `api/db/migrations/`; these classes describe
 the schema those migrations arrive at (a test compares the two).
@@ -142,3 +143,54 @@ class ImprovementRow(Base):
     solutions: Mapped[int] = mapped_column(Integer, default=0)
     final: Mapped[bool] = mapped_column(Boolean, default=False)
     assignments: Mapped[str] = mapped_column(Text)
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class WebhookSubscriptionRow(Base):
+    """A subscriber's URL for the events of one live plan. `kinds` is a JSON list of event kinds
+    (api.webhooks.EventKind values); `secret` signs the deliveries and is never given out; `owner` is
+the API key's owner id (api.auth), as for jobs.
+    `live_plan_id` is a plain string, not a foreign key (the live plans have no table yet)."""
+
+    __tablename__ = "webhook_subscriptions"
+    __table_args__ = (Index("ix_webhook_subscriptions_live_plan_id", "live_plan_id", "active"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    owner: Mapped[str] = mapped_column(String(64), default="")
+    url: Mapped[str] = mapped_column(Text)
+    live_plan_id: Mapped[str] = mapped_column(String(255))
+    secret: Mapped[str] = mapped_column(String(255))
+    kinds: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class WebhookDeliveryRow(Base):
+    """One event for one subscription (the outbox): `id` is the delivery id a receiver sees on every
+    attempt, `seq` the creation order, `next_attempt_at` when the deliverer may (re)try it."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_subscription_seq", "subscription_id", "seq"),
+    )
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("webhook_subscriptions.id"))
+    live_plan_id: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
