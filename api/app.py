@@ -16,7 +16,8 @@ from fastapi.openapi.utils import get_openapi
 from api import errors
 from api.db import Database
 from api.limits import BodyLimitMiddleware
-from api.routes import check, health, schedules, solve, webhooks
+from api.live import LiveStore, Replanner
+from api.routes import check, health, live_plans, schedules, solve, webhooks
 from api.runner import Runner
 from api.settings import Settings
 from api.webhooks import Deliverer, WebhookService
@@ -47,11 +48,6 @@ def _logging(settings: Settings) -> None:
     logger.setLevel(settings.log_level.upper())
 
 
-def _any_live_plan(_live_plan_id: str) -> bool:
-    """Stand-in for the live plans' lookup: every id is taken as a live plan's (see create_app)."""
-    return True
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The app, its database migrated to the newest schema (api.db.migrate); the lifespan starts and
     stops the solver processes and the webhook deliverer (app.state.webhooks is the service whose
@@ -63,6 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     runner = Runner(settings, db)
     hooks = WebhookService(db, settings)
     deliverer = Deliverer(hooks)
+    live_store = LiveStore(db)
+    replanner = Replanner(live_store, hooks, batch_window_s=settings.live_batch_window_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,11 +69,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         "and can stop every job")
         await run_in_threadpool(runner.start)
         await run_in_threadpool(deliverer.start)
+        await run_in_threadpool(replanner.start)
         log.info("portsync API ready: %d solver process(es), database %s", settings.workers,
                  db.engine.url.render_as_string(hide_password=True))
         try:
             yield
         finally:
+            await run_in_threadpool(replanner.stop)
             await run_in_threadpool(deliverer.stop)
             await run_in_threadpool(runner.stop)
             db.dispose()
@@ -91,16 +91,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runner = runner
     app.state.webhooks = hooks
     app.state.deliverer = deliverer
-    # Whether a live plan exists, for POST /v1/webhooks. Always true until the live plans land: their
-    # code is to set app.state.live_plan_exists to its own lookup then.
-    app.state.live_plan_exists = _any_live_plan
+    app.state.live_store = live_store
+    app.state.replanner = replanner
+    app.state.live_plan_exists = live_store.exists  # for POST /v1/webhooks
     errors.install(app)
     app.include_router(schedules.router)
     app.include_router(solve.router)
     app.include_router(check.router)
+    app.include_router(live_plans.router)
     app.include_router(webhooks.router)
     app.include_router(health.router)
-    routers = (schedules, solve, check, webhooks, health)
+    routers = (schedules, solve, check, live_plans, webhooks, health)
     app.state.route_table = errors.route_table(
         [*app.router.routes, *(r for m in routers for r in m.router.routes)])
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

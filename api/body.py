@@ -113,7 +113,7 @@ def _walk(value: Any, check_text: bool) -> None:
             raise BodyFault(fault, "string_unsafe", path)
 
 
-def parse_json_body(raw: bytes) -> Any:
+def parse_json_body(raw: bytes, allow_array: bool = False) -> Any:
     """The body as JSON, or BodyFault saying what is wrong with it."""
     if not raw.strip():
         raise BodyFault("the request body is empty; send the problem as a JSON object", "json_empty")
@@ -132,14 +132,14 @@ def parse_json_body(raw: bytes) -> Any:
     except RecursionError:
         raise BodyFault(f"nested deeper than {MAX_DEPTH} levels", "json_depth") from None
     _walk(value, check_text=_SUSPECT_ESCAPE.search(text) is not None)
-    if not isinstance(value, dict):
+    if not isinstance(value, dict) and not (allow_array and isinstance(value, list)):
         kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
             type(value), "a number")
         raise BodyFault(f"the body must be a JSON object, not {kind}", "object_type")
     return value
 
 
-async def read_json_body(request: Request) -> None:
+async def read_json_body(request: Request, allow_array: bool = False) -> None:
     """Check and parse the body; FastAPI then takes the parsed value (Request.json is cached)."""
     raw = await request.body()
     if not raw.strip():
@@ -151,9 +151,9 @@ async def read_json_body(request: Request) -> None:
                        headers={"Accept": ACCEPTED, "Accept-Post": ACCEPTED})
     try:
         if len(raw) > THREAD_PARSE_BYTES:
-            value = await run_in_threadpool(parse_json_body, raw)
+            value = await run_in_threadpool(parse_json_body, raw, allow_array)
         else:
-            value = parse_json_body(raw)
+            value = parse_json_body(raw, allow_array)
     except BodyFault as exc:
         raise _refuse(exc.msg, exc.type, exc.loc) from None
     request._json = value
@@ -162,13 +162,21 @@ async def read_json_body(request: Request) -> None:
 class JSONBodyRoute(APIRoute):
     """A route whose JSON body is read by :func:`read_json_body` before FastAPI validates it."""
 
+    allow_array = False  # a JSON array at the top (a list of events) is taken too
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         if self.body_field is None:
             return handler
 
         async def route(request: Request) -> Response:
-            await read_json_body(request)
+            await read_json_body(request, self.allow_array)
             return await handler(request)
 
         return route
+
+
+class JSONListBodyRoute(JSONBodyRoute):
+    """As JSONBodyRoute, for bodies that may be one object or an array of them."""
+
+    allow_array = True

@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated API keys; empty runs the server open."
     )
+    live_batch_window_s: float = Field(
+        default=0.5, ge=0, le=60, description="Events a live plan receives within this long of the first "
+        "waiting one go into the same version."
+    )
     webhook_timeout_s: float = Field(
         default=5.0, gt=0, le=60, description="Longest wait for a webhook receiver's answer (connect + read)."
     )

@@ -194,3 +194,63 @@ class WebhookDeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class LivePlanStatus(StrEnum):
+    PLANNING = "planning"  # version 1 is being solved
+    LIVE = "live"
+    FAILED = "failed"  # version 1 could not be made (the error says why)
+
+
+class LivePlanRow(Base):
+    """A standing plan that follows the ports' events; `state` is the facts after `version`."""
+
+    __tablename__ = "live_plans"
+    __table_args__ = (Index("ix_live_plans_owner_seq", "owner", "seq"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    owner: Mapped[str] = mapped_column(String(64), default="")
+    name: Mapped[str] = mapped_column(String(200), default="")
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    settings: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=LivePlanStatus.PLANNING.value)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LiveEventRow(Base):
+    """One accepted event, in the order accepted; `version` is the version that applied it (None
+    while it waits for the next replan)."""
+
+    __tablename__ = "live_events"
+    __table_args__ = (
+        UniqueConstraint("live_plan_id", "event_id", name="uq_live_events_plan_event"),
+        Index("ix_live_events_plan_version", "live_plan_id", "version"),
+    )
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    live_plan_id: Mapped[str] = mapped_column(ForeignKey("live_plans.id"))
+    event_id: Mapped[str] = mapped_column(String(128))
+    type: Mapped[str] = mapped_column(String(32))
+    digest: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class LiveVersionRow(Base):
+    """One version of a live plan (optimizer.live.replan.Version as JSON)."""
+
+    __tablename__ = "live_versions"
+    __table_args__ = (UniqueConstraint("live_plan_id", "number", name="uq_live_versions_plan_number"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    live_plan_id: Mapped[str] = mapped_column(ForeignKey("live_plans.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    now: Mapped[datetime] = mapped_column(UTCDateTime())
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

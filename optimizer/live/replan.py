@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from pydantic import AwareDatetime, Field
 
 from optimizer.compiled import compile_problem
-from optimizer.diff import CallChange, Stability, plan_diff
+from optimizer.diff import CallChange, KpiChange, Stability, plan_diff
 from optimizer.domain import Closure, FrozenAssignment, PreviousAssignment, Problem, TimeWindow
 from optimizer.live.events import (
     ClosureEvent,
@@ -83,6 +83,8 @@ class Version(Out):
                                           "of the view, at their actual times.")
     changes: list[VersionChange] = Field(default_factory=list)
     stability: Stability | None = None
+    kpis: KpiChange | None = Field(default=None, description="Headline KPIs of the last version and this "
+                                   "one, over the calls this one plans.")
     cancelled: list[str] = Field(default_factory=list,
                                  description="Calls cancelled by this version's events.")
     freed_calls: int = Field(default=0, description="Calls the replan was free to move.")
@@ -280,7 +282,7 @@ def replan(state: LiveState, last: Version, events: Sequence[Event], settings: R
     version = Version(number=last.number + 1, now=new.now, event_ids=[e.event_id for e in applied.events],
                       problem=view.problem, plan=plan, history=view.history,
                       cancelled=[c for c in new.cancelled if c not in state.cancelled], freed_calls=freed)
-    version.changes, version.stability = version_changes(last, version, causes)
+    version.changes, version.stability, version.kpis = version_changes(last, version, causes)
     version.replan_s = time.monotonic() - started
     return new, version
 
@@ -362,7 +364,7 @@ def _ring(problem: Problem, plan: Sequence[CallAssignment], free: set[str],
 
 
 def version_changes(last: Version, new: Version, causes: dict[str, list[str]]
-                    ) -> tuple[list[VersionChange], Stability]:
+                    ) -> tuple[list[VersionChange], Stability, KpiChange]:
     """What `new` changes against `last`, over the calls `new` plans."""
     calls = new.problem.call_map()
     before = [a for a in last.timeline() if a.call_id in calls]
@@ -375,4 +377,4 @@ def version_changes(last: Version, new: Version, causes: dict[str, list[str]]
         out.append(VersionChange(**ch.model_dump(), arrival_after=cp.arrival if cp else None,
                                  inbound_speed_kn_after=cp.inbound_speed_kn if cp else None,
                                  caused_by=causes.get(ch.call_id, [])))
-    return out, diff.stability
+    return out, diff.stability, diff.kpis

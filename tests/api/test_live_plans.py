@@ -1,0 +1,150 @@
+"""The live-plan API in process: create, events (refusals, duplicates, conflicts), versions,
+diffs, the event log, the stream, webhooks told of versions."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from optimizer.checker import check
+from optimizer.domain import Problem
+from optimizer.plan import Plan
+from tests.api.conftest import make_settings
+from tests.builders import at, berth, call, port, problem_dict, vessel, voyage
+
+
+def corridor() -> dict[str, Any]:
+    return problem_dict(
+        [port("KZAAU", [berth("A1"), berth("A2")]), port("AZBAK", [berth("B1")], tz="Asia/Baku")],
+        [vessel("V1"), vessel("V2"), vessel("V3")],
+        [
+            call("V1-A", "V1", "KZAAU", 6),
+            call("V1-B", "V1", "AZBAK", 5),
+            call("V2-A", "V2", "KZAAU", 8),
+            call("V3-B", "V3", "AZBAK", 4),
+        ],
+        [voyage("V1", 2, "V1-A", "V1-B"), voyage("V2", 3, "V2-A"), voyage("V3", 20, "V3-B")],
+        days=5,
+    )
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[TestClient]:
+    app = create_app(make_settings(tmp_path, live_batch_window_s=0.05))
+    with TestClient(app) as c:
+        yield c
+
+
+def wait_version(api: TestClient, path: str, n: int, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body: dict[str, Any] = api.get(path).json()
+        if body["version"] >= n and body["pending_events"] == 0:
+            return body
+        assert body["status"] != "failed", body
+        time.sleep(0.05)
+    raise AssertionError(f"no version {n}: {body}")
+
+
+def clean(api: TestClient, path: str, n: int) -> dict[str, Any]:
+    v: dict[str, Any] = api.get(f"{path}/versions/{n}").json()
+    report = check(Problem.model_validate(v["problem"]), Plan.model_validate(v["plan"]))
+    assert report.ok, report.violations
+    return v
+
+
+def test_create_post_events_read_versions_and_diffs(api: TestClient) -> None:
+    r = api.post("/v1/live-plans?time_limit_s=2&replan_time_limit_s=0.5", json=corridor())
+    assert r.status_code == 201, r.text
+    path = r.headers["Location"]
+    assert path == f"/v1/live-plans/{r.json()['id']}"
+    wait_version(api, path, 1)
+    clean(api, path, 1)
+    r = api.post(f"{path}/events", json={"event_id": "eta-1", "type": "eta", "call_id": "V2-A", "eta": at(9)})
+    assert r.status_code == 202, r.text
+    assert r.json()["version"] == 2 and r.json()["accepted"] == ["eta-1"]
+    body = wait_version(api, path, 2)
+    assert body["plan"]["calls"] and body["version"] == 2
+    v2 = clean(api, path, 2)
+    assert v2["event_ids"] == ["eta-1"]
+    diff = api.get(f"{path}/versions/2/diff").json()
+    moved = {c["call_id"]: c for c in diff["changes"]}
+    assert moved["V2-A"]["caused_by"] == ["eta-1"] and moved["V2-A"]["rta_shift_minutes"] == 360
+    assert diff["stability"]["total_start_shift_minutes"] > 0
+    # duplicates are ignored; the same id with another body is a conflict
+    r = api.post(
+        f"{path}/events", json=[{"event_id": "eta-1", "type": "eta", "call_id": "V2-A", "eta": at(9)}]
+    )
+    assert r.status_code == 202 and r.json()["duplicates"] == ["eta-1"] and r.json()["accepted"] == []
+    r = api.post(
+        f"{path}/events", json={"event_id": "eta-1", "type": "eta", "call_id": "V2-A", "eta": at(10)}
+    )
+    assert r.status_code == 409 and r.headers["content-type"].startswith("application/problem+json")
+    log = api.get(f"{path}/events").json()
+    assert [(e["event_id"], e["version"]) for e in log] == [("eta-1", 2)]
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        (
+            [
+                {"event_id": "a", "type": "eta", "call_id": "V2-A", "eta": at(9)},
+                {"event_id": "b", "type": "eta", "call_id": "NOPE", "eta": at(9)},
+            ],
+            "1.call_id",
+        ),
+        ({"event_id": "a", "type": "actual_departure", "call_id": "V2-A", "time": at(4)}, "call_id"),
+        ({"event_id": "a", "type": "eta", "call_id": "V2-A"}, "eta"),
+        ({"event_id": "a", "type": "warp"}, "type"),
+        (
+            [
+                {"event_id": "a", "type": "clock", "now": at(5)},
+                {"event_id": "b", "type": "clock", "now": "soon"},
+            ],
+            "1.now",
+        ),
+        ([], "(root)"),
+    ],
+)
+def test_bad_events_get_problem_json_naming_the_field_and_nothing_is_stored(
+    api: TestClient, body: Any, field: str
+) -> None:
+    path = api.post("/v1/live-plans?time_limit_s=1", json=corridor()).headers["Location"]
+    r = api.post(f"{path}/events", json=body)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert field in [e["field"] for e in r.json()["errors"]], r.json()
+    assert api.get(f"{path}/events").json() == []
+
+
+def test_unknown_live_plan_is_404(api: TestClient) -> None:
+    r = api.get("/v1/live-plans/nope")
+    assert r.status_code == 404
+    r = api.post("/v1/live-plans/nope/events", json={"event_id": "a", "type": "clock", "now": at(1)})
+    assert r.status_code == 404
+
+
+def test_the_stream_sends_each_new_version(api: TestClient) -> None:
+    path = api.post("/v1/live-plans?time_limit_s=1&replan_time_limit_s=0.3", json=corridor()).headers[
+        "Location"
+    ]
+    wait_version(api, path, 1)
+    api.post(f"{path}/events", json={"event_id": "c1", "type": "clock", "now": at(1)})
+    wait_version(api, path, 2)
+    with api.stream("GET", f"{path}/stream?after=0") as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        got: list[dict[str, Any]] = []
+        for line in r.iter_lines():
+            if line.startswith("data:"):
+                got.append(json.loads(line[5:]))
+                if len(got) == 2:
+                    break
+    assert [g["version"] for g in got] == [1, 2] and got[1]["event_ids"] == ["c1"]
