@@ -15,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 
 from api import errors
 from api.db import Database
+from api.jit import include_jit
 from api.limits import BodyLimitMiddleware
 from api.routes import check, health, schedules, solve
 from api.runner import Runner
@@ -83,6 +84,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(solve.router)
     app.include_router(check.router)
     app.include_router(health.router)
+    # DCSA JIT 2.0 under /v2. Until live plans provide a gateway, it knows no calls: carrier records
+    # are stored and answered, nothing is bound, no event is posted (see api/jit/README.md).
+    include_jit(app, db)
     app.state.route_table = errors.route_table(
         [*app.router.routes, *(r for m in (schedules, solve, check, health) for r in m.router.routes)])
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -98,7 +102,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-    for item in schema.get("paths", {}).values():
+    for path, item in schema.get("paths", {}).items():
+        if path.startswith("/v2/"):
+            for op in item.values():  # DCSA JIT: its own ErrorResponse, 400 for invalid input
+                op.get("responses", {}).pop("422", None)
+            continue
         for op in item.values():
             for code, resp in op.get("responses", {}).items():
                 if str(code).isdigit() and int(code) >= 400:
