@@ -21,7 +21,7 @@ from api.db import Database
 from api.db.models import JitTimestampRow
 from api.jit import mapping
 from api.jit.gateway import CallRef, LivePlanGateway
-from api.jit.schemas import ClassifierCode, Timestamp
+from api.jit.schemas import ClassifierCode, Decline, Timestamp
 from api.jit.store import JitStore, body_json
 
 log = logging.getLogger("portsync.api.jit")
@@ -86,3 +86,17 @@ def publish_requests(db: Database | JitStore, context: LivePlanGateway | Mapping
         for ts in out:
             push(ts)
     return out
+
+
+def decline_service(db: Database | JitStore, port_call_service_id: str, reason: str | None = None,
+                    push: Callable[[str, Decline], None] | None = None) -> Decline:
+    """The terminal declines a service (`POST /port-call-services/{id}/decline` is an endpoint of the
+    carrier, the Service Provider: portsync sends it, never receives it). The service is marked
+    `declined` here and gets no more REQs; `push(port_call_service_id, body)` is the seam for
+    sending it."""
+    store = db if isinstance(db, JitStore) else JitStore(db)
+    store.decline_service(port_call_service_id)
+    body = Decline(reason=reason)
+    if push is not None:
+        push(port_call_service_id, body)
+    return body

@@ -241,6 +241,18 @@ class JitStore:
                 raise unknown("Port Call Service", "portCallServiceID", port_call_service_id, 404)
             _mark(row, "cancelled")
 
+    def decline_service(self, port_call_service_id: str) -> PortCallService:
+        """portsync (the terminal) declines a service: marked `declined`, no REQ is published to it
+        any more. Returns the service; sending `POST {carrier}/v2/port-call-services/{id}/decline`
+        (an endpoint of the Service Provider) is the caller's, as for REQs (api.jit.publish)."""
+        with self.db.session() as s:
+            row = s.scalar(select(JitPortCallServiceRow)
+                           .where(JitPortCallServiceRow.port_call_service_id == port_call_service_id))
+            if row is None:
+                raise unknown("Port Call Service", "portCallServiceID", port_call_service_id, 404)
+            _mark(row, "declined")
+            return PortCallService.model_validate_json(row.body)
+
     def _cancel_calls(self, gateway: LivePlanGateway, event_id: str,
                       rows: Iterable[JitPortCallRow | JitTerminalCallRow]) -> None:
         by_plan: dict[str, set[str]] = {}

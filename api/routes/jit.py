@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import caller
@@ -83,6 +84,10 @@ class JitRoute(APIRoute):
                 response = _error(request, 400, items, items[0].errorCodeMessage[:200])
             except JitError as exc:
                 response = _error(request, exc.status, exc.errors, exc.message[:200])
+            except IntegrityError:  # two requests created the same id at once: one of them lost
+                response = _error(request, 409, [DetailedError(
+                    errorCodeText="concurrent write",
+                    errorCodeMessage="another request wrote the same record at once; send it again")])
             except APIError as exc:  # the API key (api.auth), as on /v1
                 response = _error(request, exc.status, [DetailedError(
                     errorCodeText=exc.title[:100], errorCodeMessage=exc.detail or exc.title)],
@@ -110,7 +115,8 @@ HEADERS = {"API-Version": {"description": "The standard's version: 2.0.0", "sche
 def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     text = {204: "Accepted", 400: "Invalid body or query, or an unknown portCallServiceID (ErrorResponse)",
             401: "Missing or unknown API key, when the server has keys (ErrorResponse)",
-            404: "Unknown id (ErrorResponse)"}
+            404: "Unknown id (ErrorResponse)",
+            409: "Another request created the same record at the same moment; send it again (ErrorResponse)"}
     out: dict[int | str, dict[str, Any]] = {}
     for c in codes:
         entry: dict[str, Any] = {"description": text[c], "headers": HEADERS}
@@ -123,9 +129,10 @@ def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 #: With API keys configured (PORTSYNC_API_KEYS), the carrier sends one, as on /v1.
 router = APIRouter(prefix="/v2", tags=[TAG], route_class=JitRoute, dependencies=[Depends(caller)],
                    responses=_responses(401))
-PUT: dict[str, Any] = {"status_code": 204, "response_class": Response, "responses": _responses(204, 400)}
+PUT: dict[str, Any] = {"status_code": 204, "response_class": Response,
+                       "responses": _responses(204, 400, 409)}
 OMIT: dict[str, Any] = {"status_code": 204, "response_class": Response,
-                        "responses": _responses(204, 400, 404)}
+                        "responses": _responses(204, 400, 404, 409)}
 
 
 def _get(model: Any) -> dict[str, Any]:

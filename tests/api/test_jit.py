@@ -20,7 +20,7 @@ from api.app import create_app
 from api.jit import include_jit
 from api.jit.gateway import CallRef, EventsRefused
 from api.jit.mapping import derived_ids, local_time
-from api.jit.publish import publish_requests
+from api.jit.publish import decline_service, publish_requests
 from api.jit.schemas import dump
 from optimizer.live.events import EVENTS
 from tests.api.conftest import make_settings
@@ -341,3 +341,28 @@ def test_local_time_is_the_ports_offset() -> None:
     moment = datetime(2026, 12, 3, 7, 30, 15, 999, tzinfo=UTC)
     assert local_time(moment, "Asia/Aqtau").isoformat() == "2026-12-03T12:30:15+05:00"
     assert local_time(moment, "Asia/Baku").isoformat() == "2026-12-03T11:30:15+04:00"
+
+
+def test_a_declined_service_gets_no_more_reqs(jit: Jit) -> None:
+    _, _, sid = carrier_berth(jit)
+    sent: list[tuple[str, dict[str, Any]]] = []
+    body = decline_service(jit.app.state.db, sid, "berth closed for dredging",
+                           push=lambda i, b: sent.append((i, dump(b))))
+    assert sent == [(sid, {"reason": "berth closed for dredging"})]
+    assert_valid(dump(body), "Decline", sent=True)
+    assert jit.get("port-call-services", "PortCallServices", portCallServiceID=sid)[0]["declined"] is True
+    assert jit.publish(("C1", datetime(2026, 12, 3, 8, tzinfo=UTC), "Asia/Aqtau")) == []
+
+
+def test_the_openapi_document_names_the_v2_operations_and_their_error_body(jit: Jit) -> None:
+    doc = jit.client.get("/openapi.json").json()
+    ops = {op["operationId"]: (path, method) for path, item in doc["paths"].items()
+           for method, op in item.items() if path.startswith("/v2/")}
+    assert set(ops) == {"putPortCall", "omitPortCall", "getPortCalls", "putTerminalCall", "omitTerminalCall",
+                        "getTerminalCalls", "putPortCallService", "cancelPortCallService",
+                        "getPortCallServices", "putTimestamp", "getTimestamps", "putVesselStatus",
+                        "getVesselStatuses"}
+    put = doc["paths"]["/v2/timestamps/{timestampID}"]["put"]
+    assert put["tags"] == ["DCSA JIT 2.0"] and "422" not in put["responses"]
+    assert put["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorResponse")
+    assert "application/problem+json" in doc["paths"]["/v1/check"]["post"]["responses"]["422"]["content"]
