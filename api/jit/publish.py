@@ -17,6 +17,8 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
+from pydantic import ValidationError
+
 from api.db import Database
 from api.db.models import JitTimestampRow
 from api.jit import mapping
@@ -61,7 +63,12 @@ def publish_requests(db: Database | JitStore, context: LivePlanGateway | Mapping
                                 "derive one from (unknown call or vessel without IMO/MMSI)", call_id,
                                 live_plan_id)
                     continue
-                service = store.derive(s, ref)
+                try:
+                    service = store.derive(s, ref)
+                except ValidationError as exc:  # e.g. a port id that is no UN/LOCODE
+                    log.warning("no REQ for call %s of live plan %s: its records cannot be derived: %s",
+                                call_id, live_plan_id, exc)
+                    continue
             if service.cancelled or service.declined:
                 continue
             when = mapping.local_time(rta, timezone)

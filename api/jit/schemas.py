@@ -15,7 +15,10 @@ from enum import StrEnum
 from typing import Annotated, Any, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from optimizer.domain import text_fault
 
 API_VERSION = "2.0.0"
 
@@ -136,10 +139,28 @@ EVENT_TYPES: dict[PortCallServiceTypeCode, frozenset[PortCallServiceEventTypeCod
 }
 
 
+def _fault(v: Any) -> str | None:
+    if isinstance(v, str):
+        return text_fault(v)
+    if isinstance(v, list):
+        return next((f"item {i} {f}" for i, x in enumerate(v) if (f := _fault(x))), None)
+    if isinstance(v, dict):
+        return next((f"{k}: {f}" for k, x in v.items() if (f := _fault(k) or _fault(x))), None)
+    return None
+
+
 class JitModel(BaseModel):
-    """Extra properties are ignored (never stored or echoed); enums are written as their codes."""
+    """Extra properties are ignored (never stored or echoed); enums are written as their codes; no
+    string may hold a NUL or a lone surrogate (it could be neither stored nor written back)."""
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore", use_enum_values=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _safe_text(cls, v: Any) -> Any:
+        if isinstance(v, str | list | dict) and (fault := _fault(v)):
+            raise PydanticCustomError("string_unsafe", "{fault}", {"fault": fault})
+        return v
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

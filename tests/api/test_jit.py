@@ -193,6 +193,9 @@ def test_invalid_jit_bodies_are_400_error_responses_and_v1_keeps_problem_json(ji
     no_vessel_id = port_call(new_id(), imo=None)
     r = jit.client.put(f"/v2/port-calls/{no_vessel_id['portCallID']}", json=no_vessel_id)
     error_body(r, 400, "PUT", f"/v2/port-calls/{no_vessel_id['portCallID']}")
+    body = error_body(jit.client.put(path, json={**timestamp(tsid, sid, "EST", T11), "remark": "a\u0000b"}),
+                      400, "PUT", path)
+    assert body["errors"][0]["property"] == "remark"
     req = timestamp(tsid, sid, "REQ", "2026-12-03T11:00:00+05:00")
     body = error_body(jit.client.put(path, json=req), 400, "PUT", path)
     assert body["errors"][0]["property"] == "classifierCode"
@@ -366,3 +369,8 @@ def test_the_openapi_document_names_the_v2_operations_and_their_error_body(jit: 
     assert put["tags"] == ["DCSA JIT 2.0"] and "422" not in put["responses"]
     assert put["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorResponse")
     assert "application/problem+json" in doc["paths"]["/v1/check"]["post"]["responses"]["422"]["content"]
+
+
+def test_a_call_that_cannot_be_derived_gets_no_req(jit: Jit) -> None:
+    jit.gateway.calls.append(CallRef("LP1", "C5", "not-a-locode", "Asia/Aqtau", vessel_imo="9321483"))
+    assert jit.publish(("C5", datetime(2026, 12, 3, 8, tzinfo=UTC), "Asia/Aqtau")) == []
