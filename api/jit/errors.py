@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from http import HTTPStatus
 
 from api.jit.schemas import DetailedError, ErrorResponse, HttpMethod
+from optimizer.domain import text_fault
+
+
+def escaped(text: str) -> str:
+    """`text`, with a NUL or a lone surrogate (which an error body cannot hold) JSON-escaped."""
+    return json.dumps(text)[1:-1] if text_fault(text) else text
 
 
 class JitError(Exception):
@@ -13,6 +20,8 @@ class JitError(Exception):
 
     def __init__(self, status: int, message: str, *, text: str | None = None, property: str | None = None,
                  errors: list[DetailedError] | None = None):
+        message = escaped(message)
+        property = escaped(property) if property else None
         super().__init__(message)
         self.status = status
         self.message = message

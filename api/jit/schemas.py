@@ -10,6 +10,7 @@ omit / cancel / decline messages, not taken from a body.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Self
@@ -145,7 +146,7 @@ def _fault(v: Any) -> str | None:
     if isinstance(v, list):
         return next((f"item {i} {f}" for i, x in enumerate(v) if (f := _fault(x))), None)
     if isinstance(v, dict):
-        return next((f"{k}: {f}" for k, x in v.items() if (f := _fault(k) or _fault(x))), None)
+        return next((f"{json.dumps(k)}: {f}" for k, x in v.items() if (f := _fault(k) or _fault(x))), None)
     return None
 
 

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import caller
 from api.errors import APIError
-from api.jit.errors import JitError, error_response
+from api.jit.errors import JitError, error_response, escaped
 from api.jit.gateway import LivePlanGateway
 from api.jit.schemas import (
     API_VERSION,
@@ -56,8 +56,8 @@ def _loc(loc: Any) -> str:
 def validation_items(raw: list[Any]) -> list[DetailedError]:
     out = []
     for e in raw[:50]:
-        prop = _loc(e.get("loc", ()))
-        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        prop = escaped(_loc(e.get("loc", ())))
+        msg = escaped(str(e.get("msg", "invalid")).removeprefix("Value error, "))
         out.append(DetailedError(errorCodeText=str(e.get("type", "invalid value"))[:100],
                                  errorCodeMessage=(f"{prop}: {msg}" if prop else msg)[:5000],
                                  property=prop[:100] or None))
