@@ -5,6 +5,7 @@ portsync returns or sends is validated against the standard's own schemas."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -198,8 +199,9 @@ def test_invalid_jit_bodies_are_400_error_responses_and_v1_keeps_problem_json(ji
     assert body["errors"][0]["property"] == "remark"
     odd = port_call(new_id())
     odd["vessel"]["x\u0000y"] = "\ud800"  # an unknown key: still no text the error body cannot hold
-    error_body(jit.client.put(f"/v2/port-calls/{odd['portCallID']}", json=odd), 400, "PUT",
-               f"/v2/port-calls/{odd['portCallID']}")
+    r = jit.client.put(f"/v2/port-calls/{odd['portCallID']}", content=json.dumps(odd).encode(),
+                       headers={"Content-Type": "application/json"})
+    error_body(r, 400, "PUT", f"/v2/port-calls/{odd['portCallID']}")
     req = timestamp(tsid, sid, "REQ", "2026-12-03T11:00:00+05:00")
     body = error_body(jit.client.put(path, json=req), 400, "PUT", path)
     assert body["errors"][0]["property"] == "classifierCode"
