@@ -15,8 +15,9 @@ from fastapi.openapi.utils import get_openapi
 
 from api import errors
 from api.db import Database
+from api.jit import JitStore, include_jit
 from api.limits import BodyLimitMiddleware
-from api.live import LiveStore, Replanner
+from api.live import LiveGateway, LiveStore, Replanner
 from api.routes import check, health, live_plans, schedules, solve, webhooks
 from api.runner import Runner
 from api.settings import Settings
@@ -60,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     hooks = WebhookService(db, settings)
     deliverer = Deliverer(hooks)
     live_store = LiveStore(db)
-    replanner = Replanner(live_store, hooks, batch_window_s=settings.live_batch_window_s)
+    replanner = Replanner(live_store, hooks, batch_window_s=settings.live_batch_window_s, jit=JitStore(db))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -101,6 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(live_plans.router)
     app.include_router(webhooks.router)
     app.include_router(health.router)
+    # DCSA JIT 2.0 under /v2: carriers' timestamps become the live plans' events (api/jit/README.md)
+    include_jit(app, db, lambda: LiveGateway(live_store, replanner))
     routers = (schedules, solve, check, live_plans, webhooks, health)
     app.state.route_table = errors.route_table(
         [*app.router.routes, *(r for m in routers for r in m.router.routes)])
@@ -117,7 +120,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-    for item in schema.get("paths", {}).values():
+    for path, item in schema.get("paths", {}).items():
+        if path.startswith("/v2/"):
+            for op in item.values():  # DCSA JIT: its own ErrorResponse, 400 for invalid input
+                op.get("responses", {}).pop("422", None)
+            continue
         for op in item.values():
             for code, resp in op.get("responses", {}).items():
                 if str(code).isdigit() and int(code) >= 400:

@@ -25,18 +25,29 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api.db import Database
 from api.db.models import LiveEventRow, LivePlanRow, LivePlanStatus, LiveVersionRow, utcnow
+from api.jit import CallRef, JitStore
+from api.jit import EventsRefused as JitEventsRefused
+from api.jit.publish import publish_requests
 from api.webhooks import CallMoved, CallUnservable, EventKind, VersionCreated, WebhookService
 from optimizer.domain import Problem
 from optimizer.live.events import EVENT, Event
 from optimizer.live.replan import ReplanSettings, Version, first_version, replan
-from optimizer.live.state import LiveState, apply_events, event_digest, new_events
+from optimizer.live.state import (
+    EventConflict,
+    EventsRefused,
+    LiveState,
+    apply_events,
+    event_digest,
+    new_events,
+)
 
 log = logging.getLogger("portsync.api.live")
 
@@ -350,10 +361,16 @@ class Replanner:
     """The thread that makes versions, and the solver process it hands them to."""
 
     def __init__(
-        self, store: LiveStore, hooks: WebhookService | None, batch_window_s: float = 0.5, poll_s: float = 0.2
+        self,
+        store: LiveStore,
+        hooks: WebhookService | None,
+        batch_window_s: float = 0.5,
+        poll_s: float = 0.2,
+        jit: JitStore | None = None,
     ):
         self.store = store
         self.hooks = hooks
+        self.jit = jit
         self.batch_window_s = batch_window_s
         self.poll_s = poll_s
         self._wake = threading.Event()
@@ -450,3 +467,112 @@ class Replanner:
                 len(waiting),
                 version.replan_s,
             )
+            if self.jit is not None:
+                self.publish(plan_id, version)
+
+    def publish(self, plan_id: str, version: Version) -> None:
+        """REQ timestamps for the version's changed RTAs (after the version is stored: a failure
+        here is logged, the version stands)."""
+        assert self.jit is not None
+        try:
+            publish_requests(self.jit, LiveGateway(self.store), plan_id, requested_arrivals(version))
+        except Exception:
+            log.exception(
+                "live plan %s: REQ timestamps of version %d could not be published", plan_id, version.number
+            )
+
+
+# -- DCSA JIT: the live plans as the JIT module's gateway, and REQs for every changed RTA -----------
+
+
+class LiveGateway:
+    """api.jit.LivePlanGateway over the live plans: a Terminal Call names its call by
+    `terminalCallReference` = the call id; without it, by port + vessel IMO/MMSI, the call nearest
+    in time. Events from carriers go through the same checks as POSTed ones."""
+
+    def __init__(self, store: LiveStore, replanner: Replanner | None = None):
+        self.store = store
+        self.replanner = replanner
+
+    def _plans(self) -> list[tuple[str, LiveState]]:
+        with self.store.db.session() as s:
+            rows = s.execute(
+                select(LivePlanRow.id, LivePlanRow.state)
+                .where(LivePlanRow.status != LivePlanStatus.FAILED.value)
+                .order_by(LivePlanRow.seq.desc())
+            )
+            return [(pid, LiveState.model_validate_json(st)) for pid, st in rows]
+
+    def find_call(
+        self,
+        *,
+        terminal_call_reference: str | None,
+        un_location_code: str | None,
+        imo: str | None,
+        mmsi: str | None,
+        near: datetime | None,
+    ) -> CallRef | None:
+        best: tuple[float, CallRef] | None = None
+        for plan_id, state in self._plans():
+            p = state.problem
+            vessels = p.vessel_map()
+            ports = {x.id: x for x in p.ports}
+            for c in p.calls:
+                v = vessels[c.vessel_id]
+                ref = CallRef(
+                    live_plan_id=plan_id,
+                    call_id=c.id,
+                    port_id=c.port_id,
+                    timezone=ports[c.port_id].timezone,
+                    vessel_imo=v.imo,
+                    vessel_mmsi=v.mmsi,
+                    vessel_name=v.name or None,
+                )
+                if terminal_call_reference is not None:
+                    if c.id == terminal_call_reference:
+                        return ref
+                    continue
+                if c.port_id != un_location_code or not ((imo and v.imo == imo) or (mmsi and v.mmsi == mmsi)):
+                    continue
+                voyage, _ = p.voyage_order()[c.id]
+                when = state.reported_etas.get(c.id) or voyage.eta
+                gap = abs((when - (near or state.now)).total_seconds())
+                if best is None or gap < best[0]:
+                    best = (gap, ref)
+        return best[1] if best is not None else None
+
+    def post_events(self, live_plan_id: str, events: list[dict[str, Any]]) -> None:
+        try:
+            parsed = EVENT_LIST.validate_python(events)
+            self.store.accept(live_plan_id, parsed)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise JitEventsRefused(err["msg"], ".".join(str(x) for x in err["loc"])) from None
+        except EventsRefused as exc:
+            issue = exc.issues[0]
+            raise JitEventsRefused(issue.msg, ".".join(str(x) for x in issue.loc[2:]) or None) from None
+        except EventConflict as exc:
+            raise JitEventsRefused(str(exc), "event_id") from None
+        if self.replanner is not None:
+            self.replanner.wake()
+
+
+def requested_arrivals(version: Version) -> list[tuple[str, datetime, str]]:
+    """(call, RTA, port time zone) of every call whose requested arrival this version changed (all
+    calls for version 1): what the JIT module answers carriers with, as REQ timestamps."""
+    ports = {p.id: p.timezone for p in version.problem.ports}
+    calls = version.problem.call_map()
+    planned = version.plan.by_call()
+    if version.number == 1:
+        ids = list(planned)
+    else:
+        ids = [
+            ch.call_id
+            for ch in version.changes
+            if ch.call_id in planned and (ch.berth_before is None or (ch.rta_shift_minutes or 0) != 0)
+        ]
+    return [
+        (cid, planned[cid].arrival, ports[calls[cid].port_id])
+        for cid in ids
+        if calls[cid].frozen is None or version.number == 1
+    ]

@@ -9,6 +9,11 @@ from api.db.models import (
     TERMINAL,
     Base,
     ImprovementRow,
+    JitPortCallRow,
+    JitPortCallServiceRow,
+    JitTerminalCallRow,
+    JitTimestampRow,
+    JitVesselStatusRow,
     JobRow,
     JobStatus,
     ProblemRow,
@@ -25,7 +30,8 @@ from api.db.repository import (
 )
 
 __all__ = [
-    "ASSIGNMENTS", "TERMINAL", "Base", "Database", "IdempotencyConflict", "ImprovementRow", "JobRow",
+    "ASSIGNMENTS", "TERMINAL", "Base", "Database", "IdempotencyConflict", "ImprovementRow", "JitPortCallRow",
+    "JitPortCallServiceRow", "JitTerminalCallRow", "JitTimestampRow", "JitVesselStatusRow", "JobRow",
     "JobStatus", "NewJob", "ProblemRow", "UTCDateTime", "assignments_json", "make_engine", "make_sessions",
     "read_assignments", "transaction", "utcnow",
 ]

@@ -254,3 +254,95 @@ class LiveVersionRow(Base):
     now: Mapped[datetime] = mapped_column(UTCDateTime())
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# -- DCSA JIT 2.0 (api/jit) ---------------------------------------------------------------------
+#
+# Each record keeps its body (the standard's JSON, as portsync would return it) and the ids and
+# filters it is looked up by. `origin` is "carrier" (received) or "portsync" (derived or sent by
+# portsync); `live_plan_id` and `call_id` bind a record to a portsync call (None: not bound).
+# `seq` is the order records arrived in.
+
+
+class JitPortCallRow(Base):
+    __tablename__ = "jit_port_calls"
+    __table_args__ = (Index("ix_jit_port_calls_plan_call", "live_plan_id", "call_id"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    port_call_id: Mapped[str] = mapped_column(String(36), unique=True)
+    un_location_code: Mapped[str] = mapped_column(String(5), index=True)
+    vessel_imo: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    vessel_mmsi: Mapped[str | None] = mapped_column(String(9), nullable=True)
+    origin: Mapped[str] = mapped_column(String(16))
+    live_plan_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    call_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    omitted: Mapped[bool] = mapped_column(Boolean, default=False)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class JitTerminalCallRow(Base):
+    __tablename__ = "jit_terminal_calls"
+    __table_args__ = (Index("ix_jit_terminal_calls_plan_call", "live_plan_id", "call_id"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    terminal_call_id: Mapped[str] = mapped_column(String(36), unique=True)
+    port_call_id: Mapped[str] = mapped_column(String(36), index=True)
+    terminal_call_reference: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    origin: Mapped[str] = mapped_column(String(16))
+    live_plan_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    call_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    omitted: Mapped[bool] = mapped_column(Boolean, default=False)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class JitPortCallServiceRow(Base):
+    __tablename__ = "jit_port_call_services"
+    __table_args__ = (Index("ix_jit_port_call_services_plan_call", "live_plan_id", "call_id"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    port_call_service_id: Mapped[str] = mapped_column(String(36), unique=True)
+    terminal_call_id: Mapped[str] = mapped_column(String(36), index=True)
+    service_type_code: Mapped[str] = mapped_column(String(50))
+    event_type_code: Mapped[str] = mapped_column(String(4))
+    origin: Mapped[str] = mapped_column(String(16))
+    live_plan_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    call_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    declined: Mapped[bool] = mapped_column(Boolean, default=False)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class JitTimestampRow(Base):
+    """`revision` counts the changes a re-sent timestampID made (0: as first received)."""
+
+    __tablename__ = "jit_timestamps"
+    __table_args__ = (Index("ix_jit_timestamps_service_seq", "port_call_service_id", "seq"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    timestamp_id: Mapped[str] = mapped_column(String(36), unique=True)
+    port_call_service_id: Mapped[str] = mapped_column(String(36))
+    classifier_code: Mapped[str] = mapped_column(String(3))
+    reply_to_timestamp_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    origin: Mapped[str] = mapped_column(String(16))
+    live_plan_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    call_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class JitVesselStatusRow(Base):
+    """The latest Vessel Status of a Port Call Service (a PUT replaces it)."""
+
+    __tablename__ = "jit_vessel_statuses"
+
+    port_call_service_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -253,6 +253,7 @@ def free_port() -> int:
 
 def test_a_receiver_that_is_down_fails_after_the_attempts_and_is_logged(app_factory: Any) -> None:
     c: TestClient = app_factory(**{**FAST, "webhook_max_attempts": 3, "webhook_retry_base_s": 0.02})
+    c.app.state.live_plan_exists = lambda plan_id: True  # type: ignore[attr-defined]  (delivery, not lookup)
     r = c.post("/v1/webhooks", json={"url": f"http://127.0.0.1:{free_port()}/down", "live_plan_id": "lp-1",
                                      "secret": SECRET})
     assert r.status_code == 201, r.text
@@ -350,6 +351,7 @@ def test_enqueue_in_the_callers_transaction(hooks: Any, receivers: Any) -> None:
 
 def test_subscribe_read_list_delete(app_factory: Any) -> None:
     c: TestClient = app_factory()
+    c.app.state.live_plan_exists = lambda plan_id: True  # type: ignore[attr-defined]  (delivery, not lookup)
     body = {"url": "https://receiver.example/hooks", "live_plan_id": "lp-1", "secret": SECRET,
             "kinds": ["call.moved", "call.unservable"]}
     r = c.post("/v1/webhooks", json=body)

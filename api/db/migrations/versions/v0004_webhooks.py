@@ -1,10 +1,10 @@
 """Webhooks for live plans: webhook_subscriptions and webhook_deliveries (the outbox).
 
 `live_plan_id` is a plain string on both tables, no foreign key: the live plans' table comes in
-another revision. Numbered 0004 on top of 0002; re-chained when the branches are merged.
+another revision; it follows 0003_jit.
 
 Revision ID: 0004_webhooks
-Revises: 0002
+Revises: 0003_jit
 Create Date: 2026-12-02
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_webhooks"
-down_revision = "0002"
+down_revision = "0003_jit"
 branch_labels = None
 depends_on = None
 
