@@ -61,7 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     hooks = WebhookService(db, settings)
     deliverer = Deliverer(hooks)
     live_store = LiveStore(db)
-    replanner = Replanner(live_store, hooks, batch_window_s=settings.live_batch_window_s, jit=JitStore(db))
+    replanner = Replanner(live_store, hooks, batch_window_s=settings.live_batch_window_s, jit=JitStore(db),
+                          log_level=settings.log_level, nice=settings.solver_nice)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

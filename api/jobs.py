@@ -118,7 +118,7 @@ def _watch_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _init_process(parent_pid: int, log_level: str, nice: int) -> None:
+def init_solver_process(parent_pid: int, log_level: str, nice: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
     if nice:
         # Lower priority than the API process: clients get their answers while the cores solve.
@@ -131,7 +131,7 @@ def _init_process(parent_pid: int, log_level: str, nice: int) -> None:
 
 def process_main(conn: Connection, parent_pid: int, cfg: WorkerConfig) -> None:
     """A solver process: run the tasks the runner sends, one at a time, until it sends None."""
-    _init_process(parent_pid, cfg.log_level, cfg.nice)
+    init_solver_process(parent_pid, cfg.log_level, cfg.nice)
     conn.send(Ready())
     while True:
         try:

@@ -19,6 +19,7 @@ import contextlib
 import json
 import logging
 import multiprocessing
+import os
 import threading
 import time
 import uuid
@@ -36,6 +37,7 @@ from api.db.models import LiveEventRow, LivePlanRow, LivePlanStatus, LiveVersion
 from api.jit import CallRef, JitStore
 from api.jit import EventsRefused as JitEventsRefused
 from api.jit.publish import publish_requests
+from api.jobs import init_solver_process
 from api.webhooks import CallMoved, CallUnservable, EventKind, VersionCreated, WebhookService
 from optimizer.domain import Problem
 from optimizer.live.events import EVENT, Event
@@ -367,7 +369,10 @@ class Replanner:
         batch_window_s: float = 0.5,
         poll_s: float = 0.2,
         jit: JitStore | None = None,
+        log_level: str = "info",
+        nice: int = 0,
     ):
+        self.log_level, self.nice = log_level, nice
         self.store = store
         self.hooks = hooks
         self.jit = jit
@@ -386,8 +391,12 @@ class Replanner:
         self._thread.start()
 
     def _new_pool(self) -> concurrent.futures.ProcessPoolExecutor:
+        """One solver process, niced like the job solvers and ended with the server (even a SIGKILL)."""
         pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn")
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=init_solver_process,
+            initargs=(os.getpid(), self.log_level, self.nice),
         )
         pool.submit(_warm)
         return pool
@@ -475,7 +484,9 @@ class Replanner:
         here is logged, the version stands)."""
         assert self.jit is not None
         try:
-            publish_requests(self.jit, LiveGateway(self.store), plan_id, requested_arrivals(version))
+            publish_requests(
+                self.jit, call_refs(plan_id, version.problem), plan_id, requested_arrivals(version)
+            )
         except Exception:
             log.exception(
                 "live plan %s: REQ timestamps of version %d could not be published", plan_id, version.number
@@ -515,24 +526,16 @@ class LiveGateway:
         best: tuple[float, CallRef] | None = None
         for plan_id, state in self._plans():
             p = state.problem
-            vessels = p.vessel_map()
-            ports = {x.id: x for x in p.ports}
+            refs = call_refs(plan_id, p)
             for c in p.calls:
-                v = vessels[c.vessel_id]
-                ref = CallRef(
-                    live_plan_id=plan_id,
-                    call_id=c.id,
-                    port_id=c.port_id,
-                    timezone=ports[c.port_id].timezone,
-                    vessel_imo=v.imo,
-                    vessel_mmsi=v.mmsi,
-                    vessel_name=v.name or None,
-                )
+                ref = refs[c.id]
                 if terminal_call_reference is not None:
                     if c.id == terminal_call_reference:
                         return ref
                     continue
-                if c.port_id != un_location_code or not ((imo and v.imo == imo) or (mmsi and v.mmsi == mmsi)):
+                if c.port_id != un_location_code or not (
+                    (imo and ref.vessel_imo == imo) or (mmsi and ref.vessel_mmsi == mmsi)
+                ):
                     continue
                 voyage, _ = p.voyage_order()[c.id]
                 when = state.reported_etas.get(c.id) or voyage.eta
@@ -555,6 +558,24 @@ class LiveGateway:
             raise JitEventsRefused(str(exc), "event_id") from None
         if self.replanner is not None:
             self.replanner.wake()
+
+
+def call_refs(plan_id: str, problem: Problem) -> dict[str, CallRef]:
+    """What a Port Call needs to name each call of a problem (port, time zone, vessel ids)."""
+    vessels = problem.vessel_map()
+    zones = {p.id: p.timezone for p in problem.ports}
+    return {
+        c.id: CallRef(
+            live_plan_id=plan_id,
+            call_id=c.id,
+            port_id=c.port_id,
+            timezone=zones[c.port_id],
+            vessel_imo=vessels[c.vessel_id].imo,
+            vessel_mmsi=vessels[c.vessel_id].mmsi,
+            vessel_name=vessels[c.vessel_id].name or None,
+        )
+        for c in problem.calls
+    }
 
 
 def requested_arrivals(version: Version) -> list[tuple[str, datetime, str]]:

@@ -48,6 +48,7 @@ class LivePlanOut(BaseModel):
     now: datetime = Field(description="The live plan's clock.")
     frozen_window_minutes: float
     pending_events: int = Field(description="Accepted events waiting for the next version.")
+    replanning: bool = Field(description="A replan of this live plan is under way.")
     settings: ReplanSettings
     plan: Plan | None = Field(default=None, description="The current version's plan.")
     links: dict[str, str]
@@ -117,6 +118,7 @@ def _out(request: Request, row: LivePlanRow, store: LiveStore, with_plan: bool =
         now=state.now,
         frozen_window_minutes=state.frozen_window_minutes,
         pending_events=store.pending_count(row.id),
+        replanning=row.id in store.inflight,
         settings=ReplanSettings.model_validate_json(row.settings),
         plan=plan,
         links={
