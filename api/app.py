@@ -130,12 +130,30 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             for code, resp in op.get("responses", {}).items():
                 if str(code).isdigit() and int(code) >= 400:
                     resp["content"] = {errors.PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}}
+    _event_schemas(schema)
     examples = load_examples()
     for path in ("/v1/schedules", "/v1/solve"):
         op = schema.get("paths", {}).get(path, {}).get("post")
         if op and examples:
             op["requestBody"]["content"]["application/json"]["examples"] = examples
     return schema
+
+
+def _event_schemas(schema: dict[str, Any]) -> None:
+    """The live-plan events body (parsed by its route, so that a refusal names the event's index and
+    field) described as it is: one Event or a list of them, told apart by `type`."""
+    from optimizer.live.events import EVENT
+
+    event = EVENT.json_schema(ref_template="#/components/schemas/{model}")
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name, body in event.pop("$defs", {}).items():
+        components.setdefault(name, body)
+    components["Event"] = event
+    op = schema.get("paths", {}).get("/v1/live-plans/{plan_id}/events", {}).get("post")
+    if op is not None:
+        ref = {"$ref": "#/components/schemas/Event"}
+        op["requestBody"]["content"]["application/json"]["schema"] = {
+            "oneOf": [ref, {"type": "array", "items": ref, "minItems": 1}]}
 
 
 def load_examples(folder: Path = EXAMPLES_DIR) -> dict[str, Any]:

@@ -348,6 +348,12 @@ def get_version(request: Request, plan_id: PlanId, number: Number, owner: Owner)
     return Response(_version_body(request, plan_id, owner, number), media_type="application/json")
 
 
+def _existing(request: Request, plan_id: PlanId, owner: Owner) -> LivePlanRow:
+    """The live plan, as a dependency: checked before a stream starts (404 as a problem, not a
+    broken stream)."""
+    return _row(request, plan_id, owner)
+
+
 @router.get(
     "/{plan_id}/versions/{number}/diff",
     response_model=VersionDiff,
@@ -379,7 +385,7 @@ def get_diff(request: Request, plan_id: PlanId, number: Number, owner: Owner) ->
 async def stream(
     request: Request,
     plan_id: PlanId,
-    owner: Owner,
+    row: Annotated[LivePlanRow, Depends(_existing)],
     after: Annotated[
         int | None,
         Query(ge=0, description="Send versions after this one first (default: from the current version on)."),
@@ -387,7 +393,6 @@ async def stream(
 ) -> AsyncIterator[ServerSentEvent]:
     """One `version` event per new version (`id` = its number, data = its diff summary); a client
     that reconnects with `Last-Event-ID` gets the versions it missed."""
-    row = await run_in_threadpool(_row, request, plan_id, owner)
     store = _store(request)
     last_id = request.headers.get("last-event-id")
     seen = (
