@@ -91,3 +91,20 @@ def test_final_facts_fold_etas_closures_and_cancellations() -> None:
     assert next(v for v in p.voyages if v.vessel_id == "V3").eta == t(5)
     assert any(c.start == t(20) for c in p.port("AZBAK").closures)
     assert all(c.frozen is None for c in p.calls) and p.previous_plan is None
+
+
+def test_a_search_holding_every_call_ends_with_its_start_plan() -> None:
+    """A replan can hold every call (an event about calls already fixed): the large-problem search
+    then has no call to free and must not fail (it picked a port from an empty list)."""
+    from optimizer.baseline import fcfs
+    from optimizer.domain import FrozenAssignment
+    from optimizer.params import SearchParameters, SolveOptions
+    from optimizer.solver import solve
+
+    p = tiny()
+    plan = {a.call_id: a for a in fcfs(p)}
+    held = p.model_copy(update={"calls": [c.model_copy(update={"frozen": FrozenAssignment(
+        berth_id=plan[c.id].berth_id, berth_start=plan[c.id].berth_start, berth_end=plan[c.id].berth_end,
+        arrival=plan[c.id].arrival)}) for c in p.calls]})
+    result = solve(held, SolveOptions(time_limit_s=1.0, workers=1), params=SearchParameters(full_model_calls=0))
+    assert result.has_plan and len(result.assignments) == len(p.calls)
