@@ -106,5 +106,6 @@ def test_a_search_holding_every_call_ends_with_its_start_plan() -> None:
     held = p.model_copy(update={"calls": [c.model_copy(update={"frozen": FrozenAssignment(
         berth_id=plan[c.id].berth_id, berth_start=plan[c.id].berth_start, berth_end=plan[c.id].berth_end,
         arrival=plan[c.id].arrival)}) for c in p.calls]})
-    result = solve(held, SolveOptions(time_limit_s=1.0, workers=1), params=SearchParameters(full_model_calls=0))
+    result = solve(held, SolveOptions(time_limit_s=1.0, workers=1),
+                   params=SearchParameters(full_model_calls=0))
     assert result.has_plan and len(result.assignments) == len(p.calls)
