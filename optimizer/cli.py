@@ -421,6 +421,9 @@ def replay(
     replan_time_limit: Annotated[float, typer.Option("--replan-time-limit", min=0.05, max=600,
                                                      help="Seconds per later version.")] = 3.0,
     seed: Annotated[int, typer.Option(min=0, help="Search seed and the simulator's berthing delays.")] = 0,
+    clairvoyant_time_limit: Annotated[float | None, typer.Option(
+        "--clairvoyant-time-limit", min=0.1, max=3600,
+        help="Seconds for the clairvoyant's one solve (default: --first-time-limit).")] = None,
     no_baselines: Annotated[bool, typer.Option("--no-baselines", help="Skip re-run FCFS and the "
                                                "clairvoyant.")] = False,
     json_out: Annotated[Path | None, typer.Option(
@@ -447,6 +450,7 @@ def replay(
     try:
         code = replay_command(problem, lines, out, err, first_time_limit=first_time_limit,
                               replan_time_limit=replan_time_limit, seed=seed, baselines=not no_baselines,
+                              clairvoyant_time_limit=clairvoyant_time_limit,
                               json_out=json_out, gantt=gantt, gantt_at_event=gantt_at_event)
     except ReplayRefused as exc:
         err.print(f"[bold red]{escape(str(events_file))}: the live plan refused line {exc.line} "
