@@ -1,10 +1,10 @@
-# portsync: make demo | make test | make lint | make serve | make bench
+# portsync: make demo | make live-demo | make test | make lint | make serve | make bench
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint serve bench clean
+.PHONY: setup demo live-demo test lint serve bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ setup: $(STAMP)
 demo: $(STAMP)
 	mkdir -p out
 	$(BIN)/portsync solve instances/caspian/week.json --time-limit 30 --out out/week-plan.json --gantt out/week-gantt.html
+
+live-demo: $(STAMP)
+	mkdir -p out
+	$(BIN)/portsync replay instances/caspian/week.json instances/caspian/week-events.jsonl --first-time-limit 30 --replan-time-limit 3 --gantt out/live-gantt.html
 
 test: $(STAMP)
 	$(BIN)/pytest -q

@@ -531,3 +531,101 @@ def scale_command(
         out.print(scale_table(rows, time_limit))
     if not all(r.get("feasible") for r in rows):
         raise typer.Exit(1)
+
+
+def _seed_list(text: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.replace(" ", "").split(",") if x]
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a comma-separated list of whole numbers",
+                                 param_hint="--seeds") from None
+    if not values or any(v < 0 for v in values):
+        raise typer.BadParameter(f"{text!r}: give one or more whole numbers >= 0", param_hint="--seeds")
+    return values
+
+
+@bench_app.command("live")
+def live_command(
+    problem_file: Path = typer.Option(Path("instances/caspian/week.json"), "--problem", help="Problem JSON."),
+    events_file: Path = typer.Option(Path("instances/caspian/week-events.jsonl"), "--events",
+                                     help="The event stream replayed for the timings."),
+    first_time_limit: float = typer.Option(30.0, "--first-time-limit", min=0.1,
+                                           help="Seconds for version 1 and each full re-solve."),
+    replan_time_limit: float = typer.Option(3.0, "--replan-time-limit", min=0.05, help="Seconds per replan."),
+    seeds: str = typer.Option("0,1,2", "--seeds", help="Comma-separated seeds: which voyages are delayed."),
+    replay: bool = typer.Option(True, "--replay/--no-replay", help="Time the week's event stream."),
+    scale: bool = typer.Option(False, "--scale", help="Also time a generated 400-call problem's stream."),
+    scale_events: int = typer.Option(60, "--scale-events", min=1,
+                                     help="Event lines of the 400-call stream to replay."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as one JSON object."),
+) -> None:
+    """The live plan's stability (3 voyages delayed 2, 4, 6 h: replan vs a full re-solve) and
+    speed (event -> version p50 / p95). Exit 1 when a plan fails the checker."""
+    from optimizer.live.bench_live import TARGETS, replay_timing, stability
+    from optimizer.live.replan import ReplanSettings
+    from optimizer.live.replaying import EventFileError, EventLine, read_event_file
+    from optimizer.loading import load_problem_file
+    from optimizer.validation import InvalidInput
+
+    err = Console(stderr=True)
+    out = _stdout()
+    try:
+        problem = load_problem_file(problem_file)
+        lines = read_event_file(events_file) if replay else []
+    except (InvalidInput, EventFileError) as exc:
+        err.print(f"[red]cannot read the inputs: {exc.issues[0].path}: {exc.issues[0].msg}[/]")
+        raise typer.Exit(2) from None
+    settings = ReplanSettings(first_time_limit_s=first_time_limit, replan_time_limit_s=replan_time_limit)
+    seed_values = _seed_list(seeds)
+    err.print(f"{problem.name}: version 1 ({first_time_limit:g} s), then {len(seed_values)} seed(s) of 3 "
+              "delayed voyages, each replanned and re-solved from scratch ...")
+    _, rows = stability(problem, seed_values, settings)
+    table = Table(title=f"{problem.name}: 3 voyages delayed 2, 4, 6 h, replan ({replan_time_limit:g} s) vs "
+                  f"full re-solve ({first_time_limit:g} s)", title_justify="left")
+    for col in ("seed", "delayed", "replan s", "berth chg outside", "shifted >30 min", "RTAs moved",
+                "dwell replan h", "dwell re-solve h", "dwell vs re-solve", "checks"):
+        table.add_column(col, justify="left" if col in ("delayed", "checks") else "right")
+    for r in rows:
+        table.add_row(str(r.seed), ", ".join(r.delayed), f"{r.replan_s:.2f}", str(r.berth_changes_outside),
+                      str(r.shifted), str(r.rta_moved), f"{r.replan_dwell_h:,.1f}", f"{r.full_dwell_h:,.1f}",
+                      f"{r.dwell_vs_full_pct:+.2f} %", "ok" if r.checks_ok else "FAILED")
+    figures: dict[str, Any] = {
+        "stability": [asdict(r) | {"dwell_vs_full_pct": r.dwell_vs_full_pct} for r in rows],
+        "targets": TARGETS}
+    timings: list[tuple[str, dict[str, float]]] = []
+    if replay:
+        err.print(f"replaying {events_file} ({len(lines)} lines, {replan_time_limit:g} s per replan) ...")
+        timings.append((f"{problem.name} ({len(problem.calls)} calls)",
+                        replay_timing(problem, lines, settings)))
+    if scale:
+        from optimizer.generator import generate
+        from optimizer.generator.events import week_events
+
+        big = generate(400, 14, 0)
+        stream = [EventLine(i + 1, e) for i, e in enumerate(week_events(big, 0))][:scale_events]
+        err.print(f"replaying {len(stream)} events of a generated 400-call problem ...")
+        timings.append((f"{big.name} (400 calls, first {len(stream)} events)",
+                        replay_timing(big, stream, settings)))
+    figures["timings"] = {name: t for name, t in timings}
+    if as_json:
+        typer.echo(json.dumps(figures, default=str))
+    else:
+        out.print(table)
+        worst_shift = max(r.shifted for r in rows)
+        worst_outside = max(r.berth_changes_outside for r in rows)
+        worst_dwell = max(r.dwell_vs_full_pct for r in rows)
+        out.print(f"targets: shifted >30 min <= {TARGETS['shifted']} (worst {worst_shift}), berth changes "
+                  f"outside the delayed voyages <= {TARGETS['berth_changes_outside']} "
+                  f"(worst {worst_outside}), "
+                  f"dwell <= +{TARGETS['dwell_worse_pct']:g} % vs re-solve (worst {worst_dwell:+.2f} %)")
+        if timings:
+            tt = Table(title="event -> version", title_justify="left")
+            for col in ("stream", "events", "p50 s", "p95 s", "max s", "version 1 s", "failed checks"):
+                tt.add_column(col, justify="left" if col == "stream" else "right")
+            for name, t in timings:
+                tt.add_row(name, f"{t['events']:.0f}", f"{t['p50_s']:.2f}", f"{t['p95_s']:.2f}",
+                           f"{t['max_s']:.2f}", f"{t['first_s']:.1f}", f"{t['failed_checks']:.0f}")
+            out.print(tt)
+            out.print("targets: p95 <= 5 s (100 calls), <= 15 s (400 calls)")
+    if not all(r.checks_ok for r in rows) or any(t["failed_checks"] for _, t in timings):
+        raise typer.Exit(1)

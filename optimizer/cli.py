@@ -410,6 +410,57 @@ def generate(
               f"({escape(traffic_text(problem))}) written to {escape(str(out_path))}", soft_wrap=True)
 
 
+@app.command()
+def replay(
+    problem_file: Annotated[Path, typer.Argument(help="Problem JSON (version 1 plans it whole).")],
+    events_file: Annotated[Path, typer.Argument(help="Events, one JSON object a line (blank lines and "
+                                                     "# comments allowed).")],
+    first_time_limit: Annotated[float, typer.Option("--first-time-limit", min=0.1, max=3600,
+                                                    help="Seconds for version 1 (and the clairvoyant).")
+                        ] = 30.0,
+    replan_time_limit: Annotated[float, typer.Option("--replan-time-limit", min=0.05, max=600,
+                                                     help="Seconds per later version.")] = 3.0,
+    seed: Annotated[int, typer.Option(min=0, help="Search seed and the simulator's berthing delays.")] = 0,
+    clairvoyant_time_limit: Annotated[float | None, typer.Option(
+        "--clairvoyant-time-limit", min=0.1, max=3600,
+        help="Seconds for the clairvoyant's one solve (default: --first-time-limit).")] = None,
+    no_baselines: Annotated[bool, typer.Option("--no-baselines", help="Skip re-run FCFS and the "
+                                               "clairvoyant.")] = False,
+    json_out: Annotated[Path | None, typer.Option(
+        "--json", help="Write every step and the KPIs as JSON.")] = None,
+    gantt: Annotated[Path | None, typer.Option(
+        "--gantt", help="Write the live chart (.html or .svg).")] = None,
+    gantt_at_event: Annotated[int | None, typer.Option("--gantt-at-event", min=0,
+                                                       help="Chart the version after this event line "
+                                                            "(1-based; default: the last).")] = None,
+) -> None:
+    """Replay an event stream against a live plan: one version per event line (the simulator's
+    actuals go with each clock event: the vessels follow the plan in force, ~20 % berth 10-60 min
+    late), then the clock runs on until every call has departed; realized KPIs beside re-run FCFS
+    and a clairvoyant plan. Exit 0, 1 when a version fails the checker, 2 for bad input or an event
+    the live plan refuses."""
+    from optimizer.live.replay_report import replay_command
+    from optimizer.live.replaying import EventFileError, ReplayRefused, read_event_file
+
+    problem = _load(problem_file)
+    try:
+        lines = read_event_file(events_file, _input_limit["max_bytes"])
+    except EventFileError as exc:
+        raise _fail_input(str(events_file), exc.issues) from None
+    try:
+        code = replay_command(problem, lines, out, err, first_time_limit=first_time_limit,
+                              replan_time_limit=replan_time_limit, seed=seed, baselines=not no_baselines,
+                              clairvoyant_time_limit=clairvoyant_time_limit,
+                              json_out=json_out, gantt=gantt, gantt_at_event=gantt_at_event)
+    except ReplayRefused as exc:
+        err.print(f"[bold red]{escape(str(events_file))}: the live plan refused line {exc.line} "
+                  f"({escape(exc.event_id)}):[/]", soft_wrap=True)
+        for r in exc.reasons:
+            err.print(f"  {escape(r)}", soft_wrap=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    raise typer.Exit(code)
+
+
 app.add_typer(bench_app, name="bench", help="Benchmarks: standard BAP instances and Caspian scale.")
 
 if __name__ == "__main__":  # pragma: no cover

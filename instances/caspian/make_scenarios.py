@@ -2,7 +2,8 @@
 
     .venv/bin/python instances/caspian/make_scenarios.py
 
-Writes week.json, storm.json and grain-rush.json next to this script (JSON, indent 2). The seed
+Writes week.json, storm.json and grain-rush.json next to this script (JSON, indent 2), and
+week-events.jsonl, the week's event stream for `portsync replay` (optimizer.generator.events). The seed
 (2026) was fixed before any scenario was looked at; do not shop for seeds that make a plan look good.
 """
 
@@ -14,6 +15,8 @@ from pathlib import Path
 
 from optimizer.domain import Problem
 from optimizer.generator import KURYK, generate, grain_rush, traffic_text
+from optimizer.generator.events import week_events
+from optimizer.live.replaying import dump_event_lines
 
 HERE = Path(__file__).resolve().parent
 SEED = 2026
@@ -125,12 +128,29 @@ def scenarios() -> dict[str, Problem]:
     return {"week.json": week(), "storm.json": storm(), "grain-rush.json": grain_rush_scenario()}
 
 
+def week_stream(problem: Problem | None = None) -> str:
+    """week-events.jsonl: the week's events (seed 2026), one JSON object a line."""
+    events = week_events(problem or week(), SEED)
+    header = [
+        "The November week's event stream for `portsync replay instances/caspian/week.json` (see README.md).",
+        f"Made by instances/caspian/make_scenarios.py: optimizer.generator.events.week_events(week, seed={SEED}).",
+        "Clock every 3 h; first-call ETAs updated 24 h and 6 h ahead by N(+1 h, 2 h) truncated to [-3 h, +8 h];",
+        "a storm closing Kuryk and Alat announced 12 h ahead (Alat re-announced shorter); a cancelled ferry;",
+        "two late grain trains; one maintenance; one call added. Actuals come from the simulator at replay",
+        "time (the vessels follow the plan in force); no handling_update (it depends on the plan).",
+    ]
+    return dump_event_lines(events, header)
+
+
 def main() -> None:
     for name, problem in scenarios().items():
         text = json.dumps(problem.model_dump(mode="json", exclude_none=True), indent=2, ensure_ascii=False)
         (HERE / name).write_text(text + "\n", encoding="utf-8")
         print(f"{name}: {len(problem.calls)} calls, {len(problem.vessels)} vessels, "
               f"{len(problem.links)} links")
+    stream = week_stream()
+    (HERE / "week-events.jsonl").write_text(stream, encoding="utf-8")
+    print(f"week-events.jsonl: {sum(1 for x in stream.splitlines() if x and not x.startswith('#'))} events")
 
 
 if __name__ == "__main__":

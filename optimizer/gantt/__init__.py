@@ -13,10 +13,15 @@ Content-Security-Policy forbids it) and no script. Drawing decisions a planner s
 - Calls on a berth the problem does not know (a hand-made plan with a typo) are drawn in an extra
   group marked "not in the problem" rather than dropped, so the chart shows what the plan says.
 
+- A live plan's version (`write_live_gantt`): departed and at-berth calls are solid bars, planned
+  calls outlined, and a vertical line marks the version's now.
+
 `layout` places everything, `svg` draws the chart, `page` wraps it in the HTML page.
 """
 
+from optimizer.gantt.layout import LiveMarks
+from optimizer.gantt.live import live_chart, write_live_gantt
 from optimizer.gantt.page import gantt_html, write_gantt
 from optimizer.gantt.svg import gantt_svg
 
-__all__ = ["gantt_html", "gantt_svg", "write_gantt"]
+__all__ = ["LiveMarks", "gantt_html", "gantt_svg", "live_chart", "write_gantt", "write_live_gantt"]

@@ -114,6 +114,15 @@ class Bar:
     frozen: bool
 
 
+@dataclass
+class LiveMarks:
+    """A live plan's version on the chart: which calls are facts (departed or at berth: solid
+    bars) rather than plan (outlined bars), and the version's now (a vertical line)."""
+
+    now: datetime
+    actual: set[str]
+
+
 @dataclass(frozen=True)
 class Tick:
     """A grid line of the time axis: a UTC midnight (`day`) or a minor step, with its label if any."""
@@ -306,6 +315,7 @@ class Layout:
     port_tz: dict[str, ZoneInfo | None]
     axis_top: float
     rows_bottom: float
+    live: LiveMarks | None = None
 
     @property
     def label_w(self) -> float:
@@ -323,7 +333,7 @@ class Layout:
         return [(a, b) for a, b in spans if b > a]
 
 
-def layout(problem: Problem, plan: Plan, top: float) -> Layout:
+def layout(problem: Problem, plan: Plan, top: float, live: LiveMarks | None = None) -> Layout:
     """The chart laid out below `top` (room for a heading in the standalone SVG)."""
     start, end = view_span(problem, plan)
     groups = make_groups(problem, plan, start, end)
@@ -335,4 +345,4 @@ def layout(problem: Problem, plan: Plan, top: float) -> Layout:
             r.y = g.y + HEADER_H + i * ROW_H
         y = g.bottom + GROUP_GAP
     port_tz = {p.id: zone(p.timezone) for p in problem.ports}
-    return Layout(problem, plan, groups, scale, make_bars(problem, plan), port_tz, top, y - GROUP_GAP)
+    return Layout(problem, plan, groups, scale, make_bars(problem, plan), port_tz, top, y - GROUP_GAP, live)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from optimizer.domain import Problem
-from optimizer.gantt.layout import layout
+from optimizer.gantt.layout import LiveMarks, layout
 from optimizer.gantt.svg import chart_svg, esc, gantt_svg, labels_svg, legend_svg
 from optimizer.kpis import fmt_day_time
 from optimizer.plan import Plan
@@ -97,10 +97,11 @@ footer{padding:4px 20px 16px;color:#6b7280;font-size:12px}
 """
 
 
-def gantt_html(problem: Problem, plan: Plan, title: str | None = None) -> str:
-    """A complete HTML page with the chart and a KPI summary, that opens offline in any browser."""
+def gantt_html(problem: Problem, plan: Plan, title: str | None = None, live: LiveMarks | None = None) -> str:
+    """A complete HTML page with the chart and a KPI summary, that opens offline in any browser
+    (with `live`: a live plan's version, facts solid, plan outlined, a now-line)."""
     page_title = title if title is not None else f"Berth plan · {problem.name}"
-    lay = layout(problem, plan, top=0.0)
+    lay = layout(problem, plan, top=0.0, live=live)
     ports = " · ".join(f"{p.name} ({p.id})" if p.name and p.name != p.id else p.id for p in problem.ports)
     nberths = sum(len(p.berths) for p in problem.ports)
     facts = (
@@ -147,14 +148,15 @@ def gantt_html(problem: Problem, plan: Plan, title: str | None = None) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def write_gantt(path: str | Path, problem: Problem, plan: Plan, title: str | None = None) -> Path:
+def write_gantt(path: str | Path, problem: Problem, plan: Plan, title: str | None = None,
+                live: LiveMarks | None = None) -> Path:
     """Write the chart as HTML (.html, .htm) or SVG (.svg), chosen by the file's suffix."""
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix in (".html", ".htm"):
-        text = gantt_html(problem, plan, title)
+        text = gantt_html(problem, plan, title, live)
     elif suffix == ".svg":
-        text = gantt_svg(problem, plan, title)
+        text = gantt_svg(problem, plan, title, live)
     else:
         raise ValueError(f"gantt path {str(p)!r}: suffix {p.suffix or '(none)'!r} is not .html, .htm or .svg")
     p.write_text(text, encoding="utf-8")

@@ -27,6 +27,7 @@ from optimizer.gantt.layout import (
     Bar,
     Group,
     Layout,
+    LiveMarks,
     Row,
     Scale,
     axis_ticks,
@@ -311,7 +312,8 @@ def _call_tip(bar: Bar) -> str:
     return "\n".join(lines)
 
 
-def _calls_svg(bars: list[Bar], rows: dict[str, Row], scale: Scale) -> tuple[list[str], list[str]]:
+def _calls_svg(bars: list[Bar], rows: dict[str, Row], scale: Scale,
+               live: LiveMarks | None = None) -> tuple[list[str], list[str]]:
     """Anchorage waits (under the bars) and the bars themselves."""
     waits: list[str] = []
     out: list[str] = []
@@ -343,9 +345,14 @@ def _calls_svg(bars: list[Bar], rows: dict[str, Row], scale: Scale) -> tuple[lis
             w = max(abs(scale.x(cp.berth_end) - scale.x(cp.berth_start)), 2.0)
             y = row.y + BAR_TOP
             fill = CARGO_COLOURS.get(b.cargo, UNKNOWN_COLOUR)
+            planned = live is not None and cp.call_id not in live.actual
             cls = "call frozen" if b.frozen else "call"
             edge, edge_w = ("#111827", 2.2) if b.frozen else (_darker(fill), 1.0)
             stroke = f'stroke="{edge}" stroke-width="{edge_w:g}"'
+            if live is not None:
+                cls += " planned" if planned else " actual"
+            if planned:  # plan, not fact: an outlined bar
+                stroke = f'stroke="{_darker(fill)}" stroke-width="1.8" fill-opacity="0.22"'
             out.append(
                 f'<g class="{cls}" data-call-id="{esc(cp.call_id)}" data-berth="{esc(cp.berth_id)}" '
                 f'data-cargo="{esc(b.cargo)}"><title>{esc(_call_tip(b))}</title>'
@@ -362,14 +369,14 @@ def _calls_svg(bars: list[Bar], rows: dict[str, Row], scale: Scale) -> tuple[lis
             if label:
                 out.append(
                     f'<text class="bar-label" x="{_f(text_x)}" y="{_f(y + 13)}" '
-                    f'style="fill:{_ink_on(fill)}">{esc(label)}</text>'
+                    f'style="fill:{"#1f2933" if planned else _ink_on(fill)}">{esc(label)}</text>'
                 )
             out.append("</g>")
     return waits, out
 
 
 def _legend(
-    bars: list[Bar], width: float, top: float, outside: bool, suffix: str = ""
+    bars: list[Bar], width: float, top: float, outside: bool, suffix: str = "", live: LiveMarks | None = None
 ) -> tuple[list[str], float]:
     """Legend items laid out left to right, wrapping; returns the markup and its height."""
 
@@ -397,13 +404,20 @@ def _legend(
     closure = f'fill="{CLOSURE_COLOUR}" fill-opacity="0.25" stroke="{CLOSURE_COLOUR}" stroke-dasharray="3 2"'
     items.append((box(closure), "port closure"))
     items.append((box(f'fill="url(#psg-hatch{suffix})" stroke="#7b8494"'), "berth unavailable (maintenance)"))
+    if live is not None:
+        items.append((box('rx="2" fill="#4b5563" stroke="#1f2933"'), "actual (departed or at berth)"))
+        items.append((box('rx="2" fill="#4b5563" fill-opacity="0.22" stroke="#1f2933" stroke-width="1.8"'),
+                      "planned"))
+        items.append(('<line x1="{x11}" y1="{y}" x2="{x11}" y2="{y12}" stroke="#d9480f" stroke-width="2"/>',
+                      "now"))
     if outside:
         outside_box = box(f'fill="url(#psg-outside{suffix})" stroke="#cfd6de"')
         items.append((outside_box, "outside the planning horizon"))
     places, height = legend_flow([label for _, label in items], width, top)
     out = ['<g class="legend">']
     for (swatch, label), (x, y) in zip(items, places, strict=True):
-        out.append(swatch.format(x=_f(x), y=_f(y), ym=_f(y + 6), x22=_f(x + 22)))
+        out.append(swatch.format(x=_f(x), y=_f(y), ym=_f(y + 6), x22=_f(x + 22), x11=_f(x + 11),
+                                 y12=_f(y + 12)))
         out.append(f'<text x="{_f(x + 28)}" y="{_f(y + 10.5)}">{esc(label)}</text>')
     out.append("</g>")
     return out, height
@@ -434,14 +448,22 @@ def chart_svg(lay: Layout, heading: str | None, legend: bool) -> str:
     rows = {r.berth_id: r for g in lay.groups for r in g.rows}
     labels, grid = _axis(scale, top, bottom)
     under, over = _closures_svg(lay.groups, scale, lay.port_tz)
-    waits, call_bars = _calls_svg(lay.bars, rows, scale)
+    waits, call_bars = _calls_svg(lay.bars, rows, scale, lay.live)
+    if lay.live is not None and scale.start <= lay.live.now <= scale.end:
+        x = scale.x(lay.live.now)
+        call_bars.append(
+            f'<g class="now-line"><title>now {esc(fmt_day_time_at(lay.live.now, None))}</title>'
+            f'<line x1="{_f(x)}" y1="{_f(top + AXIS_H - 4)}" x2="{_f(x)}" y2="{_f(bottom)}" stroke="#d9480f" '
+            f'stroke-width="2"/><text x="{_f(x + 3)}" y="{_f(top + AXIS_H - 6)}" '
+            'style="fill:#d9480f">now</text></g>')
     outside = [
         f'<rect class="outside-horizon" x="{_f(scale.x(a))}" y="{_f(top + AXIS_H)}" '
         f'width="{_f(scale.x(b) - scale.x(a))}" height="{_f(bottom - top - AXIS_H)}" '
         'fill="url(#psg-outside)" fill-opacity="0.8"><title>Outside the planning horizon</title></rect>'
         for a, b in lay.outside
     ]
-    key, key_h = _legend(lay.bars, lay.width, bottom + 16, bool(outside)) if legend else ([], 0.0)
+    key, key_h = (_legend(lay.bars, lay.width, bottom + 16, bool(outside), live=lay.live) if legend
+                  else ([], 0.0))
     height = bottom + (16 + key_h + 8 if legend else 1)
     parts = [
         _svg_open(lay.width, height, "Berth plan Gantt chart: " + lay.problem.name),
@@ -484,7 +506,7 @@ def labels_svg(lay: Layout) -> str:
 
 def legend_svg(lay: Layout, width: float) -> str:
     """The legend on its own, above the page's chart, so it stays in view when the chart scrolls."""
-    key, key_h = _legend(lay.bars, width, 6, bool(lay.outside), suffix="-key")
+    key, key_h = _legend(lay.bars, width, 6, bool(lay.outside), suffix="-key", live=lay.live)
     return "\n".join([
         _svg_open(width, key_h + 8, "Legend", "psg-gantt psg-legend"),
         _defs("-key"),
@@ -493,10 +515,10 @@ def legend_svg(lay: Layout, width: float) -> str:
     ])
 
 
-def gantt_svg(problem: Problem, plan: Plan, title: str | None = None) -> str:
+def gantt_svg(problem: Problem, plan: Plan, title: str | None = None, live: LiveMarks | None = None) -> str:
     """The chart alone as a standalone SVG document, with its own heading and KPI line."""
     heading = title if title is not None else f"Berth plan · {problem.name}"
-    chart = chart_svg(layout(problem, plan, top=52.0), heading, legend=True)
+    chart = chart_svg(layout(problem, plan, top=52.0, live=live), heading, legend=True)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + chart + "\n"
 
 

@@ -71,6 +71,8 @@ class Lns:
     ) -> tuple[dict[int, Placement], int] | None:
         """One round of at most `seconds`; with `deterministic_time`, it ends on CP-SAT's
         deterministic clock instead (the same round on any machine), `seconds` only a safety."""
+        if not any(self.by_port):  # every call is frozen (a live replan holding all): nothing to re-plan
+            return None
         free = self.neighbourhood(placed)
         sub = self.model.m.clone()
         variables = sub.proto.variables
