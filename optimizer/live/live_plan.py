@@ -12,12 +12,15 @@ from datetime import datetime
 
 from optimizer.domain import Problem
 from optimizer.live.events import Event
-from optimizer.live.replan import ReplanSettings, Version, first_version, replan
+from optimizer.live.replan import Planner, ReplanSettings, Version, first_version, replan, search_planner
 from optimizer.live.state import DEFAULT_FROZEN_WINDOW_MINUTES, LiveState, apply_events, new_events
 from optimizer.params import SearchParameters
 
 
 class LivePlan:
+    #: How versions are planned: the search (optimizer.live.replan), or a yardstick's rule.
+    planner: Planner = staticmethod(search_planner)
+
     def __init__(self, state: LiveState, versions: list[Version], settings: ReplanSettings,
                  params: SearchParameters | None = None):
         self.state = state
@@ -32,7 +35,8 @@ class LivePlan:
                frozen_window_minutes: float = DEFAULT_FROZEN_WINDOW_MINUTES,
                params: SearchParameters | None = None) -> LivePlan:
         settings = settings or ReplanSettings()
-        state, v1 = first_version(problem, settings, now, frozen_window_minutes)
+        state, v1 = first_version(problem, settings, now, frozen_window_minutes, planner=cls.planner,
+                                  params=params)
         return cls(state, [v1], settings, params)
 
     @property
@@ -57,7 +61,8 @@ class LivePlan:
         """The next version from every waiting event (None when none waits)."""
         if not self.pending:
             return None
-        self.state, version = replan(self.state, self.current, self.pending, self.settings, self.params)
+        self.state, version = replan(self.state, self.current, self.pending, self.settings, self.params,
+                                     planner=self.planner)
         self.versions.append(version)
         self.pending = []
         self._pending_state = self.state

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import AwareDatetime, Field
 
-from optimizer.compiled import compile_problem
+from optimizer.compiled import CompiledProblem, compile_problem
 from optimizer.diff import CallChange, KpiChange, Stability, plan_diff
 from optimizer.domain import Closure, FrozenAssignment, PreviousAssignment, Problem, TimeWindow
 from optimizer.live.events import (
@@ -37,11 +37,11 @@ from optimizer.live.events import (
 from optimizer.live.repair import shift_repair
 from optimizer.live.state import LiveState, apply_events, handling_end
 from optimizer.params import ObjectiveWeights, SearchParameters, SolveOptions
-from optimizer.plan import CallAssignment, Out, Plan, PlanSource
-from optimizer.report import plan_from_result
+from optimizer.plan import CallAssignment, Out, Plan, PlanSource, UnservedCall
+from optimizer.report import build_plan, plan_from_result
 from optimizer.result import Result
 from optimizer.solver import solve
-from optimizer.steps import to_assignments
+from optimizer.steps import Placement, to_assignments, unserved_calls
 
 #: A lifted closure lets the calls it held move earlier: those starting up to this long after it.
 LIFTED_REACH = timedelta(hours=24)
@@ -252,22 +252,49 @@ def _options(settings: ReplanSettings, time_limit_s: float, workers: int) -> Sol
                         weights=settings.weights)
 
 
+#: What makes a version's plan from its planning view: the last version's plan by call (empty for
+#: version 1), the calls the batch concerns; the plan and how many calls it was free to move. The
+#: search below, or a yardstick (optimizer.live.baselines: re-run FCFS).
+Planner = Callable[[View, dict[str, CallAssignment], set[str], ReplanSettings, SearchParameters | None],
+                   tuple[Plan, int]]
+
+REPAIR_UNSERVED = "the repair of the last version could not serve it within its hard limits"
+
+
+def search_planner(view: View, previous: dict[str, CallAssignment], concerned: set[str],
+                   settings: ReplanSettings, params: SearchParameters | None) -> tuple[Plan, int]:
+    """Version 1: the problem solved whole. Later ones: repair, free what must move, search."""
+    if not previous:
+        whole = solve(view.problem, _options(settings, settings.first_time_limit_s, settings.first_workers),
+                      params=params)
+        freed = len(view.problem.calls) - len(view.fixed)
+        return plan_from_result(view.problem, whole, settings.weights), freed
+    result, start, freed = _solve_view(view, previous, concerned, settings, params)
+    if result is None:  # nothing to search, or the search found no plan in its time: the repair stands
+        cp, placed = start
+        unserved = [UnservedCall(call_id=cp.calls[i].id, reasons=[REPAIR_UNSERVED])
+                    for i in unserved_calls(placed)]
+        return build_plan(view.problem, to_assignments(cp, placed), weights=settings.weights,
+                          unserved=unserved), freed
+    return plan_from_result(view.problem, result, settings.weights), freed
+
+
 def first_version(problem: Problem, settings: ReplanSettings, now: datetime | None = None,
-                  frozen_window_minutes: float | None = None) -> tuple[LiveState, Version]:
-    """Version 1: the problem solved whole."""
+                  frozen_window_minutes: float | None = None, planner: Planner = search_planner,
+                  params: SearchParameters | None = None) -> tuple[LiveState, Version]:
+    """Version 1: the problem planned whole, from `now` (default: the horizon start)."""
     started = time.monotonic()
     state = LiveState.start(problem, now) if frozen_window_minutes is None else LiveState.start(
         problem, now, frozen_window_minutes)
     view = planning_view(state, {}, set())
-    result = solve(view.problem, _options(settings, settings.first_time_limit_s, settings.first_workers))
-    plan = plan_from_result(view.problem, result, settings.weights)
+    plan, freed = planner(view, {}, set(), settings, params)
     return state, Version(number=1, now=state.now, problem=view.problem, plan=plan, history=view.history,
-                          freed_calls=len(view.problem.calls) - len(view.fixed),
-                          replan_s=time.monotonic() - started)
+                          freed_calls=freed, replan_s=time.monotonic() - started)
 
 
 def replan(state: LiveState, last: Version, events: Sequence[Event], settings: ReplanSettings,
-           params: SearchParameters | None = None) -> tuple[LiveState, Version]:
+           params: SearchParameters | None = None, planner: Planner = search_planner
+           ) -> tuple[LiveState, Version]:
     """The state after `events` and the version that plans it (EventsRefused / EventConflict
     when the batch cannot be applied: nothing changes). Deterministic: one worker, budgets in
     work (optimizer.params.OneWorkerBudgets)."""
@@ -277,8 +304,7 @@ def replan(state: LiveState, last: Version, events: Sequence[Event], settings: R
     previous = {a.call_id: a for a in last.timeline()}
     causes = concerned_calls(applied.touched, applied.events, state, previous)
     view = planning_view(new, previous, set(causes))
-    result, freed = _solve_view(view, previous, set(causes), settings, params)
-    plan = plan_from_result(view.problem, result, settings.weights)
+    plan, freed = planner(view, previous, set(causes), settings, params)
     version = Version(number=last.number + 1, now=new.now, event_ids=[e.event_id for e in applied.events],
                       problem=view.problem, plan=plan, history=view.history,
                       cancelled=[c for c in new.cancelled if c not in state.cancelled], freed_calls=freed)
@@ -287,10 +313,21 @@ def replan(state: LiveState, last: Version, events: Sequence[Event], settings: R
     return new, version
 
 
+def _better(a: Result, b: Result | None) -> bool:
+    """Whether `a` is a better plan than `b`: more calls served, then a lower objective."""
+    if not a.has_plan:
+        return False
+    if b is None or not b.has_plan:
+        return True
+    return (len(a.unserved), a.objective or 0.0) < (len(b.unserved), b.objective or 0.0)
+
+
 def _solve_view(view: View, previous: dict[str, CallAssignment], concerned: set[str],
-                settings: ReplanSettings, params: SearchParameters | None) -> tuple[Result, int]:
+                settings: ReplanSettings, params: SearchParameters | None
+                ) -> tuple[Result | None, tuple[CompiledProblem, dict[int, Placement]], int]:
     """Repair the last version around the concerned calls, free what the repair moved (and
-    their links), hold the rest, and search from the repair."""
+    their links), hold the rest, and search from the repair: the search's result (None when
+    there was nothing to search or it found no plan), the repair, the calls freed."""
     problem = view.problem
     cp = compile_problem(problem)
     prefer = cp.preferred(a for cid, a in previous.items() if cid in cp.call_index)
@@ -300,7 +337,8 @@ def _solve_view(view: View, previous: dict[str, CallAssignment], concerned: set[
     options = _options(settings, settings.replan_time_limit_s / rounds, 1)
     movable = [c.id for c in problem.calls if c.id not in view.fixed]
     if not settings.neighbourhood:
-        return solve(problem, options, initial_plan=start_plan, params=params), len(movable)
+        whole = solve(problem, options, initial_plan=start_plan, params=params)
+        return (whole if whole.has_plan else None), (cp, repaired), len(movable)
     free: set[str] = set()
     for cid in movable:
         i = cp.call_index[cid]
@@ -311,19 +349,22 @@ def _solve_view(view: View, previous: dict[str, CallAssignment], concerned: set[
     for link in problem.links:
         if link.before in free or link.after in free:
             free.update(x for x in (link.before, link.after) if x in movable)
-    result = _solve_held(problem, start_plan, free, options, params)
+    if not free:
+        return None, (cp, repaired), 0
+    found = _solve_held(problem, start_plan, free, options, params)
+    result = found if found.has_plan else None
     for _ in range(settings.rings):  # a fixed number, not "while time lasts": a replay gives the same
-        wider = _ring(problem, result.assignments, free, movable) if result.has_plan else free
+        base = result.assignments if result is not None else start_plan
+        wider = _ring(problem, base, free, movable)
         if wider == free:
             break
         free = wider
-        widened = _solve_held(problem, result.assignments, free, options, params)
-        if widened.has_plan and len(widened.unserved) <= len(result.unserved) and (
-                widened.objective or 0) <= (result.objective or 0):
+        widened = _solve_held(problem, base, free, options, params)
+        if _better(widened, result):
             result = widened
-    if result.source == PlanSource.INITIAL_PLAN:
+    if result is not None and result.source == PlanSource.INITIAL_PLAN:
         result = dataclasses.replace(result, source=PlanSource.PREVIOUS_PLAN)
-    return result, len(free)
+    return result, (cp, repaired), len(free)
 
 
 def _solve_held(problem: Problem, start: Sequence[CallAssignment], free: set[str], options: SolveOptions,
