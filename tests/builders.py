@@ -97,6 +97,19 @@ def two_ships_one_berth_dict(**extra: Any) -> dict[str, Any]:
     )
 
 
+def corridor_dict() -> dict[str, Any]:
+    """Three vessels over Aktau and Baku: two Aktau berths, one Baku berth, a two-call voyage (the
+    live-plan tests' problem: every event type has a call to apply to)."""
+    return problem_dict(
+        [port("KZAAU", [berth("A1"), berth("A2")]), port("AZBAK", [berth("B1")], tz="Asia/Baku")],
+        [vessel("V1"), vessel("V2"), vessel("V3")],
+        [call("V1-A", "V1", "KZAAU", 6), call("V1-B", "V1", "AZBAK", 5),
+         call("V2-A", "V2", "KZAAU", 8), call("V3-B", "V3", "AZBAK", 4)],
+        [voyage("V1", 2, "V1-A", "V1-B"), voyage("V2", 3, "V2-A"), voyage("V3", 20, "V3-B")],
+        days=5,
+    )
+
+
 def two_ships_one_berth() -> Problem:
     return load_problem(two_ships_one_berth_dict())
 

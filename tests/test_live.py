@@ -15,7 +15,8 @@ from optimizer.live.events import EVENTS, Event
 from optimizer.live.live_plan import LivePlan, replay
 from optimizer.live.replan import ReplanSettings, Version, planning_view
 from optimizer.live.state import EventConflict, EventsRefused, LiveState, apply_events
-from tests.builders import at, berth, call, make_problem, port, t, vessel, voyage
+from optimizer.loading import load_problem
+from tests.builders import at, call, corridor_dict, t
 
 FAST = ReplanSettings(first_time_limit_s=2, first_workers=1, replan_time_limit_s=0.6)
 
@@ -25,19 +26,7 @@ def ev(*items: dict[str, Any]) -> list[Event]:
 
 
 def corridor() -> Problem:
-    """Three vessels over Aktau and Baku: two Aktau berths, one Baku berth, a two-call voyage."""
-    return make_problem(
-        [port("KZAAU", [berth("A1"), berth("A2")]), port("AZBAK", [berth("B1")], tz="Asia/Baku")],
-        [vessel("V1"), vessel("V2"), vessel("V3")],
-        [
-            call("V1-A", "V1", "KZAAU", 6),
-            call("V1-B", "V1", "AZBAK", 5),
-            call("V2-A", "V2", "KZAAU", 8),
-            call("V3-B", "V3", "AZBAK", 4),
-        ],
-        [voyage("V1", 2, "V1-A", "V1-B"), voyage("V2", 3, "V2-A"), voyage("V3", 20, "V3-B")],
-        days=5,
-    )
+    return load_problem(corridor_dict())
 
 
 def clean(v: Version) -> None:

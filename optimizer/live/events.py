@@ -150,12 +150,9 @@ class CallCancelled(_Event):
     call_id: Id
 
 
-class ClosureEvent(_Event):
-    """A weather closure of one port, or of every port (the basin) when `port_id` is absent; its
-    event_id names it for closure_lifted."""
+class _Window(_Event):
+    """An event about a window of time [start, end)."""
 
-    type: Literal[EventType.CLOSURE] = EventType.CLOSURE
-    port_id: Id | None = Field(default=None, description="None: the whole basin.")
     start: AwareDatetime
     end: AwareDatetime
     reason: Reason = ""
@@ -167,6 +164,14 @@ class ClosureEvent(_Event):
         if start is not None and end <= start:
             raise ValueError("end must be after start")
         return end
+
+
+class ClosureEvent(_Window):
+    """A weather closure of one port, or of every port (the basin) when `port_id` is absent; its
+    event_id names it for closure_lifted."""
+
+    type: Literal[EventType.CLOSURE] = EventType.CLOSURE
+    port_id: Id | None = Field(default=None, description="None: the whole basin.")
 
 
 class ClosureLifted(_Event):
@@ -174,20 +179,9 @@ class ClosureLifted(_Event):
     closure_event_id: EventId
 
 
-class Maintenance(_Event):
+class Maintenance(_Window):
     type: Literal[EventType.MAINTENANCE] = EventType.MAINTENANCE
     berth_id: Id
-    start: AwareDatetime
-    end: AwareDatetime
-    reason: Reason = ""
-
-    @field_validator("end")
-    @classmethod
-    def _ordered(cls, end: datetime, info: ValidationInfo) -> datetime:
-        start = info.data.get("start")
-        if start is not None and end <= start:
-            raise ValueError("end must be after start")
-        return end
 
 
 Event = Annotated[

@@ -17,22 +17,11 @@ from optimizer.checker import check
 from optimizer.domain import Problem
 from optimizer.plan import Plan
 from tests.api.conftest import make_settings
-from tests.builders import at, berth, call, port, problem_dict, vessel, voyage
+from tests.builders import at, corridor_dict
 
 
 def corridor() -> dict[str, Any]:
-    return problem_dict(
-        [port("KZAAU", [berth("A1"), berth("A2")]), port("AZBAK", [berth("B1")], tz="Asia/Baku")],
-        [vessel("V1"), vessel("V2"), vessel("V3")],
-        [
-            call("V1-A", "V1", "KZAAU", 6),
-            call("V1-B", "V1", "AZBAK", 5),
-            call("V2-A", "V2", "KZAAU", 8),
-            call("V3-B", "V3", "AZBAK", 4),
-        ],
-        [voyage("V1", 2, "V1-A", "V1-B"), voyage("V2", 3, "V2-A"), voyage("V3", 20, "V3-B")],
-        days=5,
-    )
+    return corridor_dict()
 
 
 @pytest.fixture
