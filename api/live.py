@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from api.db import Database
@@ -154,13 +154,18 @@ class LiveStore:
                 )
             ]
 
-    def pending_count(self, plan_id: str) -> int:
+    def pending_count(self, plan_id: str, version: int) -> int:
+        """Events not applied by `version`: waiting ones, and any a later version applied since the
+        caller read `version` (so that a reader never sees an old version with nothing waiting)."""
         with self.db.session() as s:
             return (
                 s.scalar(
                     select(func.count())
                     .select_from(LiveEventRow)
-                    .where(LiveEventRow.live_plan_id == plan_id, LiveEventRow.version.is_(None))
+                    .where(
+                        LiveEventRow.live_plan_id == plan_id,
+                        or_(LiveEventRow.version.is_(None), LiveEventRow.version > version),
+                    )
                 )
                 or 0
             )

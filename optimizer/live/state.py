@@ -382,17 +382,14 @@ class _Apply:
         voyage, k = p.voyage_order()[c.id]
         ids = [x for x in voyage.call_ids if x != c.id]
         voyages = list(p.voyages)
+        eta = voyage.eta
+        if k == 0 and ids:  # the vessel now heads for the next port: from the ETA, on at service speed
+            nm = p.distance_nm(c.port_id, p.call_map()[ids[0]].port_id) or 0.0
+            eta += timedelta(hours=nm / p.vessel_map()[c.vessel_id].service_speed_kn)
         if not ids:
             voyages.remove(voyage)
         else:
-            update: dict[str, object] = {"call_ids": ids}
-            if k == 0:  # the vessel now heads for the next port: from the ETA, on at service speed
-                nxt = p.call_map()[ids[0]]
-                nm = p.distance_nm(c.port_id, nxt.port_id) or 0.0
-                speed = p.vessel_map()[c.vessel_id].service_speed_kn
-                update["eta"] = voyage.eta + timedelta(hours=nm / speed)
-                self.grow_horizon(update["eta"])  # type: ignore[arg-type]
-            voyages[voyages.index(voyage)] = voyage.model_copy(update=update)
+            voyages[voyages.index(voyage)] = voyage.model_copy(update={"call_ids": ids, "eta": eta})
         for cid in ids[k:]:
             self.touch(cid, e)
         for link in p.links:
@@ -407,6 +404,7 @@ class _Apply:
         })
         self.s.reported_etas.pop(c.id, None)
         self.s.cancelled.append(c.id)
+        self.grow_horizon(eta)  # after the problem without the call is in place
 
     def _closure(self, e: ClosureEvent) -> None:
         if e.port_id is not None and e.port_id not in {x.id for x in self.s.problem.ports}:

@@ -347,6 +347,11 @@ def test_live_plan_end_to_end_with_a_sigkill_mid_replan(
             )
             assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "time", bad.text
         current = live.settle()
+        after_cancel = live.get(f"/versions/{current['version']}")
+        assert "cancel-1" in after_cancel["event_ids"] and after_cancel["cancelled"] == [future[0]], (
+            after_cancel["event_ids"]
+        )
+        assert future[0] not in {c["call_id"] for c in after_cancel["plan"]["calls"]}
         now += timedelta(hours=8)
         send(
             [
