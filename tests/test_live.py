@@ -379,3 +379,39 @@ def test_every_accepted_batch_gives_a_clean_version_and_a_refused_one_changes_no
         v = live.replan()
         assert v is not None
         clean(v)
+
+
+def test_the_live_chart_counts_history_and_plan_together(live0: LivePlan) -> None:
+    from optimizer.gantt.live import live_chart
+
+    live = fresh(live0)
+    a = live.current.plan.by_call()["V1-A"]
+    live.submit(
+        ev(
+            {
+                "event_id": "atb",
+                "type": "actual_berthing",
+                "call_id": "V1-A",
+                "berth_id": a.berth_id,
+                "time": a.berth_start.isoformat(),
+            },
+            {
+                "event_id": "atd",
+                "type": "actual_departure",
+                "call_id": "V1-A",
+                "time": a.berth_end.isoformat(),
+            },
+            {
+                "event_id": "ata",
+                "type": "actual_arrival",
+                "call_id": "V1-B",
+                "time": live.current.plan.by_call()["V1-B"].arrival.isoformat(),
+            },
+        )
+    )
+    v = live.replan()
+    assert v is not None and [h.call_id for h in v.history] == ["V1-A"]
+    _, plan, marks = live_chart(v, live.state.problem)
+    assert plan.kpis is not None and v.plan.kpis is not None
+    assert plan.kpis.calls == len(v.plan.calls) + 1 and "V1-A" in marks.actual
+    assert plan.kpis.total_dwell_hours > v.plan.kpis.total_dwell_hours
