@@ -27,7 +27,7 @@ from pydantic import AwareDatetime, Field
 
 from optimizer.compiled import CompiledProblem, compile_problem
 from optimizer.diff import CallChange, KpiChange, Stability, plan_diff
-from optimizer.domain import Closure, FrozenAssignment, PreviousAssignment, Problem, TimeWindow
+from optimizer.domain import FrozenAssignment, PreviousAssignment, Problem, Voyage
 from optimizer.live.events import (
     ClosureEvent,
     ClosureLifted,
@@ -109,46 +109,7 @@ def planning_view(state: LiveState, previous: dict[str, CallAssignment], touched
     now, until = state.now, state.frozen_until
     history: list[CallAssignment] = []
     frozen: dict[str, FrozenAssignment] = {}
-    voyages = []
-    for voyage in p.voyages:
-        ids = voyage.call_ids
-        start = 0
-        for k, cid in enumerate(ids):
-            a = state.actual(cid)
-            left_prev = k > 0 and state.actual(ids[k - 1]).departure is not None
-            if a.arrival is not None or a.berthing is not None or (left_prev and cid in state.reported_etas):
-                start = k
-            elif left_prev:
-                start = k - 1
-        for k, cid in enumerate(ids):
-            a = state.actual(cid)
-            if a.berthing is None:
-                continue
-            assert a.berth_id is not None
-            arrival = a.arrival
-            if arrival is None:
-                planned = previous.get(cid)
-                first_eta = voyage.eta if k == 0 else None
-                arrival = min(t for t in (planned.arrival if planned else None, first_eta, a.berthing)
-                              if t is not None and t <= a.berthing)
-            end = a.departure or handling_end(state, cid)
-            if k < start:
-                history.append(CallAssignment(call_id=cid, berth_id=a.berth_id, arrival=arrival,
-                                              berth_start=a.berthing, berth_end=end))
-            else:
-                frozen[cid] = FrozenAssignment(berth_id=a.berth_id, berth_start=a.berthing, berth_end=end,
-                                               arrival=arrival)
-        rest = ids[start:]
-        first = rest[0]
-        fa = state.actual(first)
-        eta: datetime = voyage.eta
-        if first in frozen:
-            eta = frozen[first].arrival or frozen[first].berth_start
-        elif fa.arrival is not None:
-            eta = fa.arrival
-        elif first in state.reported_etas and start > 0:
-            eta = _reachable(p, ids[start - 1], first, state.reported_etas[first], history)
-        voyages.append(voyage.model_copy(update={"eta": eta, "call_ids": rest}))
+    voyages = [_voyage_view(state, voyage, previous, history, frozen) for voyage in p.voyages]
     in_view = {cid for v in voyages for cid in v.call_ids}
     departed = {h.call_id: h for h in history}
     ready: dict[str, datetime] = {}
@@ -164,33 +125,68 @@ def planning_view(state: LiveState, previous: dict[str, CallAssignment], touched
     for c in p.calls:
         if c.id not in in_view:
             continue
-        if c.id in frozen:
-            new_calls.append(c.model_copy(update={"frozen": frozen[c.id]}))
-            continue
         before = previous.get(c.id)
-        if (before is not None and c.id not in touched and now <= before.berth_start < until
+        if c.id not in frozen and (
+                before is not None and c.id not in touched and now <= before.berth_start < until
                 and state.actual(c.id).arrival is None and not _meets_fact(before, frozen.values())):
             fixed.add(c.id)
-            new_calls.append(c.model_copy(update={"frozen": FrozenAssignment(
-                berth_id=before.berth_id, berth_start=before.berth_start, berth_end=before.berth_end,
-                arrival=before.arrival)}))
+            frozen[c.id] = FrozenAssignment(berth_id=before.berth_id, berth_start=before.berth_start,
+                                            berth_end=before.berth_end, arrival=before.arrival)
+        if c.id in frozen:
+            new_calls.append(c.model_copy(update={"frozen": frozen[c.id]}))
             continue
         lows = [t for t in (c.earliest_start, now, ready.get(c.id), state.reported_etas.get(c.id))
                 if t is not None]
         new_calls.append(c.model_copy(update={"earliest_start": max(lows)}))
-    ports = []
-    for port in p.ports:
-        extra = [Closure(start=e.start, end=e.end, reason=e.reason or f"closure {e.event_id}")
-                 for e in state.closures.values() if e.port_id in (None, port.id)]
-        berths = [b.model_copy(update={"unavailable": [*b.unavailable, *(
-            TimeWindow(start=m.start, end=m.end, reason=m.reason or f"maintenance {m.event_id}")
-            for m in state.maintenance.values() if m.berth_id == b.id)]}) for b in port.berths]
-        ports.append(port.model_copy(update={"closures": [*port.closures, *extra], "berths": berths}))
     prev_plan = [PreviousAssignment(call_id=a.call_id, berth_id=a.berth_id, berth_start=a.berth_start)
                  for cid, a in previous.items() if cid in in_view]
-    view = p.model_copy(update={"calls": new_calls, "voyages": voyages, "links": links, "ports": ports,
-                                "previous_plan": prev_plan or None})
+    view = p.model_copy(update={"calls": new_calls, "voyages": voyages, "links": links,
+                                "ports": state.ports_with_windows(), "previous_plan": prev_plan or None})
     return View(problem=view, history=sorted(history, key=lambda a: a.berth_start), fixed=fixed)
+
+
+def _voyage_view(state: LiveState, voyage: Voyage, previous: dict[str, CallAssignment],
+                 history: list[CallAssignment], frozen: dict[str, FrozenAssignment]) -> Voyage:
+    """The part of a voyage still to plan, from its last call with a known arrival (an ATA, an
+    ATB, or an ETA reported after the vessel left the port before) or from its last departed call
+    (so the leg after it keeps its speeds); the calls before are history. Calls that berthed go
+    to `history` or, in the view, to `frozen`, at their actual times."""
+    ids = voyage.call_ids
+    start = 0
+    for k, cid in enumerate(ids):
+        a = state.actual(cid)
+        left_prev = k > 0 and state.actual(ids[k - 1]).departure is not None
+        if a.arrival is not None or a.berthing is not None or (left_prev and cid in state.reported_etas):
+            start = k
+        elif left_prev:
+            start = k - 1
+    for k, cid in enumerate(ids):
+        a = state.actual(cid)
+        if a.berthing is None:
+            continue
+        assert a.berth_id is not None
+        arrival = a.arrival
+        if arrival is None:
+            planned = previous.get(cid)
+            first_eta = voyage.eta if k == 0 else None
+            arrival = min(t for t in (planned.arrival if planned else None, first_eta, a.berthing)
+                          if t is not None and t <= a.berthing)
+        end = a.departure or handling_end(state, cid)
+        if k < start:
+            history.append(CallAssignment(call_id=cid, berth_id=a.berth_id, arrival=arrival,
+                                          berth_start=a.berthing, berth_end=end))
+        else:
+            frozen[cid] = FrozenAssignment(berth_id=a.berth_id, berth_start=a.berthing, berth_end=end,
+                                           arrival=arrival)
+    first = ids[start]
+    eta: datetime = voyage.eta
+    if first in frozen:
+        eta = frozen[first].arrival or frozen[first].berth_start
+    elif (ata := state.actual(first).arrival) is not None:
+        eta = ata
+    elif first in state.reported_etas and start > 0:
+        eta = _reachable(state.problem, ids[start - 1], first, state.reported_etas[first], history)
+    return voyage.model_copy(update={"eta": eta, "call_ids": ids[start:]})
 
 
 def _meets_fact(a: CallAssignment, facts: Iterable[FrozenAssignment]) -> bool:

@@ -18,7 +18,7 @@ import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from optimizer.domain import Closure, Problem, TimeWindow
+from optimizer.domain import Problem
 from optimizer.live.events import (
     ActualArrival,
     ActualBerthing,
@@ -160,13 +160,6 @@ def final_facts_problem(state: LiveState) -> Problem:
         if (eta := state.reported_etas.get(c.id)) is not None:
             update["earliest_start"] = max(eta, c.earliest_start) if c.earliest_start else eta
         calls.append(c.model_copy(update=update))
-    ports = []
-    for port in p.ports:
-        extra = [Closure(start=e.start, end=e.end, reason=e.reason or f"closure {e.event_id}")
-                 for e in state.closures.values() if e.port_id in (None, port.id)]
-        berths = [b.model_copy(update={"unavailable": [*b.unavailable, *(
-            TimeWindow(start=m.start, end=m.end, reason=m.reason or f"maintenance {m.event_id}")
-            for m in state.maintenance.values() if m.berth_id == b.id)]}) for b in port.berths]
-        ports.append(port.model_copy(update={"closures": [*port.closures, *extra], "berths": berths}))
+    ports = state.ports_with_windows()
     return p.model_copy(update={"calls": calls, "ports": ports, "previous_plan": None,
                                 "name": f"{p.name} (final facts)"})

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from optimizer.domain import Call, Problem, Voyage, handling_hours
+from optimizer.domain import Call, Closure, Port, Problem, TimeWindow, Voyage, handling_hours
 from optimizer.kpis import fmt_time
 from optimizer.live.events import (
     EVENT,
@@ -99,6 +99,18 @@ class LiveState(BaseModel):
 
     def actual(self, call_id: str) -> CallActuals:
         return self.actuals.get(call_id) or CallActuals()
+
+    def ports_with_windows(self) -> list[Port]:
+        """The problem's ports with the active closure and maintenance events folded in."""
+        ports = []
+        for port in self.problem.ports:
+            extra = [Closure(start=e.start, end=e.end, reason=e.reason or f"closure {e.event_id}")
+                     for e in self.closures.values() if e.port_id in (None, port.id)]
+            berths = [b.model_copy(update={"unavailable": [*b.unavailable, *(
+                TimeWindow(start=m.start, end=m.end, reason=m.reason or f"maintenance {m.event_id}")
+                for m in self.maintenance.values() if m.berth_id == b.id)]}) for b in port.berths]
+            ports.append(port.model_copy(update={"closures": [*port.closures, *extra], "berths": berths}))
+        return ports
 
 
 def event_digest(e: Event) -> str:
