@@ -17,7 +17,9 @@ from api import errors
 from api.db import Database
 from api.jit import JitStore, include_jit
 from api.limits import BodyLimitMiddleware
-from api.live import LiveGateway, LiveStore, Replanner
+from api.live import LiveStore
+from api.live_jit import LiveGateway
+from api.replanner import Replanner
 from api.routes import check, health, live_plans, schedules, solve, webhooks
 from api.runner import Runner
 from api.settings import Settings
@@ -104,7 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(health.router)
     # DCSA JIT 2.0 under /v2: carriers' timestamps become the live plans' events (api/jit/README.md)
-    include_jit(app, db, lambda: LiveGateway(live_store, replanner))
+    include_jit(app, db, lambda: LiveGateway(live_store, replanner.wake))
     routers = (schedules, solve, check, live_plans, webhooks, health)
     app.state.route_table = errors.route_table(
         [*app.router.routes, *(r for m in routers for r in m.router.routes)])
