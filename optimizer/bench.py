@@ -561,7 +561,14 @@ def live_command(
 ) -> None:
     """The live plan's stability (3 voyages delayed 2, 4, 6 h: replan vs a full re-solve) and
     speed (event -> version p50 / p95). Exit 1 when a plan fails the checker."""
-    from optimizer.live.bench_live import TARGETS, replay_timing, stability
+    from optimizer.live.bench_live import (
+        TARGETS,
+        replay_timing,
+        stability,
+        stability_table,
+        targets_line,
+        timings_table,
+    )
     from optimizer.live.replan import ReplanSettings
     from optimizer.live.replaying import EventFileError, EventLine, read_event_file
     from optimizer.loading import load_problem_file
@@ -579,16 +586,12 @@ def live_command(
     seed_values = _seed_list(seeds)
     err.print(f"{problem.name}: version 1 ({first_time_limit:g} s), then {len(seed_values)} seed(s) of 3 "
               "delayed voyages, each replanned and re-solved from scratch ...")
-    _, rows = stability(problem, seed_values, settings)
-    table = Table(title=f"{problem.name}: 3 voyages delayed 2, 4, 6 h, replan ({replan_time_limit:g} s) vs "
-                  f"full re-solve ({first_time_limit:g} s)", title_justify="left")
-    for col in ("seed", "delayed", "replan s", "berth chg outside", "shifted >30 min", "RTAs moved",
-                "dwell replan h", "dwell re-solve h", "dwell vs re-solve", "checks"):
-        table.add_column(col, justify="left" if col in ("delayed", "checks") else "right")
-    for r in rows:
-        table.add_row(str(r.seed), ", ".join(r.delayed), f"{r.replan_s:.2f}", str(r.berth_changes_outside),
-                      str(r.shifted), str(r.rta_moved), f"{r.replan_dwell_h:,.1f}", f"{r.full_dwell_h:,.1f}",
-                      f"{r.dwell_vs_full_pct:+.2f} %", "ok" if r.checks_ok else "FAILED")
+    try:
+        _, rows = stability(problem, seed_values, settings)
+    except ValueError as exc:  # too few voyages to delay
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    table = stability_table(problem.name, rows, replan_time_limit, first_time_limit)
     figures: dict[str, Any] = {
         "stability": [asdict(r) | {"dwell_vs_full_pct": r.dwell_vs_full_pct} for r in rows],
         "targets": TARGETS}
@@ -611,21 +614,9 @@ def live_command(
         typer.echo(json.dumps(figures, default=str))
     else:
         out.print(table)
-        worst_shift = max(r.shifted for r in rows)
-        worst_outside = max(r.berth_changes_outside for r in rows)
-        worst_dwell = max(r.dwell_vs_full_pct for r in rows)
-        out.print(f"targets: shifted >30 min <= {TARGETS['shifted']} (worst {worst_shift}), berth changes "
-                  f"outside the delayed voyages <= {TARGETS['berth_changes_outside']} "
-                  f"(worst {worst_outside}), "
-                  f"dwell <= +{TARGETS['dwell_worse_pct']:g} % vs re-solve (worst {worst_dwell:+.2f} %)")
+        out.print(targets_line(rows))
         if timings:
-            tt = Table(title="event -> version", title_justify="left")
-            for col in ("stream", "events", "p50 s", "p95 s", "max s", "version 1 s", "failed checks"):
-                tt.add_column(col, justify="left" if col == "stream" else "right")
-            for name, t in timings:
-                tt.add_row(name, f"{t['events']:.0f}", f"{t['p50_s']:.2f}", f"{t['p95_s']:.2f}",
-                           f"{t['max_s']:.2f}", f"{t['first_s']:.1f}", f"{t['failed_checks']:.0f}")
-            out.print(tt)
+            out.print(timings_table(timings))
             out.print("targets: p95 <= 5 s (100 calls), <= 15 s (400 calls)")
     if not all(r.checks_ok for r in rows) or any(t["failed_checks"] for _, t in timings):
         raise typer.Exit(1)

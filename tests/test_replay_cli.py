@@ -118,3 +118,22 @@ def test_the_week_stream_parses_and_is_reproducible_from_the_seed() -> None:
     again = week_events(week, 2026)
     assert dump_event_lines(again) == dump_event_lines([el.event for el in lines])
     assert dump_event_lines(week_events(week, 1)) != dump_event_lines(again)
+
+
+def test_bench_live_prints_the_stability_table_and_the_targets(tmp_path: Path) -> None:
+    from tests.builders import corridor_dict
+
+    data = corridor_dict()
+    problem = tmp_path / "corridor.json"
+    problem.write_text(json.dumps(data), encoding="utf-8")
+    args = ["bench", "live", "--problem", str(problem), "--first-time-limit", "0.5",
+            "--replan-time-limit", "0.2", "--seeds", "0", "--no-replay"]
+    result = runner.invoke(app, args)  # its voyages arrive too early to be delayed
+    assert result.exit_code == 2 and "delays 3 voyages" in result.output and "Traceback" not in result.output
+    for v in data["voyages"]:
+        v["eta"] = v["eta"].replace("2026-11-02", "2026-11-03")
+    problem.write_text(json.dumps(data), encoding="utf-8")
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "berth chg outside" in result.output and "dwell vs re-solve" in result.output
+    assert re.search(r"targets: shifted >30 min <= 15 \(worst \d+\)", result.output)

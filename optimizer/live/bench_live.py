@@ -16,6 +16,8 @@ import random
 from dataclasses import dataclass
 from datetime import timedelta
 
+from rich.table import Table
+
 from optimizer.checker import check
 from optimizer.domain import Problem
 from optimizer.live.events import Eta
@@ -59,6 +61,9 @@ class StabilityRow:
 def pick_voyages(problem: Problem, seed: int) -> list[str]:
     """Three vessels whose voyages are delayed 2, 4, 6 h, the same for a seed."""
     pool = sorted(v.vessel_id for v in problem.voyages if v.eta >= problem.horizon_start + PICK_AFTER)
+    if len(pool) < len(DELAYS_H):
+        raise ValueError(f"the stability benchmark delays {len(DELAYS_H)} voyages whose ETA is at least "
+                         f"{PICK_AFTER} after the horizon start; {problem.name} has {len(pool)}")
     return random.Random(f"portsync-bench-live-{seed}").sample(pool, len(DELAYS_H))
 
 
@@ -105,3 +110,38 @@ def replay_timing(problem: Problem, lines: list[EventLine], settings: ReplanSett
     out["failed_checks"] = float(len(run.failed_checks))
     out["first_s"] = run.live.versions[0].replan_s
     return out
+
+
+# -- the tables `portsync bench live` prints ---------------------------------------------------------
+
+
+def stability_table(name: str, rows: list[StabilityRow], replan_s: float, full_s: float) -> Table:
+    table = Table(title=f"{name}: 3 voyages delayed 2, 4, 6 h, replan ({replan_s:g} s) vs "
+                  f"full re-solve ({full_s:g} s)", title_justify="left")
+    for col in ("seed", "delayed", "replan s", "berth chg outside", "shifted >30 min", "RTAs moved",
+                "dwell replan h", "dwell re-solve h", "dwell vs re-solve", "checks"):
+        table.add_column(col, justify="left" if col in ("delayed", "checks") else "right")
+    for r in rows:
+        table.add_row(str(r.seed), ", ".join(r.delayed), f"{r.replan_s:.2f}", str(r.berth_changes_outside),
+                      str(r.shifted), str(r.rta_moved), f"{r.replan_dwell_h:,.1f}", f"{r.full_dwell_h:,.1f}",
+                      f"{r.dwell_vs_full_pct:+.2f} %", "ok" if r.checks_ok else "FAILED")
+    return table
+
+
+def targets_line(rows: list[StabilityRow]) -> str:
+    """The stability targets beside the worst row of each."""
+    return (f"targets: shifted >30 min <= {TARGETS['shifted']} (worst {max(r.shifted for r in rows)}), "
+            f"berth changes outside the delayed voyages <= {TARGETS['berth_changes_outside']} "
+            f"(worst {max(r.berth_changes_outside for r in rows)}), "
+            f"dwell <= +{TARGETS['dwell_worse_pct']:g} % vs re-solve "
+            f"(worst {max(r.dwell_vs_full_pct for r in rows):+.2f} %)")
+
+
+def timings_table(timings: list[tuple[str, dict[str, float]]]) -> Table:
+    tt = Table(title="event -> version", title_justify="left")
+    for col in ("stream", "events", "p50 s", "p95 s", "max s", "version 1 s", "failed checks"):
+        tt.add_column(col, justify="left" if col == "stream" else "right")
+    for name, t in timings:
+        tt.add_row(name, f"{t['events']:.0f}", f"{t['p50_s']:.2f}", f"{t['p95_s']:.2f}",
+                   f"{t['max_s']:.2f}", f"{t['first_s']:.1f}", f"{t['failed_checks']:.0f}")
+    return tt
