@@ -8,16 +8,10 @@ optimization, no memory of the last plan beyond what is frozen.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
-
 from optimizer.baseline import fcfs_steps
 from optimizer.compiled import compile_problem
-from optimizer.domain import Problem
-from optimizer.live.events import Event
 from optimizer.live.live_plan import LivePlan
-from optimizer.live.replan import ReplanSettings, Version, View, first_version, replan
-from optimizer.live.state import DEFAULT_FROZEN_WINDOW_MINUTES, LiveState
+from optimizer.live.replan import ReplanSettings, View
 from optimizer.params import SearchParameters
 from optimizer.plan import CallAssignment, Plan, UnservedCall
 from optimizer.report import build_plan
@@ -34,18 +28,6 @@ def fcfs_planner(view: View, previous: dict[str, CallAssignment], concerned: set
     unserved = [UnservedCall(call_id=cp.calls[i].id, reasons=[FCFS_UNSERVED]) for i in unserved_calls(placed)]
     plan = build_plan(view.problem, to_assignments(cp, placed), weights=settings.weights, unserved=unserved)
     return plan, len(view.problem.calls) - len(view.fixed)
-
-
-def fcfs_first_version(problem: Problem, settings: ReplanSettings, now: datetime | None = None,
-                       frozen_window_minutes: float = DEFAULT_FROZEN_WINDOW_MINUTES
-                       ) -> tuple[LiveState, Version]:
-    return first_version(problem, settings, now, frozen_window_minutes, planner=fcfs_planner)
-
-
-def fcfs_replan(state: LiveState, last: Version, events: Sequence[Event], settings: ReplanSettings,
-                params: SearchParameters | None = None) -> tuple[LiveState, Version]:
-    """As optimizer.live.replan.replan, with each port re-planning FCFS instead of the search."""
-    return replan(state, last, events, settings, params, planner=fcfs_planner)
 
 
 class FcfsLivePlan(LivePlan):

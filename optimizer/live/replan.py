@@ -35,7 +35,7 @@ from optimizer.live.events import (
     Maintenance,
 )
 from optimizer.live.repair import shift_repair
-from optimizer.live.state import LiveState, apply_events, handling_end
+from optimizer.live.state import DEFAULT_FROZEN_WINDOW_MINUTES, LiveState, apply_events, handling_end
 from optimizer.params import ObjectiveWeights, SearchParameters, SolveOptions
 from optimizer.plan import CallAssignment, Out, Plan, PlanSource, UnservedCall
 from optimizer.report import build_plan, plan_from_result
@@ -276,12 +276,12 @@ def search_planner(view: View, previous: dict[str, CallAssignment], concerned: s
 
 
 def first_version(problem: Problem, settings: ReplanSettings, now: datetime | None = None,
-                  frozen_window_minutes: float | None = None, planner: Planner = search_planner,
-                  params: SearchParameters | None = None) -> tuple[LiveState, Version]:
+                  frozen_window_minutes: float = DEFAULT_FROZEN_WINDOW_MINUTES,
+                  planner: Planner = search_planner, params: SearchParameters | None = None
+                  ) -> tuple[LiveState, Version]:
     """Version 1: the problem planned whole, from `now` (default: the horizon start)."""
     started = time.monotonic()
-    state = LiveState.start(problem, now) if frozen_window_minutes is None else LiveState.start(
-        problem, now, frozen_window_minutes)
+    state = LiveState.start(problem, now, frozen_window_minutes)
     view = planning_view(state, {}, set())
     plan, freed = planner(view, {}, set(), settings, params)
     return state, Version(number=1, now=state.now, problem=view.problem, plan=plan, history=view.history,
