@@ -70,7 +70,6 @@ class Replanner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
-        self.busy_with: str | None = None
 
     def start(self) -> None:
         self._stop.clear()
@@ -135,7 +134,6 @@ class Replanner:
             return
         events_json = json.dumps([json.loads(r.body) for r in waiting])
         assert self._pool is not None
-        self.busy_with = plan_id
         try:
             future = self._pool.submit(plan_version, row.settings, row.state, last_json, events_json)
             state_json, version_json = future.result()
@@ -150,8 +148,6 @@ class Replanner:
             if last_json is None:
                 self.store.fail(plan_id, f"version 1 could not be made: {exc}")
             return
-        finally:
-            self.busy_with = None
         version = Version.model_validate_json(version_json)
         previous = Version.model_validate_json(last_json) if last_json is not None else None
         if self.store.store(
