@@ -257,9 +257,11 @@ class _Checker:
                         break
                     if b.berth_end <= b.berth_start or a.berth_end <= a.berth_start:
                         continue  # an empty stay occupies nothing; handling_too_short says so
+                    self.as_warning = self.frozen_fact(a.call_id, b.call_id)  # two vessels reported there
                     self.add(K.BERTH_OVERLAP, f"calls {a.call_id} ({fmt_time(a.berth_start)} - "
                              f"{fmt_time(a.berth_end)}) and {b.call_id} ({fmt_time(b.berth_start)} - "
                              f"{fmt_time(b.berth_end)}) overlap on berth {bid}", b.call_id, bid)
+                    self.as_warning = False
 
     def voyages(self) -> None:
         step = timedelta(minutes=self.p.time_step_minutes)

@@ -175,7 +175,9 @@ class CompiledProblem:
                 berth_end=f.berth_end,
             )
         arr = self.time(arrival)
-        if c.prev is not None and (pf := self.problem.calls[c.prev].frozen) is not None:
+        if c.prev is None:  # a first call arrives at its ETA, exactly: the grid only rounds its berthing
+            arr = min(self.problem.voyage_order()[c.id][0].eta, self.time(start))
+        elif (pf := self.problem.calls[c.prev].frozen) is not None:
             # after a frozen call's exact (off-grid) departure: no slower than the vessel can sail
             fastest, slowest = c.sail_minutes
             whole = timedelta(seconds=math.floor(slowest * 60))

@@ -55,10 +55,11 @@ def fresh(live0: LivePlan) -> LivePlan:
         ([{"event_id": "e1", "type": "eta", "call_id": "NOPE", "eta": at(5)}], ["events", 0, "call_id"]),
         (
             [
-                {"event_id": "e1", "type": "clock", "now": at(10)},
-                {"event_id": "e2", "type": "clock", "now": at(4)},
+                {"event_id": "e1", "type": "actual_arrival", "call_id": "V2-A", "time": at(5)},
+                {"event_id": "e2", "type": "actual_berthing", "call_id": "V2-A", "berth_id": "A1",
+                 "time": at(4)},
             ],
-            ["events", 1, "now"],
+            ["events", 0, "time"],  # applied in time order: the berthing first, then an arrival after it
         ),
         (
             [{"event_id": "e1", "type": "actual_departure", "call_id": "V2-A", "time": at(5)}],
@@ -79,13 +80,6 @@ def fresh(live0: LivePlan) -> LivePlan:
         ),
         (
             [
-                {"event_id": "e1", "type": "actual_arrival", "call_id": "V2-A", "time": at(3)},
-                {"event_id": "e2", "type": "eta", "call_id": "V2-A", "eta": at(9)},
-            ],
-            ["events", 1, "eta"],
-        ),
-        (
-            [
                 {
                     "event_id": "e1",
                     "type": "actual_berthing",
@@ -97,12 +91,12 @@ def fresh(live0: LivePlan) -> LivePlan:
             ["events", 0, "berth_id"],
         ),
         (
-            [{"event_id": "e1", "type": "actual_arrival", "call_id": "V1-B", "time": at(9)}],
-            ["events", 0, "call_id"],
-        ),
-        (
-            [{"event_id": "e1", "type": "handling_update", "call_id": "V2-A", "remaining_hours": 2}],
-            ["events", 0, "call_id"],
+            [
+                {"event_id": "e1", "type": "actual_berthing", "call_id": "V1-A", "berth_id": "A1",
+                 "time": at(9)},
+                {"event_id": "e2", "type": "actual_arrival", "call_id": "V1-B", "time": at(8)},
+            ],
+            ["events", 1, "time"],
         ),
         (
             [{"event_id": "e1", "type": "closure_lifted", "closure_event_id": "storm-9"}],

@@ -25,9 +25,10 @@ from datetime import datetime, timedelta
 
 from pydantic import AwareDatetime, Field
 
+from optimizer.checker import ViolationKind, check
 from optimizer.compiled import CompiledProblem, compile_problem
 from optimizer.diff import CallChange, KpiChange, Stability, plan_diff
-from optimizer.domain import FrozenAssignment, PreviousAssignment, Problem, Voyage
+from optimizer.domain import FrozenAssignment, Link, PreviousAssignment, Problem, Voyage
 from optimizer.live.events import (
     ClosureEvent,
     ClosureLifted,
@@ -35,7 +36,13 @@ from optimizer.live.events import (
     Maintenance,
 )
 from optimizer.live.repair import shift_repair
-from optimizer.live.state import DEFAULT_FROZEN_WINDOW_MINUTES, LiveState, apply_events, handling_end
+from optimizer.live.state import (
+    DEFAULT_FROZEN_WINDOW_MINUTES,
+    LiveState,
+    Reconciliation,
+    apply_events,
+    handling_end,
+)
 from optimizer.params import ObjectiveWeights, SearchParameters, SolveOptions
 from optimizer.plan import CallAssignment, Out, Plan, PlanSource, UnservedCall
 from optimizer.report import build_plan, plan_from_result
@@ -87,6 +94,10 @@ class Version(Out):
                                    "one, over the calls this one plans.")
     cancelled: list[str] = Field(default_factory=list,
                                  description="Calls cancelled by this version's events.")
+    reconciliations: list[Reconciliation] = Field(
+        default_factory=list, description="Facts this version's events brought that contradicted what the "
+        "live plan believed, kept as reported, and what was derived from them (inferred departures, "
+        "corrections, estimates set aside because the facts came first).")
     freed_calls: int = Field(default=0, description="Calls the replan was free to move.")
     replan_s: float = 0.0
 
@@ -120,29 +131,62 @@ def planning_view(state: LiveState, previous: dict[str, CallAssignment], touched
         elif link.before in departed and link.after in in_view:
             t = departed[link.before].berth_end + timedelta(hours=link.min_gap_hours)
             ready[link.after] = max(ready.get(link.after, t), t)
-    fixed = set(frozen)
+    facts = set(frozen)
+    pinned: set[str] = set()
+    for c in p.calls:
+        before = previous.get(c.id)
+        if c.id in in_view and c.id not in frozen and (
+                before is not None and c.id not in touched and now <= before.berth_start < until
+                and state.actual(c.id).arrival is None and not _meets_fact(before, frozen.values())
+                and ready.get(c.id, before.berth_start) <= before.berth_start):
+            pinned.add(c.id)
+    while True:
+        view = _view_problem(state, p, in_view, frozen, pinned, previous, ready, voyages, links)
+        broken = _broken_pins(view, pinned)
+        if not broken:
+            break
+        pinned -= broken
+    return View(problem=view, history=sorted(history, key=lambda a: a.berth_start), fixed=facts | pinned)
+
+
+def _view_problem(state: LiveState, p: Problem, in_view: set[str], facts: dict[str, FrozenAssignment],
+                  pinned: set[str], previous: dict[str, CallAssignment], ready: dict[str, datetime],
+                  voyages: list[Voyage], links: list[Link]) -> Problem:
     new_calls = []
     for c in p.calls:
         if c.id not in in_view:
             continue
-        before = previous.get(c.id)
-        if c.id not in frozen and (
-                before is not None and c.id not in touched and now <= before.berth_start < until
-                and state.actual(c.id).arrival is None and not _meets_fact(before, frozen.values())):
-            fixed.add(c.id)
-            frozen[c.id] = FrozenAssignment(berth_id=before.berth_id, berth_start=before.berth_start,
-                                            berth_end=before.berth_end, arrival=before.arrival)
-        if c.id in frozen:
-            new_calls.append(c.model_copy(update={"frozen": frozen[c.id]}))
+        if c.id in facts:
+            new_calls.append(c.model_copy(update={"frozen": facts[c.id]}))
             continue
-        lows = [t for t in (c.earliest_start, now, ready.get(c.id), state.reported_etas.get(c.id))
+        if c.id in pinned:
+            before = previous[c.id]
+            new_calls.append(c.model_copy(update={"frozen": FrozenAssignment(
+                berth_id=before.berth_id, berth_start=before.berth_start, berth_end=before.berth_end,
+                arrival=before.arrival)}))
+            continue
+        lows = [t for t in (c.earliest_start, state.now, ready.get(c.id), state.reported_etas.get(c.id))
                 if t is not None]
         new_calls.append(c.model_copy(update={"earliest_start": max(lows)}))
     prev_plan = [PreviousAssignment(call_id=a.call_id, berth_id=a.berth_id, berth_start=a.berth_start)
                  for cid, a in previous.items() if cid in in_view]
-    view = p.model_copy(update={"calls": new_calls, "voyages": voyages, "links": links,
+    return p.model_copy(update={"calls": new_calls, "voyages": voyages, "links": links,
                                 "ports": state.ports_with_windows(), "previous_plan": prev_plan or None})
-    return View(problem=view, history=sorted(history, key=lambda a: a.berth_start), fixed=fixed)
+
+
+def _broken_pins(view: Problem, pinned: set[str]) -> set[str]:
+    """The pinned calls whose last placement breaks a hard rule under the facts (a previous leg
+    that now ends later or earlier, a link, a closure, a berth window): the frozen window keeps a
+    call only where it still can be. The checker sees pins as frozen, so their faults come as
+    warnings; calls left out of the check are not faults."""
+    if not pinned:
+        return set()
+    held = [CallAssignment(call_id=c.id, berth_id=c.frozen.berth_id, berth_start=c.frozen.berth_start,
+                           berth_end=c.frozen.berth_end, arrival=c.frozen.arrival or c.frozen.berth_start)
+            for c in view.calls if c.frozen is not None]
+    report = check(view, held)
+    return {x.call_id for x in [*report.violations, *report.warnings]
+            if x.call_id in pinned and x.kind != ViolationKind.MISSING_CALL}
 
 
 def _voyage_view(state: LiveState, voyage: Voyage, previous: dict[str, CallAssignment],
@@ -303,7 +347,8 @@ def replan(state: LiveState, last: Version, events: Sequence[Event], settings: R
     plan, freed = planner(view, previous, set(causes), settings, params)
     version = Version(number=last.number + 1, now=new.now, event_ids=[e.event_id for e in applied.events],
                       problem=view.problem, plan=plan, history=view.history,
-                      cancelled=[c for c in new.cancelled if c not in state.cancelled], freed_calls=freed)
+                      cancelled=[c for c in new.cancelled if c not in state.cancelled],
+                      reconciliations=applied.reconciliations, freed_calls=freed)
     version.changes, version.stability, version.kpis = version_changes(last, version, causes)
     version.replan_s = time.monotonic() - started
     return new, version

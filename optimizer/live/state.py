@@ -2,6 +2,19 @@
 happened per call. `apply_events` takes a batch whole or refuses it whole, naming every bad
 event's index and field; it never plans (optimizer.live.replan does).
 
+Facts are never refused for being inconvenient. A batch is applied in the order its facts
+happened, whatever order its list has (`fact_order`: announcements as listed, then the clock and
+the actuals by time, departures before arrivals before berthings at one instant, then handling
+updates). An actual that contradicts what the live plan believed is kept as reported and what it
+implies is derived and marked: a vessel that berths where another is still moored means the
+other has left (its departure *inferred* until its own report replaces it); a vessel that
+arrives or berths at its next port has left the one before (inferred likewise); a second report
+of an actual corrects the first. An estimate that comes after the fact (an ETA, a cargo-ready
+time, a handling update, a cancellation) is kept in the log and set aside. Each of these is a
+`Reconciliation` listed on the version. Only malformed events are refused: unknown ids, times
+before the horizon, the clock going back behind a clock event, an actual that contradicts the
+call's own actuals (a departure not after its berthing, a berthing before its arrival).
+
 The state is plain data that round-trips to JSON, so that a store can keep it per version and a
 replay can start from it.
 """
@@ -12,6 +25,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -30,6 +44,7 @@ from optimizer.live.events import (
     ClosureLifted,
     Eta,
     Event,
+    EventType,
     HandlingUpdate,
     Maintenance,
     event_time,
@@ -64,10 +79,36 @@ class CallActuals(BaseModel):
     departure: AwareDatetime | None = None
     handling_until: AwareDatetime | None = Field(
         default=None, description="Estimated end of work at berth, from the last handling_update.")
+    inferred: list[str] = Field(default_factory=list, description="Fields derived from other facts, not "
+                                "reported (e.g. a departure implied by the next vessel's berthing); the "
+                                "field's own report replaces it.")
 
     @property
     def at_berth(self) -> bool:
         return self.berthing is not None and self.departure is None
+
+
+class ReconciliationKind(StrEnum):
+    """How a fact that contradicted the live plan's belief was taken in."""
+
+    INFERRED_DEPARTURE = "inferred_departure"
+    REPLACED_INFERRED = "replaced_inferred"
+    CORRECTED = "corrected"
+    BERTH_SHARED = "berth_shared"
+    PASSED = "passed"
+    SET_ASIDE = "set_aside"
+
+
+class Reconciliation(BaseModel):
+    """A fact kept although it contradicted what the live plan believed, and what follows."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ReconciliationKind
+    event_id: str = Field(description="The event that brought the contradiction.")
+    call_id: str | None = Field(default=None, description="The call whose facts were derived or corrected.")
+    time: AwareDatetime | None = Field(default=None, description="The derived or corrected time, UTC.")
+    detail: str
 
 
 class LiveState(BaseModel):
@@ -78,6 +119,8 @@ class LiveState(BaseModel):
     problem: Problem = Field(description="The problem as events made it: ETAs, calls added and "
                              "cancelled, cargo-ready times; closures and maintenance are kept apart.")
     now: AwareDatetime
+    clock: AwareDatetime | None = Field(default=None, description="The last clock event's now: the "
+                                        "clock never goes back behind it (actuals may move `now` further).")
     frozen_window_minutes: float = Field(default=DEFAULT_FROZEN_WINDOW_MINUTES, ge=0, le=7 * 24 * 60)
     actuals: dict[str, CallActuals] = Field(default_factory=dict)
     reported_etas: dict[str, AwareDatetime] = Field(
@@ -85,6 +128,8 @@ class LiveState(BaseModel):
     closures: dict[str, ClosureEvent] = Field(default_factory=dict, description="Active, by event id.")
     maintenance: dict[str, Maintenance] = Field(default_factory=dict)
     cancelled: list[str] = Field(default_factory=list)
+    passed: list[str] = Field(default_factory=list, description="Calls taken as passed (cancelled): their "
+                              "vessel was reported at a later call with no berthing reported here.")
     seen: dict[str, str] = Field(default_factory=dict, description="Event id -> digest of its body.")
 
     @classmethod
@@ -136,17 +181,27 @@ def new_events(state: LiveState, events: Sequence[Event]) -> list[Event]:
 
 
 class _Apply:
-    """Applies events in order to a copy of the state, collecting every refusal."""
+    """Applies events in fact order to a copy of the state, collecting every refusal and every
+    reconciliation."""
 
     def __init__(self, state: LiveState):
         self.s = state.model_copy(deep=True)
         self.issues: list[Issue] = []
+        self.reconciled: list[Reconciliation] = []
         self.index = 0
+        self.event_id = ""
+        self.batch_berthings: dict[str, datetime] = {}  # call id -> its berthing in the batch
+        self.batch_actuals: set[str] = set()  # calls the batch reports an actual of
         self.touched: dict[str, list[str]] = {}  # call id -> ids of the events that concern it
 
     def refuse(self, field: str | tuple[str | int, ...], msg: str, type_: str = "value_error") -> None:
         loc = (field,) if isinstance(field, str) else field
         self.issues.append(Issue(loc=["events", self.index, *loc], msg=msg, type=type_))
+
+    def note(self, kind: ReconciliationKind, detail: str, call_id: str | None = None,
+             time: datetime | None = None) -> None:
+        self.reconciled.append(Reconciliation(kind=kind, event_id=self.event_id, call_id=call_id,
+                                              time=time, detail=detail))
 
     def touch(self, call_id: str, e: Event) -> None:
         self.touched.setdefault(call_id, []).append(e.event_id)
@@ -155,6 +210,11 @@ class _Apply:
 
     def call(self, call_id: str) -> Call | None:
         c = self.s.problem.call_map().get(call_id)
+        if c is None and call_id in self.s.cancelled:
+            why = ("the vessel was taken as having passed it (it was reported at a later call first)"
+                   if call_id in self.s.passed else "the call was cancelled")
+            self.note(ReconciliationKind.SET_ASIDE, f"a report for {call_id} set aside: {why}", call_id)
+            return None
         if c is None:
             self.refuse("call_id", f"unknown call {call_id!r}" + (
                 " (it was cancelled)" if call_id in self.s.cancelled else ""), "unknown_reference")
@@ -163,13 +223,9 @@ class _Apply:
     def voyage(self, call_id: str) -> tuple[Voyage, int]:
         return self.s.problem.voyage_order()[call_id]
 
-    def previous_call_open(self, call_id: str) -> str | None:
-        """The voyage's previous call when the vessel has not left it."""
+    def previous_call(self, call_id: str) -> str | None:
         voyage, k = self.voyage(call_id)
-        if k == 0:
-            return None
-        prev = voyage.call_ids[k - 1]
-        return None if self.s.actual(prev).departure is not None else prev
+        return voyage.call_ids[k - 1] if k else None
 
     def grow_horizon(self, t: datetime) -> None:
         p = self.s.problem
@@ -189,15 +245,98 @@ class _Apply:
         self.grow_horizon(t)
         return True
 
+    def set_actual(self, call_id: str, **fields: object) -> None:
+        """Set reported fields of a call's actuals; a reported field is no longer inferred."""
+        a = self.s.actual(call_id)
+        inferred = [f for f in a.inferred if f not in fields]
+        self.s.actuals[call_id] = a.model_copy(update={**fields, "inferred": inferred})
+
+    def infer_departure(self, call_id: str, t: datetime, why: str) -> None:
+        """The vessel of `call_id` has left its berth by `t` (no report of its own yet)."""
+        a = self.s.actual(call_id)
+        self.s.actuals[call_id] = a.model_copy(update={"departure": t, "inferred": sorted(
+            {*a.inferred, "departure"})})
+        self.note(ReconciliationKind.INFERRED_DEPARTURE, f"{call_id} taken as departed at {fmt_time(t)}: "
+                  f"{why}; its own departure report will replace this", call_id, t)
+        voyage, k = self.voyage(call_id)
+        for cid in voyage.call_ids[k:]:
+            self.touched.setdefault(cid, []).append(self.event_id)
+
+    def left_previous(self, call_id: str, t: datetime, what: str) -> bool:
+        """The vessel is at `call_id`'s port at `t`, so it has left its previous call by the time
+        it could sail here at top speed: infer that departure when none is reported. False (a
+        refusal) when the facts of the previous call say it was still there."""
+        prev = self.previous_call(call_id)
+        while prev is not None and (pa := self.s.actual(prev)).berthing is None:
+            if (atb := self.batch_berthings.get(prev)) is not None:
+                self.refuse("time", f"{what} {fmt_time(t)} is not after the vessel berthed at {prev} "
+                            f"({fmt_time(atb)}, in the same list)", "voyage_order")
+                return False
+            self.note(ReconciliationKind.PASSED, f"{prev} taken as passed: its vessel was reported at the "
+                      f"next call {call_id} ({what} {fmt_time(t)}) with no berthing reported here", prev)
+            self.cancel(self.s.problem.call_map()[prev])
+            self.s.passed.append(prev)
+            prev = self.previous_call(call_id)
+        if prev is None:
+            return True
+        pa = self.s.actual(prev)
+        p = self.s.problem
+        calls = p.call_map()
+        nm = p.distance_nm(calls[prev].port_id, calls[call_id].port_id) or 0.0
+        latest = t - timedelta(hours=nm / p.vessel_map()[calls[call_id].vessel_id].max_speed_kn)
+        if pa.departure is not None and "departure" not in pa.inferred:
+            if t < pa.departure:
+                self.refuse("time", f"{what} {fmt_time(t)} is before the vessel left {prev} at "
+                            f"{fmt_time(pa.departure)}", "voyage_order")
+                return False
+            return True
+        assert pa.berthing is not None
+        if pa.berthing >= t:
+            self.refuse("time", f"{what} {fmt_time(t)} is not after the vessel berthed at {prev} "
+                        f"({fmt_time(pa.berthing)})", "voyage_order")
+            return False
+        if pa.departure is not None and pa.departure <= t:
+            return True  # an inferred departure that fits
+        left = latest if latest > pa.berthing else pa.berthing + (t - pa.berthing) / 2
+        self.infer_departure(prev, left, f"its vessel reached {call_id} ({what} {fmt_time(t)})")
+        return True
+
+    def free_berth(self, call_id: str, berth_id: str, t: datetime) -> None:
+        """`call_id` berths at `berth_id` at `t`: a vessel moored there since before has left
+        (inferred), and a vessel that berthed there later means this one had left by then."""
+        for other, oa in list(self.s.actuals.items()):
+            if other == call_id or oa.berth_id != berth_id or oa.berthing is None:
+                continue
+            reported = oa.departure is not None and "departure" not in oa.inferred
+            if oa.berthing < t and (oa.departure is None or oa.departure > t):
+                if reported:
+                    self.note(ReconciliationKind.BERTH_SHARED, f"{call_id} berthed at {berth_id} at "
+                              f"{fmt_time(t)} while {other} was reported there until "
+                              f"{fmt_time(oa.departure)}: both kept", call_id, t)  # type: ignore[arg-type]
+                else:
+                    self.infer_departure(other, t, f"{call_id} berthed at {berth_id}")
+            elif oa.berthing == t:
+                self.note(ReconciliationKind.BERTH_SHARED, f"{call_id} and {other} both berthed at "
+                          f"{berth_id} at {fmt_time(t)}: both kept", call_id, t)
+            elif oa.berthing > t:
+                mine = self.s.actual(call_id)
+                if mine.departure is None or (
+                        "departure" in mine.inferred and mine.departure > oa.berthing):
+                    self.infer_departure(call_id, oa.berthing, f"{other} berthed at {berth_id}")
+
+    def set_aside(self, e: Event, call_id: str, why: str) -> None:
+        self.note(ReconciliationKind.SET_ASIDE, f"{e.type.value} for {call_id} set aside: {why}", call_id)
+
     # -- the events ------------------------------------------------------------------------------
 
     def _clock(self, e: Clock) -> None:
-        if e.now < self.s.now:
-            self.refuse("now", f"the clock cannot go back: the live plan's now is {fmt_time(self.s.now)}",
-                        "clock_back")
+        if self.s.clock is not None and e.now < self.s.clock:
+            self.refuse("now", f"the clock cannot go back: the live plan's last clock event says "
+                        f"{fmt_time(self.s.clock)}", "clock_back")
             return
         if self.in_horizon("now", e.now):
-            self.s.now = e.now
+            self.s.clock = e.now
+            self.s.now = max(self.s.now, e.now)
 
     def _eta(self, e: Eta) -> None:
         c = self.call(e.call_id)
@@ -206,14 +345,13 @@ class _Apply:
         a = self.s.actual(c.id)
         arrived = a.arrival or a.berthing
         if arrived is not None:
-            self.refuse("eta", f"call {c.id} has already arrived (at {fmt_time(arrived)}): "
-                        "an ETA cannot replace an actual", "after_actual")
+            self.set_aside(e, c.id, f"the vessel arrived at {fmt_time(arrived)}")
             return
         voyage, k = self.voyage(c.id)
         prev = voyage.call_ids[k - 1] if k else None
         if prev is not None and (dep := self.s.actual(prev).departure) is not None and e.eta < dep:
-            self.refuse("eta", f"ETA {fmt_time(e.eta)} is before the vessel left {prev} at {fmt_time(dep)}",
-                        "before_actual")
+            self.set_aside(e, c.id, f"the ETA {fmt_time(e.eta)} is before the vessel left {prev} at "
+                           f"{fmt_time(dep)}")
             return
         if k == 0:
             voyages = [v.model_copy(update={"eta": e.eta}) if v is voyage else v
@@ -229,20 +367,16 @@ class _Apply:
         if c is None or not self.in_horizon("time", e.time):
             return
         a = self.s.actual(c.id)
-        if a.berthing is not None:
-            self.refuse("time", f"call {c.id} is already at berth since {fmt_time(a.berthing)}",
-                        "after_actual")
+        if a.berthing is not None and e.time > a.berthing and "berthing" not in a.inferred:
+            self.refuse("time", f"arrival {fmt_time(e.time)} is after the call's own berthing "
+                        f"{fmt_time(a.berthing)}", "after_actual")
             return
-        if (prev := self.previous_call_open(c.id)) is not None:
-            self.refuse("call_id", f"the vessel has not left its previous call {prev} (no actual_departure)",
-                        "voyage_order")
+        if not self.left_previous(c.id, e.time, "arrival"):
             return
-        voyage, k = self.voyage(c.id)
-        if k and (dep := self.s.actual(voyage.call_ids[k - 1]).departure) is not None and e.time < dep:
-            self.refuse("time", f"arrival {fmt_time(e.time)} is before the vessel left "
-                        f"{voyage.call_ids[k - 1]} at {fmt_time(dep)}", "voyage_order")
-            return
-        self.s.actuals[c.id] = a.model_copy(update={"arrival": e.time})
+        if a.arrival is not None and a.arrival != e.time:
+            self.note(ReconciliationKind.CORRECTED, f"{c.id}'s arrival {fmt_time(a.arrival)} corrected to "
+                      f"{fmt_time(e.time)}", c.id, e.time)
+        self.set_actual(c.id, arrival=e.time)
         self.s.reported_etas.pop(c.id, None)
         self.touch(c.id, e)
 
@@ -256,27 +390,26 @@ class _Apply:
                         f"{c.id}", "unknown_reference")
             return
         a = self.s.actual(c.id)
-        if a.departure is not None:
-            self.refuse("call_id", f"call {c.id} has already departed (at {fmt_time(a.departure)})",
-                        "after_actual")
+        if a.departure is not None and "departure" not in a.inferred and e.time >= a.departure:
+            self.refuse("time", f"berthing {fmt_time(e.time)} is not before the call's own departure "
+                        f"{fmt_time(a.departure)}", "after_actual")
             return
         if a.arrival is not None and e.time < a.arrival:
             self.refuse("time", f"berthing {fmt_time(e.time)} is before the actual arrival "
                         f"{fmt_time(a.arrival)}", "before_actual")
             return
-        if (prev := self.previous_call_open(c.id)) is not None:
-            self.refuse("call_id", f"the vessel has not left its previous call {prev} (no actual_departure)",
-                        "voyage_order")
+        if not self.left_previous(c.id, e.time, "berthing"):
             return
-        for other, oa in self.s.actuals.items():
-            if other != c.id and oa.berth_id == e.berth_id and oa.berthing is not None and (
-                    oa.departure is None or oa.departure > e.time) and oa.berthing <= e.time:
-                self.refuse("berth_id", f"berth {e.berth_id} is taken by call {other} (at berth since "
-                            f"{fmt_time(oa.berthing)}, no actual_departure before {fmt_time(e.time)})",
-                            "berth_taken")
-                return
-        self.s.actuals[c.id] = a.model_copy(update={"berth_id": e.berth_id, "berthing": e.time,
-                                                    "handling_until": None})
+        if a.berthing is not None and (a.berthing, a.berth_id) != (e.time, e.berth_id):
+            self.note(ReconciliationKind.CORRECTED, f"{c.id}'s berthing at {a.berth_id} "
+                      f"{fmt_time(a.berthing)} corrected to {e.berth_id} {fmt_time(e.time)}", c.id, e.time)
+        update: dict[str, object] = {"berth_id": e.berth_id, "berthing": e.time}
+        if a.berthing is None:
+            update["handling_until"] = None
+        if a.departure is not None and "departure" in a.inferred and a.departure <= e.time:
+            update["departure"] = None  # an inference the berthing contradicts
+        self.set_actual(c.id, **update)
+        self.free_berth(c.id, e.berth_id, e.time)
         self.s.reported_etas.pop(c.id, None)
         self.touch(c.id, e)
 
@@ -285,15 +418,30 @@ class _Apply:
         if c is None or not self.in_horizon("time", e.time):
             return
         a = self.s.actual(c.id)
+        if a.berthing is None and (atb := self.batch_berthings.get(c.id)) is not None:
+            self.refuse("time", f"ATD {fmt_time(e.time)} is not after the ATB {fmt_time(atb)} of the same "
+                        "list", "before_actual")
+            return
         if a.berthing is None:
-            self.refuse("call_id", f"call {c.id} has no actual_berthing: a vessel leaves a berth it is at",
-                        "not_at_berth")
+            self.refuse("call_id", f"call {c.id} has no actual_berthing: a vessel leaves a berth it is at "
+                        "(send its actual_berthing first, or in the same list)", "not_at_berth")
             return
         if e.time <= a.berthing:
             self.refuse("time", f"ATD {fmt_time(e.time)} is not after the ATB {fmt_time(a.berthing)}",
                         "before_actual")
             return
-        self.s.actuals[c.id] = a.model_copy(update={"departure": e.time})
+        if a.departure is not None and a.departure != e.time:
+            kind = (ReconciliationKind.REPLACED_INFERRED if "departure" in a.inferred
+                    else ReconciliationKind.CORRECTED)
+            self.note(kind, f"{c.id}'s departure {fmt_time(a.departure)}"
+                      f"{' (inferred)' if kind == ReconciliationKind.REPLACED_INFERRED else ''} replaced by "
+                      f"the reported {fmt_time(e.time)}", c.id, e.time)
+        self.set_actual(c.id, departure=e.time)
+        for other, oa in self.s.actuals.items():  # a later occupant of the berth that came before this left
+            if (other != c.id and oa.berth_id == a.berth_id and oa.berthing is not None
+                    and a.berthing < oa.berthing < e.time):
+                self.note(ReconciliationKind.BERTH_SHARED, f"{c.id} left {a.berth_id} at {fmt_time(e.time)}, "
+                          f"after {other} berthed there at {fmt_time(oa.berthing)}: both kept", c.id, e.time)
         self.touch(c.id, e)
         voyage, k = self.voyage(c.id)
         for cid in voyage.call_ids[k + 1:]:
@@ -305,8 +453,7 @@ class _Apply:
             return
         a = self.s.actual(c.id)
         if not a.at_berth:
-            self.refuse("call_id", f"call {c.id} is not at berth (a handling update needs its "
-                        "actual_berthing and no actual_departure)", "not_at_berth")
+            self.set_aside(e, c.id, "the call is not at berth (no actual_berthing, or it has left)")
             return
         hours = e.remaining_hours
         if hours is None:
@@ -327,8 +474,8 @@ class _Apply:
         c = self.call(e.call_id)
         if c is None or not self.in_horizon("time", e.time):
             return
-        if self.s.actual(c.id).berthing is not None:
-            self.refuse("call_id", f"call {c.id} is already at berth", "after_actual")
+        if (atb := self.s.actual(c.id).berthing) is not None:
+            self.set_aside(e, c.id, f"the call berthed at {fmt_time(atb)}")
             return
         self.replace_call(c.model_copy(update={"earliest_start": e.time}))
         self.touch(c.id, e)
@@ -387,9 +534,17 @@ class _Apply:
         if c is None:
             return
         a = self.s.actual(c.id)
-        if a.arrival is not None or a.berthing is not None:
-            self.refuse("call_id", f"call {c.id} has already arrived: it cannot be cancelled", "after_actual")
+        if (came := a.arrival or a.berthing) is not None:
+            self.set_aside(e, c.id, f"the vessel arrived at {fmt_time(came)}: the facts stand")
             return
+        if c.id in self.batch_actuals:
+            self.set_aside(e, c.id, "the same list reports the vessel there: the facts stand")
+            return
+        self.cancel(c)
+
+    def cancel(self, c: Call) -> None:
+        """The call leaves the live plan: its voyage goes on without it (a first call's vessel
+        heads for the next port from its ETA at service speed), its links go."""
         p = self.s.problem
         voyage, k = p.voyage_order()[c.id]
         ids = [x for x in voyage.call_ids if x != c.id]
@@ -403,11 +558,11 @@ class _Apply:
         else:
             voyages[voyages.index(voyage)] = voyage.model_copy(update={"call_ids": ids, "eta": eta})
         for cid in ids[k:]:
-            self.touch(cid, e)
+            self.touched.setdefault(cid, []).append(self.event_id)
         for link in p.links:
             other = link.after if link.before == c.id else link.before if link.after == c.id else None
             if other is not None:
-                self.touch(other, e)
+                self.touched.setdefault(other, []).append(self.event_id)
         self.s.problem = p.model_copy(update={
             "calls": [x for x in p.calls if x.id != c.id],
             "voyages": voyages,
@@ -426,7 +581,9 @@ class _Apply:
         self.s.closures[e.event_id] = e
 
     def _closure_lifted(self, e: ClosureLifted) -> None:
-        if self.s.closures.pop(e.closure_event_id, None) is None:
+        if self.s.closures.pop(e.closure_event_id, None) is None and e.closure_event_id in self.s.seen:
+            self.note(ReconciliationKind.SET_ASIDE, f"closure {e.closure_event_id} was lifted already")
+        elif e.closure_event_id not in self.s.seen:
             self.refuse("closure_event_id", f"no active closure has event id {e.closure_event_id!r}",
                         "unknown_reference")
 
@@ -439,46 +596,77 @@ class _Apply:
 
 
 class Applied(BaseModel):
-    """The state after a batch and, per call, the events that concern it directly."""
+    """The state after a batch, per call the events that concern it directly, and how facts that
+    contradicted the live plan's belief were taken in."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     state: LiveState
     events: list[Event]
     touched: dict[str, list[str]]
+    reconciliations: list[Reconciliation] = Field(default_factory=list)
+
+
+_TIMED_RANK = {EventType.ACTUAL_DEPARTURE: 0, EventType.CLOCK: 1, EventType.ACTUAL_ARRIVAL: 2,
+               EventType.ACTUAL_BERTHING: 3}
+
+
+def fact_order(events: Sequence[Event]) -> list[Event]:
+    """A batch in the order its facts happened: announcements (ETAs, calls added and cancelled,
+    cargo-ready times, closures, maintenance) as listed, lifted closures after them, then the
+    clock and the actuals by time, at one instant departures first (a berth is freed before it
+    is taken), then arrivals, then berthings; then handling updates, which count from the clock
+    the batch has reached."""
+    first = [e for e in events if e.type not in _TIMED_RANK and e.type != EventType.HANDLING_UPDATE]
+    first.sort(key=lambda e: e.type == EventType.CLOSURE_LIFTED)  # a closure is announced before it lifts
+    timed = [e for e in events if e.type in _TIMED_RANK]
+    timed.sort(key=lambda e: (event_time(e), _TIMED_RANK[e.type]))
+    last = [e for e in events if e.type == EventType.HANDLING_UPDATE]
+    return [*first, *timed, *last]
 
 
 def apply_events(state: LiveState, events: Sequence[Event]) -> Applied:
-    """The state after `events` (already applied ids dropped), or EventsRefused naming every bad
-    event's index and field (nothing applied) or EventConflict."""
+    """The state after `events` (already applied ids dropped) applied in `fact_order`, or
+    EventsRefused naming every bad event's index (as sent) and field (nothing applied) or
+    EventConflict."""
     fresh = new_events(state, events)
     index = {id(e): i for i, e in enumerate(events)}
     run = _Apply(state)
-    issues: list[Issue] = []
-    for e in fresh:  # indexes as the client sent them
-        run.index = index[id(e)]
+    run.batch_berthings = {e.call_id: e.time for e in fresh if isinstance(e, ActualBerthing)}
+    run.batch_actuals = {e.call_id for e in fresh
+                         if isinstance(e, ActualArrival | ActualBerthing | ActualDeparture)}
+    for e in fact_order(fresh):
+        run.index, run.event_id = index[id(e)], e.event_id
         before = len(run.issues)
         getattr(run, "_" + e.type.value)(e)
         if len(run.issues) == before:
             run.s.seen[e.event_id] = event_digest(e)
             if (t := event_time(e)) is not None and not isinstance(e, Clock):
                 run.advance_clock(t)
-        issues = run.issues
-    if issues:
-        raise EventsRefused(issues)
-    return Applied(state=run.s, events=fresh, touched=run.touched)
+    if run.issues:
+        raise EventsRefused(sorted(run.issues, key=lambda i: i.loc[1]))
+    return Applied(state=run.s, events=fresh, touched=run.touched, reconciliations=run.reconciled)
 
 
 def handling_end(state: LiveState, call_id: str) -> datetime:
     """When a call at berth is expected to leave: the last handling update, else its handling
-    time from berthing; never before now (it is still there)."""
+    time from berthing; never before now (it is still there), and never inside a closure of its
+    port (it stays moored through it and leaves when the port opens)."""
     a = state.actual(call_id)
     assert a.berthing is not None and a.berth_id is not None
+    call = state.problem.call_map()[call_id]
     if a.handling_until is not None:
         end = a.handling_until
     else:
-        call = state.problem.call_map()[call_id]
         hours = handling_hours(call, state.problem.berths()[a.berth_id])
         end = a.berthing + timedelta(hours=hours if hours is not None else 0.0)
     step = timedelta(minutes=state.problem.time_step_minutes)
-    return max(end, state.now, a.berthing + step)
+    end = max(end, state.now, a.berthing + step)
+    port = next(p for p in state.ports_with_windows() if p.id == call.port_id)
+    moved = True
+    while moved:
+        moved = False
+        for closure in port.closures:
+            if closure.start <= end < closure.end:
+                end, moved = closure.end, True
+    return end
