@@ -125,7 +125,7 @@ class Facts:
                     hours = (e.remaining_quantity or 0.0) / b.rates[calls[e.call_id].cargo]
                 self.handling_until[e.call_id] = self.now + timedelta(hours=hours)
         elif isinstance(e, Eta):
-            if e.call_id in self.ata or e.call_id in self.atb:
+            if e.call_id in self.ata or e.call_id in self.atb or e.call_id in self.atd:
                 return  # a stale estimate: the facts have it
             voyage, k = p.voyage_order()[e.call_id]
             if k == 0:
@@ -133,7 +133,7 @@ class Facts:
             else:
                 self.later_etas[e.call_id] = e.eta
         elif isinstance(e, CargoReady):
-            if e.call_id not in self.atb:
+            if e.call_id not in self.atb and e.call_id not in self.atd:
                 self._replace_call(calls[e.call_id].model_copy(update={"earliest_start": e.time}))
         elif isinstance(e, CallAdded):
             c = e.call
@@ -159,7 +159,7 @@ class Facts:
         """A vessel reported at a call has passed the calls before it that saw no berthing."""
         while True:
             voyage, k = self.problem.voyage_order()[cid]
-            if k == 0 or voyage.call_ids[k - 1] in self.atb:
+            if k == 0 or voyage.call_ids[k - 1] in self.atb or voyage.call_ids[k - 1] in self.atd:
                 return
             prev = voyage.call_ids[k - 1]
             self._cancel(prev)
@@ -177,7 +177,7 @@ class Facts:
     def _cancel(self, cid: str) -> None:
         """The call leaves the voyage; a first call's voyage then heads for the next port from
         its ETA at service speed (the documented rule)."""
-        if cid in self.ata or cid in self.atb:
+        if cid in self.ata or cid in self.atb or cid in self.atd:
             return  # the vessel came: the facts win
         p = self.problem
         voyage, k = p.voyage_order()[cid]
@@ -238,6 +238,12 @@ class Facts:
             update: dict[str, object] = {}
             if (eta := self.later_etas.get(c.id)) is not None and c.id not in self.ata:
                 update["earliest_start"] = max(eta, c.earliest_start) if c.earliest_start else eta
+            if c.id in self.atd and c.id not in self.atb and c.id in timeline:
+                a = timeline[c.id]  # left before its berthing was reported: the version's berth
+                update["frozen"] = FrozenAssignment(berth_id=a.berth_id, berth_start=a.berth_start,
+                                                    berth_end=self.atd[c.id],
+                                                    arrival=self.ata.get(c.id, a.arrival))
+                update["latest_departure"] = None
             if c.id in self.atb and c.id in timeline:
                 berth_id, atb = self.atb[c.id]
                 a = timeline[c.id]
@@ -291,6 +297,10 @@ def violations(facts: Facts, version: Version) -> list[str]:
                     if s <= a.berth_end < e:
                         out.append(f"{cid}: at berth, planned to leave at {a.berth_end} inside a closure "
                                    f"[{s}, {e})")
+        elif cid in facts.atd:
+            if a is None or a.berth_end != facts.atd[cid]:
+                out.append(f"{cid}: left at {facts.atd[cid]}, the version has "
+                           f"{a.berth_end if a else 'it unserved'}")
         elif a is not None and a.berth_start < facts.now:
             out.append(f"{cid}: planned to berth at {a.berth_start}, before now {facts.now}")
         if cid in facts.ata and a is not None and a.arrival != facts.ata[cid]:

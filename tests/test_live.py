@@ -62,10 +62,6 @@ def fresh(live0: LivePlan) -> LivePlan:
             ["events", 0, "time"],  # applied in time order: the berthing first, then an arrival after it
         ),
         (
-            [{"event_id": "e1", "type": "actual_departure", "call_id": "V2-A", "time": at(5)}],
-            ["events", 0, "call_id"],
-        ),
-        (
             [
                 {
                     "event_id": "e1",

@@ -14,15 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from optimizer.domain import berth_fits
 from optimizer.generator import generate
-from optimizer.live.events import EVENTS, ActualBerthing, ActualDeparture, Clock, Event
+from optimizer.live.events import EVENTS, Event
 from optimizer.live.live_plan import LivePlan, replay
 from optimizer.live.replan import ReplanSettings, Version, planning_view
-from optimizer.live.simulate import actuals_due, seeded_delay
+from optimizer.live.simulate import ReportingWorld
 from optimizer.live.state import CallActuals, EventsRefused, ReconciliationKind, apply_events
 from optimizer.loading import load_problem
-from tests.builders import at, call, corridor_dict, t
+from tests.builders import at, corridor_dict, t
 from tests.live_facts import Facts, violations
 
 FAST = ReplanSettings(first_time_limit_s=2, first_workers=1, replan_time_limit_s=0.5, rings=1)
@@ -97,6 +96,22 @@ def test_a_departure_reported_a_batch_after_the_next_berthing_is_inferred_then_r
     assert run.actual("V2-A").departure == t(10.5) and run.actual("V2-A").inferred == []
     assert (ReconciliationKind.REPLACED_INFERRED, "V2-A") in kinds(v)
     assert {a.call_id: a for a in v.timeline()}["V2-A"].berth_end == t(10.5)
+
+
+def test_a_departure_reported_before_its_berthing_is_kept_at_the_planned_berth_until_reported(
+        live0: LivePlan) -> None:
+    run = Run(live0)
+    planned = run.live.current.plan.by_call()["V2-A"]
+    leave = (planned.berth_end - t(0)) / timedelta(hours=1)
+    v = run.post(atd("d-v2", "V2-A", leave))
+    assert kinds(v) == [(ReconciliationKind.BERTHING_PENDING, "V2-A")]
+    h = {a.call_id: a for a in v.timeline()}["V2-A"]
+    assert (h.berth_id, h.berth_end) == (planned.berth_id, planned.berth_end)
+    other = "A2" if planned.berth_id == "A1" else "A1"
+    v = run.post(atb("b-v2", "V2-A", other, leave - 8))
+    h = {a.call_id: a for a in v.timeline()}["V2-A"]
+    assert (h.berth_id, h.berth_start, h.berth_end) == (other, planned.berth_end - timedelta(hours=8),
+                                                        planned.berth_end)
 
 
 def test_an_arrival_at_the_next_port_means_the_vessel_left_the_one_before(live0: LivePlan) -> None:
@@ -199,101 +214,27 @@ def test_replaying_the_log_gives_the_same_versions_and_reconciliations(live0: Li
 # -- streams as ports send them: shuffled, late, duplicated, every event type ----------------------
 
 
-def _announcements(live: LivePlan, rng: random.Random, step: int, now_h: float) -> list[dict[str, Any]]:
-    state = live.state
-    p = state.problem
-    ahead = [c for c in p.calls if state.actual(c.id).arrival is None and state.actual(c.id).berthing is None]
-    out: list[dict[str, Any]] = []
-    for k in range(rng.randint(0, 3)):
-        eid = f"s{step}-{k}"
-        kind = rng.choice(["eta", "closure", "lift", "maintenance", "cargo", "handling", "add", "cancel"])
-        if kind == "eta" and ahead:
-            c = rng.choice(ahead)
-            out.append({"event_id": eid, "type": "eta", "call_id": c.id,
-                        "eta": at(now_h + rng.uniform(0, 30))})
-        elif kind == "closure":
-            s = now_h + rng.uniform(-2, 20)
-            out.append({"event_id": eid, "type": "closure", "port_id": rng.choice([x.id for x in p.ports]),
-                        "start": at(s), "end": at(s + rng.uniform(2, 14)), "reason": "storm"})
-        elif kind == "lift" and state.closures:
-            out.append({"event_id": eid, "type": "closure_lifted",
-                        "closure_event_id": rng.choice(sorted(state.closures))})
-        elif kind == "maintenance":
-            s = now_h + rng.uniform(0, 24)
-            out.append({"event_id": eid, "type": "maintenance", "berth_id": rng.choice(sorted(p.berths())),
-                        "start": at(s), "end": at(s + rng.uniform(1, 8))})
-        elif kind == "cargo" and ahead:
-            c = rng.choice(ahead)
-            out.append({"event_id": eid, "type": "cargo_ready", "call_id": c.id,
-                        "time": at(now_h + rng.uniform(0, 12))})
-        elif kind == "handling":
-            moored = [cid for cid, a in state.actuals.items() if a.at_berth]
-            if moored:
-                out.append({"event_id": eid, "type": "handling_update", "call_id": rng.choice(moored),
-                            "remaining_hours": rng.uniform(0, 10)})
-        elif kind == "add":
-            vessel = rng.choice(p.vessels)
-            if not any(v.vessel_id == vessel.id for v in p.voyages):
-                continue
-            last = next(v for v in p.voyages if v.vessel_id == vessel.id).call_ids[-1]
-            again = p.call_map()[last]  # the vessel calls there again: a berth it fits is known
-            out.append({"event_id": eid, "type": "call_added", "after_call_id": last,
-                        "call": call(f"ADD-{step}-{k}", vessel.id, again.port_id, rng.uniform(2, 8),
-                                     cargo=again.cargo.value)})
-        elif kind == "cancel" and ahead:
-            out.append({"event_id": eid, "type": "call_cancelled", "call_id": rng.choice(ahead).id})
-    return out
-
-
-def play(seed: int, calls: int = 18, steps: int = 10, late_share: float = 0.35) -> tuple[int, list[str]]:
-    """Play a seeded world against a live plan, as a port's systems would send it: the actuals
-    due by each clock while the vessels follow the plan in force (seeded late berthings),
-    shuffled within the batch, some departures held back to the next batch, duplicates resent,
-    announcements of every kind among them. (batches accepted, every fact a version broke)"""
+def play(seed: int, calls: int = 18, steps: int = 10) -> tuple[int, list[str]]:
+    """Play a seeded reporting world (optimizer.live.simulate.ReportingWorld: shuffled, late,
+    duplicated, at other berths, every event type) against a live plan, holding every version to
+    the facts; (rounds accepted, every fact a version broke and every refusal)."""
     rng = random.Random(seed)
-    problem = generate(calls, 4, seed, links=True)
-    live = LivePlan.create(problem, FAST)
+    live = LivePlan.create(generate(calls, 4, seed, links=True), FAST)
+    world = ReportingWorld(seed)
     facts = Facts.start(live.state.problem)
     bad = [f"v1: {x}" for x in violations(facts, live.current)]
-    world: dict[str, Event] = {}
-    held: list[Event] = []
-    sent: list[Event] = []
-    delay = seeded_delay(seed, share=0.3)
     now = live.state.now
     accepted = 0
     for step in range(steps):
         now += timedelta(hours=rng.uniform(1, 9))
-        state = live.state
-        known = dict(state.actuals)
-        for e in held:  # the world knows what happened, though its report is late
-            if isinstance(e, ActualDeparture) and e.call_id in known:
-                known[e.call_id] = known[e.call_id].model_copy(update={"departure": e.time})
-        problem_now = state.problem
-        due = [e for e in actuals_due(state.model_copy(update={"actuals": known}), live.current, now, delay)
-               if e.event_id not in world]
-        batch: list[Event] = list(held)
-        held = []
-        for e in due:
-            if isinstance(e, ActualBerthing) and rng.random() < 0.1:  # not where the plan said
-                c = problem_now.call_map()[e.call_id]
-                vessel = problem_now.vessel_map()[c.vessel_id]
-                port = next(x for x in problem_now.ports if x.id == c.port_id)
-                other = [b.id for b in port.berths if b.id != e.berth_id and berth_fits(c, vessel, b)]
-                if other:
-                    e = e.model_copy(update={"berth_id": rng.choice(other)})
-            world[e.event_id] = e
-            (held if isinstance(e, ActualDeparture) and rng.random() < late_share else batch).append(e)
-        batch.append(Clock(event_id=f"clock-{step}", now=now))
-        batch += ev(*_announcements(live, rng, step, (now - problem.horizon_start) / timedelta(hours=1)))
-        batch += rng.sample(sent, min(len(sent), rng.randint(0, 2)))  # resent duplicates
-        rng.shuffle(batch)
+        batch = world.reports(live.state, live.current, now)
         try:
             live.submit(batch)
         except EventsRefused as exc:
             bad.append(f"step {step}: refused {[(i.loc, i.msg) for i in exc.issues]}")
             continue
         accepted += 1
-        sent += batch
+        world.accepted(batch)
         v = live.replan()
         if v is None:
             continue

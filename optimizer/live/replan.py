@@ -28,7 +28,15 @@ from pydantic import AwareDatetime, Field
 from optimizer.checker import ViolationKind, check
 from optimizer.compiled import CompiledProblem, compile_problem
 from optimizer.diff import CallChange, KpiChange, Stability, plan_diff
-from optimizer.domain import FrozenAssignment, Link, PreviousAssignment, Problem, Voyage
+from optimizer.domain import (
+    FrozenAssignment,
+    Link,
+    PreviousAssignment,
+    Problem,
+    Voyage,
+    berth_fits,
+    handling_hours,
+)
 from optimizer.live.events import (
     ClosureEvent,
     ClosureLifted,
@@ -200,27 +208,32 @@ def _voyage_view(state: LiveState, voyage: Voyage, previous: dict[str, CallAssig
     for k, cid in enumerate(ids):
         a = state.actual(cid)
         left_prev = k > 0 and state.actual(ids[k - 1]).departure is not None
-        if a.arrival is not None or a.berthing is not None or (left_prev and cid in state.reported_etas):
+        if (a.arrival is not None or a.berthing is not None or a.departure is not None
+                or (left_prev and cid in state.reported_etas)):
             start = k
         elif left_prev:
             start = k - 1
     for k, cid in enumerate(ids):
         a = state.actual(cid)
-        if a.berthing is None:
+        if a.berthing is not None:
+            assert a.berth_id is not None
+            berth_id, berthing = a.berth_id, a.berthing
+        elif a.departure is not None:  # its berthing is not reported yet: as the last plan had it
+            berth_id, berthing = _inferred_berthing(state, cid, a.departure, previous.get(cid))
+        else:
             continue
-        assert a.berth_id is not None
         arrival = a.arrival
         if arrival is None:
             planned = previous.get(cid)
             first_eta = voyage.eta if k == 0 else None
-            arrival = min(t for t in (planned.arrival if planned else None, first_eta, a.berthing)
-                          if t is not None and t <= a.berthing)
+            arrival = min(t for t in (planned.arrival if planned else None, first_eta, berthing)
+                          if t is not None and t <= berthing)
         end = a.departure or handling_end(state, cid)
         if k < start:
-            history.append(CallAssignment(call_id=cid, berth_id=a.berth_id, arrival=arrival,
-                                          berth_start=a.berthing, berth_end=end))
+            history.append(CallAssignment(call_id=cid, berth_id=berth_id, arrival=arrival,
+                                          berth_start=berthing, berth_end=end))
         else:
-            frozen[cid] = FrozenAssignment(berth_id=a.berth_id, berth_start=a.berthing, berth_end=end,
+            frozen[cid] = FrozenAssignment(berth_id=berth_id, berth_start=berthing, berth_end=end,
                                            arrival=arrival)
     first = ids[start]
     eta: datetime = voyage.eta
@@ -231,6 +244,23 @@ def _voyage_view(state: LiveState, voyage: Voyage, previous: dict[str, CallAssig
     elif first in state.reported_etas and start > 0:
         eta = _reachable(state.problem, ids[start - 1], first, state.reported_etas[first], history)
     return voyage.model_copy(update={"eta": eta, "call_ids": ids[start:]})
+
+
+def _inferred_berthing(state: LiveState, call_id: str, departure: datetime,
+                       planned: CallAssignment | None) -> tuple[str, datetime]:
+    """Where and when a call that left before its berthing was reported berthed: the last plan's
+    berth and start (no later than just before it left); without one, the first berth of its
+    port that fits, its handling time before it left."""
+    p = state.problem
+    step = timedelta(minutes=p.time_step_minutes)
+    if planned is not None:
+        return planned.berth_id, min(planned.berth_start, departure - step)
+    call = p.call_map()[call_id]
+    vessel = p.vessel_map()[call.vessel_id]
+    port = next(x for x in p.ports if x.id == call.port_id)
+    fits = [b for b in port.berths if berth_fits(call, vessel, b)] or port.berths
+    hours = handling_hours(call, fits[0]) or 0.0
+    return fits[0].id, max(p.horizon_start, departure - max(step, timedelta(hours=hours)))
 
 
 def _meets_fact(a: CallAssignment, facts: Iterable[FrozenAssignment]) -> bool:

@@ -15,19 +15,28 @@ ETAs, cargo-ready times, closures and maintenance folded in, calls cancelled gon
 from __future__ import annotations
 
 import hashlib
+import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from optimizer.domain import Problem
+from optimizer.domain import Problem, berth_fits
 from optimizer.live.events import (
     ActualArrival,
     ActualBerthing,
     ActualDeparture,
+    CallAdded,
     CallCancelled,
+    CargoReady,
+    Clock,
+    ClosureEvent,
+    ClosureLifted,
+    Eta,
     Event,
+    HandlingUpdate,
+    Maintenance,
 )
 from optimizer.live.replan import Version
-from optimizer.live.state import LiveState
+from optimizer.live.state import CallActuals, LiveState
 
 BerthingDelay = Callable[[str], timedelta]
 
@@ -163,3 +172,113 @@ def final_facts_problem(state: LiveState) -> Problem:
     ports = state.ports_with_windows()
     return p.model_copy(update={"calls": calls, "ports": ports, "previous_plan": None,
                                 "name": f"{p.name} (final facts)"})
+
+
+class ReportingWorld:
+    """The ports' systems as they really report, for tests and soaks: the actuals due by each
+    clock while the vessels follow the plan in force (seeded late berthings), a share of the
+    berthings at another fitting berth than planned, a share of the departures (and a third of
+    that share of the arrivals and berthings) reported one round late, the list shuffled, a few
+    events of earlier rounds resent (duplicates), and announcements of every kind among them
+    (ETAs, closures and their lifts, maintenance, late trains, handling updates, calls added and
+    cancelled). Seeded: the same seed, state and plans give the same rounds."""
+
+    def __init__(self, seed: int, late_share: float = 0.35, other_berth_share: float = 0.1,
+                 delay_share: float = 0.3, announcements: int = 3):
+        self.rng = random.Random(seed)
+        self.delay = seeded_delay(seed, share=delay_share)
+        self.late_share, self.other_berth_share = late_share, other_berth_share
+        self.announcements = announcements
+        self.emitted: set[str] = set()
+        self.held: list[Event] = []
+        self.sent: list[Event] = []
+        self.round = 0
+
+    def reports(self, state: LiveState, version: Version, until: datetime) -> list[Event]:
+        """One round of reports up to `until` (its clock event included), in no particular order."""
+        rng, self.round = self.rng, self.round + 1
+        known = dict(state.actuals)
+        for e in self.held:  # the world knows what happened, though its report is late
+            if not isinstance(e, ActualArrival | ActualBerthing | ActualDeparture):
+                continue
+            a = known.get(e.call_id) or CallActuals()
+            if isinstance(e, ActualArrival):
+                known[e.call_id] = a.model_copy(update={"arrival": e.time})
+            elif isinstance(e, ActualBerthing):
+                known[e.call_id] = a.model_copy(update={"berthing": e.time, "berth_id": e.berth_id})
+            elif isinstance(e, ActualDeparture):
+                known[e.call_id] = a.model_copy(update={"departure": e.time})
+        seen = state.model_copy(update={"actuals": known})
+        due = [e for e in actuals_due(seen, version, until, self.delay) if e.event_id not in self.emitted]
+        batch, self.held = list(self.held), []
+        for e in due:
+            if isinstance(e, ActualBerthing) and rng.random() < self.other_berth_share:
+                e = self._elsewhere(state.problem, e)
+            self.emitted.add(e.event_id)
+            share = self.late_share if isinstance(e, ActualDeparture) else self.late_share / 3
+            late = isinstance(e, ActualArrival | ActualBerthing | ActualDeparture) and rng.random() < share
+            (self.held if late else batch).append(e)
+        batch.append(Clock(event_id=f"clock-{self.round}", now=until, source="simulator"))
+        batch += self._announce(state, until)
+        batch += rng.sample(self.sent, min(len(self.sent), rng.randint(0, 2)))
+        rng.shuffle(batch)
+        return batch
+
+    def accepted(self, batch: list[Event]) -> None:
+        """The round was taken: its events may be resent later as duplicates."""
+        self.sent += batch
+
+    def _elsewhere(self, p: Problem, e: ActualBerthing) -> ActualBerthing:
+        c = p.call_map()[e.call_id]
+        vessel = p.vessel_map()[c.vessel_id]
+        port = next(x for x in p.ports if x.id == c.port_id)
+        other = [b.id for b in port.berths if b.id != e.berth_id and berth_fits(c, vessel, b)]
+        return e.model_copy(update={"berth_id": self.rng.choice(other)}) if other else e
+
+    def _announce(self, state: LiveState, now: datetime) -> list[Event]:
+        rng, p, tag = self.rng, state.problem, f"r{self.round}"
+        ahead = [c for c in p.calls
+                 if state.actual(c.id).arrival is None and state.actual(c.id).berthing is None]
+        out: list[Event] = []
+        named: set[str] = set()  # calls a cancellation or an added call of this round names
+        for k in range(rng.randint(0, self.announcements)):
+            eid = f"{tag}-{k}"
+            kind = rng.choice(["eta", "closure", "lift", "maintenance", "cargo", "handling", "add", "cancel"])
+            if kind == "eta" and ahead:
+                out.append(Eta(event_id=eid, call_id=rng.choice(ahead).id,
+                               eta=now + _hours(rng.uniform(0, 30))))
+            elif kind == "closure":
+                s = now + _hours(rng.uniform(-2, 20))
+                out.append(ClosureEvent(event_id=eid, port_id=rng.choice([x.id for x in p.ports]), start=s,
+                                        end=s + _hours(rng.uniform(2, 14)), reason="storm"))
+            elif kind == "lift" and state.closures:
+                out.append(ClosureLifted(event_id=eid, closure_event_id=rng.choice(sorted(state.closures))))
+            elif kind == "maintenance":
+                s = now + _hours(rng.uniform(0, 24))
+                out.append(Maintenance(event_id=eid, berth_id=rng.choice(sorted(p.berths())), start=s,
+                                       end=s + _hours(rng.uniform(1, 8))))
+            elif kind == "cargo" and ahead:
+                out.append(CargoReady(event_id=eid, call_id=rng.choice(ahead).id,
+                                      time=now + _hours(rng.uniform(0, 12))))
+            elif kind == "handling" and (moored := [cid for cid, a in state.actuals.items() if a.at_berth]):
+                out.append(HandlingUpdate(event_id=eid, call_id=rng.choice(sorted(moored)),
+                                          remaining_hours=rng.uniform(0, 10)))
+            elif kind == "add" and p.voyages:
+                voyage = rng.choice(p.voyages)
+                again = p.call_map()[voyage.call_ids[-1]]  # the vessel calls there again: a berth it fits
+                if again.id in named:
+                    continue
+                named.add(again.id)
+                added = again.model_copy(update={"id": f"ADD-{eid}", "frozen": None, "latest_departure": None,
+                                                 "earliest_start": None, "requested_departure": None})
+                out.append(CallAdded(event_id=eid, call=added, after_call_id=again.id))
+            elif kind == "cancel" and ahead:
+                gone = rng.choice(ahead).id
+                if gone not in named:  # not a call this round adds after
+                    named.add(gone)
+                    out.append(CallCancelled(event_id=eid, call_id=gone))
+        return out
+
+
+def _hours(h: float) -> timedelta:
+    return timedelta(hours=h)

@@ -96,6 +96,7 @@ class ReconciliationKind(StrEnum):
     CORRECTED = "corrected"
     BERTH_SHARED = "berth_shared"
     PASSED = "passed"
+    BERTHING_PENDING = "berthing_pending"
     SET_ASIDE = "set_aside"
 
 
@@ -267,7 +268,7 @@ class _Apply:
         it could sail here at top speed: infer that departure when none is reported. False (a
         refusal) when the facts of the previous call say it was still there."""
         prev = self.previous_call(call_id)
-        while prev is not None and (pa := self.s.actual(prev)).berthing is None:
+        while prev is not None and (pa := self.s.actual(prev)).berthing is None and pa.departure is None:
             if (atb := self.batch_berthings.get(prev)) is not None:
                 self.refuse("time", f"{what} {fmt_time(t)} is not after the vessel berthed at {prev} "
                             f"({fmt_time(atb)}, in the same list)", "voyage_order")
@@ -290,7 +291,8 @@ class _Apply:
                             f"{fmt_time(pa.departure)}", "voyage_order")
                 return False
             return True
-        assert pa.berthing is not None
+        if pa.berthing is None:
+            return True  # it left (reported) before its berthing was reported
         if pa.berthing >= t:
             self.refuse("time", f"{what} {fmt_time(t)} is not after the vessel berthed at {prev} "
                         f"({fmt_time(pa.berthing)})", "voyage_order")
@@ -343,9 +345,9 @@ class _Apply:
         if c is None or not self.in_horizon("eta", e.eta):
             return
         a = self.s.actual(c.id)
-        arrived = a.arrival or a.berthing
+        arrived = a.arrival or a.berthing or a.departure
         if arrived is not None:
-            self.set_aside(e, c.id, f"the vessel arrived at {fmt_time(arrived)}")
+            self.set_aside(e, c.id, f"the vessel was there at {fmt_time(arrived)}")
             return
         voyage, k = self.voyage(c.id)
         prev = voyage.call_ids[k - 1] if k else None
@@ -423,10 +425,10 @@ class _Apply:
                         "list", "before_actual")
             return
         if a.berthing is None:
-            self.refuse("call_id", f"call {c.id} has no actual_berthing: a vessel leaves a berth it is at "
-                        "(send its actual_berthing first, or in the same list)", "not_at_berth")
-            return
-        if e.time <= a.berthing:
+            self.note(ReconciliationKind.BERTHING_PENDING, f"{c.id} left at {fmt_time(e.time)} before its "
+                      "berthing was reported: its berth and berthing are the last plan's until reported",
+                      c.id, e.time)
+        elif e.time <= a.berthing:
             self.refuse("time", f"ATD {fmt_time(e.time)} is not after the ATB {fmt_time(a.berthing)}",
                         "before_actual")
             return
@@ -438,8 +440,8 @@ class _Apply:
                       f"the reported {fmt_time(e.time)}", c.id, e.time)
         self.set_actual(c.id, departure=e.time)
         for other, oa in self.s.actuals.items():  # a later occupant of the berth that came before this left
-            if (other != c.id and oa.berth_id == a.berth_id and oa.berthing is not None
-                    and a.berthing < oa.berthing < e.time):
+            if (a.berthing is not None and other != c.id and oa.berth_id == a.berth_id
+                    and oa.berthing is not None and a.berthing < oa.berthing < e.time):
                 self.note(ReconciliationKind.BERTH_SHARED, f"{c.id} left {a.berth_id} at {fmt_time(e.time)}, "
                           f"after {other} berthed there at {fmt_time(oa.berthing)}: both kept", c.id, e.time)
         self.touch(c.id, e)
@@ -474,8 +476,8 @@ class _Apply:
         c = self.call(e.call_id)
         if c is None or not self.in_horizon("time", e.time):
             return
-        if (atb := self.s.actual(c.id).berthing) is not None:
-            self.set_aside(e, c.id, f"the call berthed at {fmt_time(atb)}")
+        if (atb := self.s.actual(c.id).berthing or self.s.actual(c.id).departure) is not None:
+            self.set_aside(e, c.id, f"the call was at berth at {fmt_time(atb)}")
             return
         self.replace_call(c.model_copy(update={"earliest_start": e.time}))
         self.touch(c.id, e)
@@ -534,8 +536,8 @@ class _Apply:
         if c is None:
             return
         a = self.s.actual(c.id)
-        if (came := a.arrival or a.berthing) is not None:
-            self.set_aside(e, c.id, f"the vessel arrived at {fmt_time(came)}: the facts stand")
+        if (came := a.arrival or a.berthing or a.departure) is not None:
+            self.set_aside(e, c.id, f"the vessel was there at {fmt_time(came)}: the facts stand")
             return
         if c.id in self.batch_actuals:
             self.set_aside(e, c.id, "the same list reports the vessel there: the facts stand")
