@@ -1,0 +1,75 @@
+"""The live plans soaked as ports and carriers use them, on SQLite and PostgreSQL (tools/soak.py,
+briefly): several live plans, rounds of reports split over concurrent clients (shuffled, late,
+resent, at other berths, every event type), a DCSA JIT carrier sending ESTs, a webhook receiver.
+No answer 5xx, no batch refused, every event applied once, every version clean and delivered,
+and every version held to the facts folded by the tests alone (tests/live_facts.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from optimizer.domain import Problem
+from optimizer.live.events import EVENT
+from optimizer.live.replan import Version
+from tests.live_facts import Facts, violations
+from tools.loadcheck import start_server, wait_ready
+from tools.soak import SoakReport, soak
+
+pytestmark = pytest.mark.slow
+
+
+@contextlib.contextmanager
+def server(tmp_path: Path, url: str | None = None, schema: str | None = None) -> Iterator[str]:
+    proc, base = start_server(tmp_path, 1, url, schema)
+    try:
+        wait_ready(base)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def held_to_the_facts(report: SoakReport) -> list[str]:
+    """Every version of every plan against the events it and those before it applied."""
+    out = []
+    for o in report.outcomes:
+        facts = Facts.start(Problem.model_validate(o.problem))
+        bodies = {e["event_id"]: EVENT.validate_python(e["event"]) for e in o.log}
+        for body in o.versions[1:]:
+            v = Version.model_validate(body)
+            facts.apply([bodies[eid] for eid in v.event_ids])
+            out += [f"{o.plan_id} v{v.number}: {x}" for x in violations(facts, v)]
+    return out
+
+
+def assert_soaked(report: SoakReport) -> None:
+    figures = report.figures()
+    assert figures["faults"] == []
+    assert figures["answers"].get("5xx", 0) == 0
+    assert figures["rounds"] >= 2 * report.plans and figures["versions"] > report.plans
+    assert figures["jit_messages"] > 0
+    assert held_to_the_facts(report) == []
+
+
+def test_soak_on_sqlite(tmp_path: Path) -> None:
+    with server(tmp_path) as base:
+        assert_soaked(soak(base, seconds=20, plans=2, clients=3, calls=20, seed=1))
+
+
+@pytest.mark.postgres
+def test_soak_on_postgres(tmp_path: Path, pg_schema: tuple[str, str]) -> None:
+    url, schema = pg_schema
+    with server(tmp_path, url, schema) as base:
+        assert_soaked(soak(base, seconds=20, plans=2, clients=3, calls=20, seed=2, store="postgres"))
