@@ -87,10 +87,10 @@ def actuals_until(
     for c in version["plan"]["calls"]:
         cid = c["call_id"]
         done = reported.setdefault(cid, set())
-        for kind, field, order in (
-            ("actual_arrival", "arrival", 1),
-            ("actual_berthing", "berth_start", 2),
-            ("actual_departure", "berth_end", 0),
+        for kind, field, order in (  # listed by time, and at one minute the berthing first: a port's
+            ("actual_arrival", "arrival", 0),  # systems do not care which vessel freed the berth
+            ("actual_berthing", "berth_start", 1),
+            ("actual_departure", "berth_end", 2),
         ):
             t = datetime.fromisoformat(c[field])
             if kind in done or t > until:
