@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     `enqueue` the live-plan code calls)."""
     settings = settings or Settings()
     _logging(settings)
-    db = Database(settings.database_url, settings.database_schema)
+    db = Database(settings.database_url, settings.database_schema, settings.sqlite_busy_timeout_s)
     db.migrate()
     runner = Runner(settings, db)
     hooks = WebhookService(db, settings)

@@ -33,6 +33,7 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING
 
 from api.db import Database, JobRow, JobStatus
+from api.db.engine import DEFAULT_SQLITE_BUSY_TIMEOUT_S
 
 if TYPE_CHECKING:
     from optimizer.domain import Problem
@@ -57,6 +58,7 @@ class WorkerConfig:
     heartbeat_s: float = 1.0
     log_level: str = "info"
     nice: int = 10
+    sqlite_busy_timeout_s: float = DEFAULT_SQLITE_BUSY_TIMEOUT_S
 
 
 # -- the messages between the API process and a solver process ----------------------------------
@@ -102,7 +104,7 @@ _databases: dict[tuple[str, str | None], Database] = {}
 def _database(cfg: WorkerConfig) -> Database:
     key = (cfg.database_url, cfg.database_schema)
     if key not in _databases:
-        _databases[key] = Database(cfg.database_url, cfg.database_schema)
+        _databases[key] = Database(cfg.database_url, cfg.database_schema, cfg.sqlite_busy_timeout_s)
     return _databases[key]
 
 

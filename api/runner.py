@@ -130,6 +130,7 @@ class Runner:
             database_url=settings.database_url, database_schema=settings.database_schema,
             progress_interval_s=settings.progress_interval_s, poll_interval_s=settings.poll_interval_s,
             log_level=settings.log_level, nice=settings.solver_nice,
+            sqlite_busy_timeout_s=settings.sqlite_busy_timeout_s,
         )
         self._ctx = multiprocessing.get_context("spawn")
         self.job_solvers: list[SolverProcess] = []

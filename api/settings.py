@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from api.db.engine import DEFAULT_SQLITE_BUSY_TIMEOUT_S
 from optimizer.domain import MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_REASON_CHARS
 
 
@@ -29,6 +30,11 @@ class Settings(BaseSettings):
     )
     database_schema: str | None = Field(
         default=None, description="PostgreSQL only: schema to keep the tables in (search_path)."
+    )
+    sqlite_busy_timeout_s: float = Field(
+        default=DEFAULT_SQLITE_BUSY_TIMEOUT_S, ge=0, le=600,
+        description="SQLite only (always in WAL mode): how long a write waits for another connection's "
+        "or process's write transaction before failing with 'database is locked'.",
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -11,21 +11,35 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+#: How long a SQLite connection waits for another's write lock before "database is locked"
+#: (the default of PORTSYNC_SQLITE_BUSY_TIMEOUT_S).
+DEFAULT_SQLITE_BUSY_TIMEOUT_S = 30.0
 
-def make_engine(url: str, schema: str | None = None) -> Engine:
-    """An engine for `url`; SQLite gets WAL and a long busy timeout so that processes share it.
-    On PostgreSQL, `schema` becomes the connections' search_path (where the tables live)."""
+
+def make_engine(url: str, schema: str | None = None,
+                sqlite_busy_timeout_s: float = DEFAULT_SQLITE_BUSY_TIMEOUT_S) -> Engine:
+    """An engine for `url`. SQLite gets WAL (readers never wait for the writer, nor it for them) and
+    a busy timeout (`sqlite_busy_timeout_s`: how long a write waits for the one write lock, held by
+    a transaction of another connection or process, before failing with "database is locked"), so
+    that processes share the file. On PostgreSQL, `schema` becomes the connections' search_path
+    (where the tables live).
+
+    Either way, no code path holds a transaction that has written while it waits for a write of
+    another connection of the same process (api/jit/README.md, "Transactions"): on SQLite that
+    wait could only end in the busy timeout."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         db = parsed.database
         if db and db != ":memory:" and not db.startswith("file:"):
             Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        busy_ms = int(sqlite_busy_timeout_s * 1000)
+        engine = create_engine(
+            url, connect_args={"timeout": sqlite_busy_timeout_s, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")

@@ -22,7 +22,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
-from api.db.engine import make_engine, make_sessions, transaction
+from api.db.engine import DEFAULT_SQLITE_BUSY_TIMEOUT_S, make_engine, make_sessions, transaction
 from api.db.migrate import upgrade
 from api.db.models import ImprovementRow, JobRow, JobStatus, ProblemRow, utcnow
 from optimizer.plan import CallAssignment, Plan
@@ -54,10 +54,11 @@ class IdempotencyConflict(Exception):
 class Database:
     """The job store, shared by the API process and the solver processes."""
 
-    def __init__(self, url: str, schema: str | None = None):
+    def __init__(self, url: str, schema: str | None = None,
+                 sqlite_busy_timeout_s: float = DEFAULT_SQLITE_BUSY_TIMEOUT_S):
         self.url = url
         self.schema = schema
-        self.engine = make_engine(url, schema)
+        self.engine = make_engine(url, schema, sqlite_busy_timeout_s)
         self.sessions = make_sessions(self.engine)
 
     def migrate(self) -> None:

@@ -53,11 +53,15 @@ def publish_requests(db: Database | JitStore, context: LivePlanGateway | Mapping
     REQs stored, in the order of `changes`."""
     store = db if isinstance(db, JitStore) else JitStore(db)
     out: list[Timestamp] = []
+    with store.db.session() as s:  # read: the calls without a service, whose records are derived
+        missing = [cid for cid, _, _ in changes if store.berth_service(s, live_plan_id, cid) is None]
+    # the gateway reads the live plans through its own connection: never inside a JIT transaction
+    refs = {cid: _call_ref(context, live_plan_id, cid) for cid in dict.fromkeys(missing)}
     with store.db.session() as s:
         for call_id, rta, timezone in changes:
             service = store.berth_service(s, live_plan_id, call_id)
             if service is None:
-                ref = _call_ref(context, live_plan_id, call_id)
+                ref = refs.get(call_id)
                 if ref is None or (ref.vessel_imo is None and ref.vessel_mmsi is None):
                     log.warning("no REQ for call %s of live plan %s: no carrier service and nothing to "
                                 "derive one from (unknown call or vessel without IMO/MMSI)", call_id,

@@ -126,3 +126,21 @@ def test_a_job_stopped_before_its_first_plan_ends_stopped_not_failed(tmp_path: P
     assert row is not None and row.status == "stopped"
     assert row.error is not None and "before a first plan" in row.error
     db.dispose()
+
+
+def test_sqlite_is_wal_with_the_busy_timeout_of_the_settings(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import text
+
+    from api.settings import Settings
+
+    monkeypatch.setenv("PORTSYNC_SQLITE_BUSY_TIMEOUT_S", "1.5")
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'busy.db'}")
+    assert settings.sqlite_busy_timeout_s == 1.5
+    db = Database(settings.database_url, None, settings.sqlite_busy_timeout_s)
+    try:
+        with db.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA busy_timeout")).scalar_one() == 1500
+            assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+    finally:
+        db.dispose()

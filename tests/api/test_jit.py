@@ -6,6 +6,7 @@ portsync returns or sends is validated against the standard's own schemas."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -380,3 +381,77 @@ def test_the_openapi_document_names_the_v2_operations_and_their_error_body(jit: 
 def test_a_call_that_cannot_be_derived_gets_no_req(jit: Jit) -> None:
     jit.gateway.calls.append(CallRef("LP1", "C5", "not-a-locode", "Asia/Aqtau", vessel_imo="9321483"))
     assert jit.publish(("C5", datetime(2026, 12, 3, 8, tzinfo=UTC), "Asia/Aqtau")) == []
+
+
+@dataclass
+class WritingGateway(FakeGateway):
+    """A gateway that writes through its own connection, as the live plans do, with no busy wait: on
+    SQLite it fails at once if a JIT transaction still holds the write lock."""
+
+    db_path: str = ""
+
+    def _write(self) -> None:
+        conn = sqlite3.connect(self.db_path, timeout=0, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")  # the write lock, or "database is locked" now
+            conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+
+    def find_call(self, **kw: Any) -> CallRef | None:
+        self._write()
+        return super().find_call(**kw)
+
+    def post_events(self, live_plan_id: str, events: list[dict[str, Any]]) -> None:
+        self._write()
+        super().post_events(live_plan_id, events)
+
+
+def test_no_jit_transaction_is_open_while_the_gateway_writes(tmp_path: Path) -> None:
+    """Every carrier message that reaches the gateway (binding, EST / ACT, omit) leaves it free to
+    write: the JIT store's transactions have ended before it is called."""
+    app = create_app(make_settings(tmp_path))
+    gateway = WritingGateway(calls=[AKTAU], times={"C1": datetime(2026, 12, 3, 6, tzinfo=UTC)},
+                             db_path=str(tmp_path / "portsync.db"))
+    include_jit(app, app.state.db, lambda: gateway)
+    try:
+        jit = Jit(TestClient(app, raise_server_exceptions=True), gateway, app)
+        pid, _, sid = carrier_berth(jit, reference=None)  # bound by port and IMO
+        est, act = new_id(), new_id()
+        jit.put(f"timestamps/{est}", timestamp(est, sid, "EST", T11))
+        jit.put(f"timestamps/{act}", timestamp(act, sid, "ACT", "2026-12-03T11:30:00+05:00"))
+        jit.post(f"port-calls/{pid}/omit", {})
+        assert [e["type"] for _, batch in gateway.events for e in batch] == \
+            ["eta", "actual_arrival", "call_cancelled"]
+        assert len(gateway.queries) >= 2
+    finally:
+        app.state.runner.stop()
+        app.state.db.dispose()
+
+
+def test_a_refused_omit_marks_nothing(jit: Jit) -> None:
+    pid, tid, _ = carrier_berth(jit)
+    jit.gateway.refuse = EventsRefused("C1 has arrived: it cannot be cancelled", "0.call_id")
+    path = f"/v2/port-calls/{pid}/omit"
+    error_body(jit.client.post(path, json={}), 400, "POST", path)
+    assert "omitted" not in jit.get("port-calls", "PortCalls", portCallID=pid)[0]
+    assert "omitted" not in jit.get("terminal-calls", "TerminalCalls", terminalCallID=tid)[0]
+
+
+def test_a_timestamp_whose_store_was_lost_posts_the_same_event_when_re_sent(
+        jit: Jit, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The events go to the live plan before the timestamp is stored; if the store never happens (a
+    crash in between), the carrier's re-send posts the same event id (the live plan takes it once)
+    and stores the timestamp."""
+    _, _, sid = carrier_berth(jit)
+    est = new_id()
+    store = jit.app.state.jit_store
+    real = store._write_timestamp
+    monkeypatch.setattr(store, "_write_timestamp", lambda *a: (_ for _ in ()).throw(RuntimeError("crash")))
+    with pytest.raises(RuntimeError):
+        jit.client.put(f"/v2/timestamps/{est}", json=timestamp(est, sid, "EST", T11))
+    assert jit.get("timestamps", "Timestamps", portCallServiceID=sid) == []
+    monkeypatch.setattr(store, "_write_timestamp", real)
+    jit.put(f"timestamps/{est}", timestamp(est, sid, "EST", T11))
+    assert [b[0]["event_id"] for _, b in jit.gateway.events] == [f"jit-{est}", f"jit-{est}"]
+    assert [t["timestampID"] for t in jit.get("timestamps", "Timestamps", portCallServiceID=sid)] == [est]
