@@ -97,7 +97,8 @@ class MoveSummary(Out):
 
     by_cause: dict[MoveCause, int] = Field(default_factory=dict, description="Changes per cause.")
     forced: int = Field(default=0, description="Changes the repair of the last version had to make.")
-    chosen: int = Field(default=0, description="Changes the search made where the repair kept the call.")
+    chosen: int = Field(default=0, description="Changes no rule forced: the search's moves of calls the "
+                        "repair kept, and arrivals retimed to a previous leg that changed.")
     search: SearchGain | None = Field(default=None, description="The search's gain over the repair "
                                       "(None for version 1 or when the view has no call).")
 
@@ -170,8 +171,8 @@ class _Explainer:
         rep = compute_kpis(self.p, self.repaired.values(), self.ctx.weights)
         fin = compute_kpis(self.p, self.plan.calls, self.ctx.weights)
         return SearchGain(objective_repair=round(rep.objective, 3), objective=round(fin.objective, 3),
-                          gain=round(rep.objective - fin.objective, 3),
-                          dwell_hours_saved=round(rep.total_dwell_hours - fin.total_dwell_hours, 3),
+                          gain=round(rep.objective - fin.objective, 3) + 0.0,  # never -0.0
+                          dwell_hours_saved=round(rep.total_dwell_hours - fin.total_dwell_hours, 3) + 0.0,
                           calls_served_more=len(self.final) - len(self.repaired))
 
     def gain_text(self) -> str:
