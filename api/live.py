@@ -313,6 +313,11 @@ def _notify(hooks: WebhookService, s: Session, plan_id: str, v: Version, previou
                     berth_after=ch.berth_after,
                     shift_minutes=ch.start_shift_minutes,
                     new_rta=ch.arrival_after,
+                    cause=ch.cause,
+                    forced=ch.forced,
+                    reason=ch.reason,
+                    cause_event_ids=ch.cause_event_ids,
+                    cause_call_id=ch.cause_call_id,
                 ),
                 session=s,
             )

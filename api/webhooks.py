@@ -70,6 +70,7 @@ from api.db import Database, utcnow
 from api.db.models import DeliveryStatus, WebhookDeliveryRow, WebhookSubscriptionRow
 from api.settings import Settings
 from optimizer.diff import Stability
+from optimizer.live.causes import MoveCause
 from optimizer.plan import Out
 
 log = logging.getLogger("portsync.api.webhooks")
@@ -110,6 +111,16 @@ class CallMoved(Out):
     berth_after: str | None
     shift_minutes: float | None = Field(description="Berth start, new minus old (served in both).")
     new_rta: datetime | None = Field(description="The call's requested time of arrival in the new version.")
+    cause: MoveCause | None = Field(default=None, description="Why it moved (as the version's diff says): "
+                                    "event, closure, maintenance, berth_taken, link, previous_leg, now "
+                                    "(forced) or search (the search chose it to improve the plan).")
+    forced: bool | None = Field(default=None, description="True: the repair of the last version had to move "
+                                "it; False: the search chose to.")
+    reason: str | None = Field(default=None, description="The cause in a sentence, times in the port's "
+                               "local time with its offset.")
+    cause_event_ids: list[str] = Field(default_factory=list, description="The events behind the cause.")
+    cause_call_id: str | None = Field(default=None, description="The other call behind the cause "
+                                      "(berth_taken, link, previous_leg).")
 
 
 class CallUnservable(Out):

@@ -37,11 +37,13 @@ def test_replay_prints_the_table_and_the_realized_kpis(tmp_path: Path) -> None:
                                  "--replan-time-limit", "1", "--gantt", str(chart), "--json", str(out)])
     assert result.exit_code == 0, result.output
     assert "one version per event" in result.output and "clock-3" in result.output
-    for col in ("portsync live", "re-run FCFS", "clairvoyant", "total dwell h", "calls served", "p95"):
+    for col in ("portsync live", "re-run FCFS", "clairvoyant", "total dwell h", "calls served", "p95",
+                "forced /"):
         assert col in result.output
     body = json.loads(out.read_text(encoding="utf-8"))
     assert body["failed_checks"] == []
     assert len([s for s in body["steps"] if s["line"]]) == len(tiny_stream_dicts())
+    assert all(s["forced"] >= 0 and s["chosen"] >= 0 for s in body["steps"])
     assert 'class="now-line"' in chart.read_text(encoding="utf-8")
     assert "Traceback" not in result.output
 

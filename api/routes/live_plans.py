@@ -23,6 +23,7 @@ from api.replanner import Replanner
 from api.routes.common import check_limits, check_problem, effective_options, settings_of, split_body
 from api.schemas import SubmitBody
 from optimizer.diff import KpiChange, Stability
+from optimizer.live.causes import MoveSummary
 from optimizer.live.events import EventType
 from optimizer.live.replan import ReplanSettings, VersionChange
 from optimizer.live.state import DEFAULT_FROZEN_WINDOW_MINUTES, EventConflict, EventsRefused, LiveState
@@ -81,7 +82,10 @@ class VersionDiff(BaseModel):
     against: int
     now: datetime
     event_ids: list[str] = Field(description="The events this version applied.")
-    changes: list[VersionChange]
+    changes: list[VersionChange] = Field(description="Each call the version moved, with its cause and "
+                                         "reason (see VersionChange.cause).")
+    moves: MoveSummary | None = Field(default=None, description="The changes per cause, how many the repair "
+                                      "had to make and how many the search chose, and the search's gain.")
     stability: Stability | None
     kpis: KpiChange | None
     cancelled: list[str]
@@ -370,6 +374,7 @@ def get_diff(request: Request, plan_id: PlanId, number: Number, owner: Owner) ->
         now=v["now"],
         event_ids=v["event_ids"],
         changes=v["changes"],
+        moves=v.get("moves"),
         stability=v.get("stability"),
         kpis=v.get("kpis"),
         cancelled=v.get("cancelled", []),

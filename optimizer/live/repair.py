@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import bisect
 import heapq
+from collections.abc import Mapping
 
 from optimizer.baseline import breaks_deadline, ready
-from optimizer.compiled import CompiledProblem
+from optimizer.compiled import CompiledProblem, compile_problem
+from optimizer.domain import Problem
+from optimizer.plan import CallAssignment
 from optimizer.steps import Placement, arrival, blocked_windows, earliest_fit, frozen_placement, passing
 
 
@@ -96,3 +99,13 @@ def shift_repair(cp: CompiledProblem, prefer: dict[int, tuple[int, int]]) -> dic
             if waiting[j] == 0:
                 release(j)
     return placed
+
+
+def repair_last(problem: Problem, previous: Mapping[str, CallAssignment]
+                ) -> tuple[CompiledProblem, dict[int, tuple[int, int]], dict[int, Placement]]:
+    """The repair of the last version (call id -> its assignment) in `problem`, the planning view:
+    the compiled view, what the repair preferred (call -> (berth, start step)) and where it put
+    each call. The replan searches from it; optimizer.live.causes reads what it had to move."""
+    cp = compile_problem(problem)
+    prefer = cp.preferred(a for cid, a in previous.items() if cid in cp.call_index)
+    return cp, prefer, shift_repair(cp, prefer)

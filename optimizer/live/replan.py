@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from pydantic import AwareDatetime, Field
 
 from optimizer.checker import ViolationKind, check
-from optimizer.compiled import CompiledProblem, compile_problem
+from optimizer.compiled import CompiledProblem
 from optimizer.diff import CallChange, KpiChange, Stability, plan_diff
 from optimizer.domain import (
     FrozenAssignment,
@@ -37,13 +37,14 @@ from optimizer.domain import (
     berth_fits,
     handling_hours,
 )
+from optimizer.live.causes import Cause, CauseWindow, MoveCause, MoveContext, MoveSummary, explain_moves
 from optimizer.live.events import (
     ClosureEvent,
     ClosureLifted,
     Event,
     Maintenance,
 )
-from optimizer.live.repair import shift_repair
+from optimizer.live.repair import repair_last
 from optimizer.live.state import (
     DEFAULT_FROZEN_WINDOW_MINUTES,
     LiveState,
@@ -84,7 +85,26 @@ class VersionChange(CallChange):
     arrival_after: AwareDatetime | None = Field(default=None, description="The new RTA, UTC.")
     inbound_speed_kn_after: float | None = None
     caused_by: list[str] = Field(default_factory=list, description="Ids of the batch's events that "
-                                 "concern the call; empty when it moved to make room for them.")
+                                 "concern the call (kept for compatibility: `cause` says why it moved).")
+    cause: MoveCause | None = Field(default=None, description="Why it moved: `event` (an event of the "
+                                    "batch names the call), `closure` / `maintenance` (a window, new or "
+                                    "lifted, meets its old place), `berth_taken` (another call that could "
+                                    "not move holds its old berth and time), `link` (its linked call "
+                                    "moved), `previous_leg` (its vessel's previous call ends later), `now` "
+                                    "(its old start is past and it has not berthed), `search` (nothing "
+                                    "forced it: the search moved it to improve the plan). None only in "
+                                    "versions stored before causes were recorded.")
+    forced: bool | None = Field(default=None, description="True: the repair of the last version had to "
+                                "move it (its old place breaks a rule of the new planning view); False: "
+                                "the repair kept it and the search chose to move it.")
+    reason: str | None = Field(default=None, description="The cause in a sentence, times in the port's "
+                               "local time with its offset.")
+    cause_event_ids: list[str] = Field(default_factory=list, description="The events behind the cause "
+                                       "(event, closure, maintenance).")
+    cause_call_id: str | None = Field(default=None, description="The other call behind the cause "
+                                      "(berth_taken, link, previous_leg).")
+    cause_window: CauseWindow | None = Field(default=None, description="The closure or maintenance window "
+                                             "(closure, maintenance).")
 
 
 class Version(Out):
@@ -107,6 +127,8 @@ class Version(Out):
         "live plan believed, kept as reported, and what was derived from them (inferred departures, "
         "corrections, estimates set aside because the facts came first).")
     freed_calls: int = Field(default=0, description="Calls the replan was free to move.")
+    moves: MoveSummary | None = Field(default=None, description="The changes by cause, forced and chosen, "
+                                      "and the search's gain over the repair of the last version.")
     replan_s: float = 0.0
 
     def timeline(self) -> list[CallAssignment]:
@@ -379,7 +401,9 @@ def replan(state: LiveState, last: Version, events: Sequence[Event], settings: R
                       problem=view.problem, plan=plan, history=view.history,
                       cancelled=[c for c in new.cancelled if c not in state.cancelled],
                       reconciliations=applied.reconciliations, freed_calls=freed)
-    version.changes, version.stability, version.kpis = version_changes(last, version, causes)
+    why = MoveContext(before=state, after=new, events=applied.events, touched=applied.touched,
+                      concerned=causes, previous=previous, weights=settings.weights)
+    version.changes, version.stability, version.kpis = version_changes(last, version, causes, why)
     version.replan_s = time.monotonic() - started
     return new, version
 
@@ -400,9 +424,7 @@ def _solve_view(view: View, previous: dict[str, CallAssignment], concerned: set[
     their links), hold the rest, and search from the repair: the search's result (None when
     there was nothing to search or it found no plan), the repair, the calls freed."""
     problem = view.problem
-    cp = compile_problem(problem)
-    prefer = cp.preferred(a for cid, a in previous.items() if cid in cp.call_index)
-    repaired = shift_repair(cp, prefer)
+    cp, prefer, repaired = repair_last(problem, previous)
     start_plan = to_assignments(cp, repaired)
     rounds = 1 + (settings.rings if settings.neighbourhood else 0)
     options = _options(settings, settings.replan_time_limit_s / rounds, 1)
@@ -475,18 +497,27 @@ def _ring(problem: Problem, plan: Sequence[CallAssignment], free: set[str],
     return out
 
 
-def version_changes(last: Version, new: Version, causes: dict[str, list[str]]
+def version_changes(last: Version, new: Version, causes: dict[str, list[str]], why: MoveContext | None = None
                     ) -> tuple[list[VersionChange], Stability, KpiChange]:
-    """What `new` changes against `last`, over the calls `new` plans."""
+    """What `new` changes against `last`, over the calls `new` plans; with `why`, each change's
+    cause (optimizer.live.causes) and `new.moves`, the count per cause."""
     calls = new.problem.call_map()
     before = [a for a in last.timeline() if a.call_id in calls]
     after = new.plan.calls
     diff = plan_diff(new.problem, before, after)
     planned = new.plan.by_call()
+    explained: dict[str, Cause] = {}
+    if why is not None:
+        explained, new.moves = explain_moves(diff.changes, why, new.problem, new.plan)
     out = []
     for ch in diff.changes:
         cp = planned.get(ch.call_id)
+        c = explained.get(ch.call_id)
         out.append(VersionChange(**ch.model_dump(), arrival_after=cp.arrival if cp else None,
                                  inbound_speed_kn_after=cp.inbound_speed_kn if cp else None,
-                                 caused_by=causes.get(ch.call_id, [])))
+                                 caused_by=causes.get(ch.call_id, []),
+                                 **({} if c is None else {
+                                     "cause": c.cause, "forced": c.forced, "reason": c.reason,
+                                     "cause_event_ids": c.event_ids, "cause_call_id": c.call_id,
+                                     "cause_window": c.window})))
     return out, diff.stability, diff.kpis

@@ -26,13 +26,15 @@ def steps_table(steps: Sequence[Step], title: str) -> Table:
     t = Table(title=escape(title), title_justify="left")
     for col, right in (("#", True), ("event", False), ("replan s", True), ("berth chg", True),
                        ("shift>30m", True), ("Σ|shift| min", True), ("RTAs moved", True),
+                       ("forced / chosen", True),
                        ("dwell so far h", True), ("planned dwell h", True), ("waiting so far h", True),
                        ("actuals", True), ("check", False)):
         t.add_column(col, justify="right" if right else "left", no_wrap=not right)
     for s in steps:
         t.add_row(str(s.line) if s.line else "end", escape(s.label), f"{s.replan_s:.2f}",
                   str(s.berth_changes),
-                  str(s.shifted), f"{s.shift_minutes:,.0f}", str(s.rta_moved), f"{s.dwell_so_far_h:,.1f}",
+                  str(s.shifted), f"{s.shift_minutes:,.0f}", str(s.rta_moved), f"{s.forced}/{s.chosen}",
+                  f"{s.dwell_so_far_h:,.1f}",
                   f"{s.planned_dwell_h:,.1f}", f"{s.waiting_so_far_h:,.1f}", str(s.actuals),
                   "ok" if s.check_ok else "[bold red]FAILED[/]")
     return t

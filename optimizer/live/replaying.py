@@ -122,6 +122,8 @@ class Step:
     actuals: int
     check_ok: bool
     check_summary: str
+    forced: int = 0  # changes the repair had to make (optimizer.live.causes)
+    chosen: int = 0  # changes the search chose
 
 
 @dataclass
@@ -177,7 +179,8 @@ def _step(run: ReplayRun, line: int, label: str, v: Version) -> Step:
                 shift_minutes=s.total_start_shift_minutes if s else 0.0, rta_moved=s.rta_moved if s else 0,
                 dwell_so_far_h=_hours(dwell), planned_dwell_h=_hours(planned),
                 waiting_so_far_h=_hours(waiting),
-                actuals=0, check_ok=report.ok, check_summary=summary(report))
+                actuals=0, check_ok=report.ok, check_summary=summary(report),
+                forced=v.moves.forced if v.moves else 0, chosen=v.moves.chosen if v.moves else 0)
 
 
 def _submit(run: ReplayRun, line: int, label: str, batch: list[Event], actual_count: int) -> Step | None:

@@ -66,6 +66,9 @@ def test_create_post_events_read_versions_and_diffs(api: TestClient) -> None:
     diff = api.get(f"{path}/versions/2/diff").json()
     moved = {c["call_id"]: c for c in diff["changes"]}
     assert moved["V2-A"]["caused_by"] == ["eta-1"] and moved["V2-A"]["rta_shift_minutes"] == 360
+    assert moved["V2-A"]["cause"] == "event" and moved["V2-A"]["forced"] is True
+    assert moved["V2-A"]["cause_event_ids"] == ["eta-1"] and "eta-1" in moved["V2-A"]["reason"]
+    assert sum(diff["moves"]["by_cause"].values()) == len(diff["changes"])
     assert diff["stability"]["total_start_shift_minutes"] > 0
     # duplicates are ignored; the same id with another body is a conflict
     r = api.post(

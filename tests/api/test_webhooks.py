@@ -153,7 +153,9 @@ def version(n: int = 1) -> VersionCreated:
 
 
 MOVED = {"call_id": "C7", "berth_before": "AKT-1", "berth_after": "AKT-2", "shift_minutes": 90.0,
-         "new_rta": "2026-12-02T09:30:00Z", "version": 2}
+         "new_rta": "2026-12-02T09:30:00Z", "version": 2, "cause": "berth_taken", "forced": True,
+         "reason": "berth AKT-1 is taken 2026-12-02 11:00 +05:00 - 2026-12-02 15:00 +05:00 by C6 (MV V6)",
+         "cause_event_ids": [], "cause_call_id": "C6"}
 
 
 def status_of(service: WebhookService, delivery_id: str) -> str:
