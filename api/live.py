@@ -298,7 +298,8 @@ def _notify(hooks: WebhookService, s: Session, plan_id: str, v: Version, previou
         hooks.enqueue(
             plan_id,
             EventKind.VERSION_CREATED,
-            VersionCreated(version=v.number, now=v.now, stability=v.stability, link=link),
+            VersionCreated(version=v.number, now=v.now, stability=v.stability, link=link, moves=v.moves,
+                           reconciliations=v.reconciliations),
             session=s,
         )
     for ch in v.changes:

@@ -70,7 +70,8 @@ from api.db import Database, utcnow
 from api.db.models import DeliveryStatus, WebhookDeliveryRow, WebhookSubscriptionRow
 from api.settings import Settings
 from optimizer.diff import Stability
-from optimizer.live.causes import MoveCause
+from optimizer.live.causes import MoveCause, MoveSummary
+from optimizer.live.state import Reconciliation
 from optimizer.plan import Out
 
 log = logging.getLogger("portsync.api.webhooks")
@@ -100,6 +101,11 @@ class VersionCreated(Out):
     now: datetime
     stability: Stability
     link: str = Field(description="Path of the version, e.g. /v1/live-plans/{id}/versions/{n}.")
+    moves: MoveSummary | None = Field(default=None, description="How many calls moved, per cause, forced or "
+                                      "chosen by the search, and the search's gain.")
+    reconciliations: list[Reconciliation] = Field(
+        default_factory=list, description="Facts of this version's events that contradicted the plan's "
+        "belief, kept as reported, and what was inferred from them (see the version).")
 
 
 class CallMoved(Out):

@@ -93,7 +93,14 @@ def test_create_post_events_read_versions_and_diffs(api: TestClient) -> None:
             ],
             "1.call_id",
         ),
-        ({"event_id": "a", "type": "actual_departure", "call_id": "V2-A", "time": at(4)}, "call_id"),
+        (
+            [
+                {"event_id": "a", "type": "actual_berthing", "call_id": "V2-A", "berth_id": "A1",
+                 "time": at(5)},
+                {"event_id": "b", "type": "actual_departure", "call_id": "V2-A", "time": at(4)},
+            ],
+            "1.time",
+        ),
         ({"event_id": "a", "type": "eta", "call_id": "V2-A"}, "eta"),
         ({"event_id": "a", "type": "warp"}, "type"),
         (
