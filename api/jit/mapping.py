@@ -83,11 +83,12 @@ def derived_records(ref: CallRef) -> tuple[PortCall, TerminalCall, PortCallServi
 
 
 def local_time(moment: datetime, timezone: str) -> datetime:
-    """`moment` in the port's local time with its offset (Asia/Aqtau +05:00, Asia/Baku +04:00), to
-    the second."""
+    """`moment` in the port's local time with its offset (Asia/Aqtau +05:00, Asia/Baku +04:00),
+    exactly: a requested time is the plan's, not rounded after the plan was checked (RFC 3339
+    date-times may carry fractions of a second)."""
     if moment.tzinfo is None:
         raise ValueError("a time without an offset cannot be placed in a port's time zone")
-    return moment.astimezone(ZoneInfo(timezone)).replace(microsecond=0)
+    return moment.astimezone(ZoneInfo(timezone))
 
 
 def events_for(ts: Timestamp, service_type: str, event_type: str, call_id: str,

@@ -347,10 +347,11 @@ def test_api_keys_guard_v2_as_v1(app_factory: Any) -> None:
     assert r.status_code == 200 and r.json() == []
 
 
-def test_local_time_is_the_ports_offset() -> None:
+def test_local_time_is_the_ports_offset_and_the_plans_exact_time() -> None:
     moment = datetime(2026, 12, 3, 7, 30, 15, 999, tzinfo=UTC)
-    assert local_time(moment, "Asia/Aqtau").isoformat() == "2026-12-03T12:30:15+05:00"
-    assert local_time(moment, "Asia/Baku").isoformat() == "2026-12-03T11:30:15+04:00"
+    assert local_time(moment, "Asia/Aqtau").isoformat() == "2026-12-03T12:30:15.000999+05:00"
+    assert local_time(moment, "Asia/Baku").isoformat() == "2026-12-03T11:30:15.000999+04:00"
+    assert local_time(moment, "Asia/Baku") == moment  # not rounded after the plan was checked
 
 
 def test_a_declined_service_gets_no_more_reqs(jit: Jit) -> None:
