@@ -154,8 +154,10 @@ def _pct(xs: list[float], q: float) -> float | None:
 
 
 class Soak:
-    def __init__(self, base: str, clients: int, seed: int):
+    def __init__(self, base: str, clients: int, seed: int, days: int = 7,
+                 hours_per_round: tuple[float, float] = (0.25, 1.5)):
         self.base = base
+        self.days, self.hours_per_round = days, hours_per_round
         self.answers: Counter[str] = Counter()
         self.errors: list[str] = []
         self.lock = threading.Lock()
@@ -181,7 +183,7 @@ class Soak:
         raise AssertionError("unreachable")
 
     def create(self, i: int, calls: int, receiver: Receiver) -> PlanOutcome:
-        problem = generate(calls, 5, self.seed + i, links=True)
+        problem = generate(calls, self.days, self.seed + i, links=True)
         body = problem.model_dump(mode="json", exclude_none=True)
         r = self.call(i, "POST", "/v1/live-plans", params={"time_limit_s": 3, "replan_time_limit_s": 1},
                       json=body)
@@ -212,7 +214,7 @@ class Soak:
         while time.monotonic() < deadline:
             cur = self.wait_planned(o.plan_id, 120)
             version = Version.model_validate(self._version(o.plan_id, cur["version"]))
-            until = state.now + timedelta(hours=rng.uniform(1, 6))
+            until = state.now + timedelta(hours=rng.uniform(*self.hours_per_round))
             batch = world.reports(state, version, until)
             chunks = _split(batch, len(self.pool), rng)
             if chunks and rng.random() < 0.3:
@@ -353,11 +355,12 @@ def _split(batch: list[Event], n: int, rng: random.Random) -> list[list[Event]]:
     return [c for c in out if c]
 
 
-def soak(base: str, seconds: float, plans: int = 3, clients: int = 4, calls: int = 30, seed: int = 0,
-         store: str = "sqlite") -> SoakReport:
-    """Run the soak against the server at `base` (see the module docstring)."""
+def soak(base: str, seconds: float, plans: int = 3, clients: int = 4, calls: int = 40, seed: int = 0,
+         store: str = "sqlite", days: int = 7) -> SoakReport:
+    """Run the soak against the server at `base` (see the module docstring): each plan a generated
+    problem of `calls` calls over `days` days, its world's clock 0.25-1.5 h further each round."""
     receiver = Receiver()
-    s = Soak(base, clients, seed)
+    s = Soak(base, clients, seed, days)
     try:
         outcomes = [s.create(i, calls, receiver) for i in range(plans)]
         for o in outcomes:
@@ -390,7 +393,8 @@ def main() -> None:
                     help="PostgreSQL server for --store postgres (a fresh schema is made and dropped)")
     ap.add_argument("--plans", type=int, default=3)
     ap.add_argument("--clients", type=int, default=4)
-    ap.add_argument("--calls", type=int, default=30, help="calls of each live plan's generated problem")
+    ap.add_argument("--calls", type=int, default=40, help="calls of each live plan's generated problem")
+    ap.add_argument("--days", type=int, default=7, help="days of each live plan's generated problem")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the server's folder (its log) and say where")
@@ -400,7 +404,8 @@ def main() -> None:
     proc, base = start_server(workdir, 2, args.database_url if schema else None, schema)
     try:
         wait_ready(base)
-        report = soak(base, args.seconds, args.plans, args.clients, args.calls, args.seed, args.store)
+        report = soak(base, args.seconds, args.plans, args.clients, args.calls, args.seed, args.store,
+                      args.days)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -65,11 +65,11 @@ def assert_soaked(report: SoakReport) -> None:
 
 def test_soak_on_sqlite(tmp_path: Path) -> None:
     with server(tmp_path) as base:
-        assert_soaked(soak(base, seconds=20, plans=2, clients=3, calls=20, seed=1))
+        assert_soaked(soak(base, seconds=20, plans=2, clients=3, calls=24, seed=1, days=4))
 
 
 @pytest.mark.postgres
 def test_soak_on_postgres(tmp_path: Path, pg_schema: tuple[str, str]) -> None:
     url, schema = pg_schema
     with server(tmp_path, url, schema) as base:
-        assert_soaked(soak(base, seconds=20, plans=2, clients=3, calls=20, seed=2, store="postgres"))
+        assert_soaked(soak(base, seconds=20, plans=2, clients=3, calls=24, seed=2, store="postgres", days=4))
