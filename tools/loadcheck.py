@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,29 @@ def start_server(workdir: Path, workers: int, database_url: str | None = None,
                              "127.0.0.1", "--port", str(port), "--log-level", "warning"],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     return proc, f"http://127.0.0.1:{port}"
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL to the server and its solver processes if it does not end in 20 s."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def running_server(workdir: Path, workers: int, database_url: str | None = None,
+                   schema: str | None = None) -> Iterator[str]:
+    """A started server's base URL, ready; stopped on leaving."""
+    proc, base = start_server(workdir, workers, database_url, schema)
+    try:
+        wait_ready(base)
+        yield base
+    finally:
+        stop_server(proc)
 
 
 def wait_ready(base: str, timeout: float = 60.0) -> None:
@@ -229,13 +253,7 @@ def main() -> None:
         b = burst(base, args.burst, args.burst_time_limit, timeout=max(120.0, args.burst * 3.0))
     finally:
         if proc is not None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
+            stop_server(proc)
         shutil.rmtree(workdir, ignore_errors=True)
     figures = {"first_plan_s": first, "get_latency_while_solving": busy, "burst": b, "cores": os.cpu_count()}
     if args.json:

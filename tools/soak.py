@@ -18,13 +18,9 @@ replan p50 / p95. Every request loop is bounded in count and time; nothing leave
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import random
 import shutil
-import signal
-import subprocess
 import tempfile
 import threading
 import time
@@ -32,7 +28,7 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -48,18 +44,17 @@ from optimizer.live.events import EVENT, Event
 from optimizer.live.replan import Version
 from optimizer.live.simulate import ReportingWorld
 from optimizer.live.state import LiveState, apply_events
-from tools.loadcheck import start_server, wait_ready
+from tools.loadcheck import running_server
 
 SECRET = "soak-secret-0123456789abcdef"
 
 
 class Receiver:
-    """A webhook receiver on a free loopback port: (plan, kind, version) of every delivery, and
-    how many failed their signature."""
+    """A webhook receiver on a free loopback port: every delivery (headers, body, whether its
+    signature verified with `secret`)."""
 
-    def __init__(self) -> None:
-        self.got: dict[str, tuple[str, str, int | None]] = {}
-        self.bad_signatures = 0
+    def __init__(self, secret: str) -> None:
+        self.got: list[tuple[dict[str, str], dict[str, Any], bool]] = []
         self.lock = threading.Lock()
         outer = self
 
@@ -67,12 +62,8 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 headers = dict(self.headers.items())
-                ok = verify_signature(SECRET, headers, body)
-                data = json.loads(body)
                 with outer.lock:
-                    outer.bad_signatures += not ok
-                    outer.got[headers.get("X-Portsync-Delivery", uuid.uuid4().hex)] = (
-                        data.get("live_plan_id", ""), data["kind"], data.get("data", {}).get("version"))
+                    outer.got.append((headers, json.loads(body), verify_signature(secret, headers, body)))
                 self.send_response(204)
                 self.end_headers()
 
@@ -83,9 +74,12 @@ class Receiver:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
 
-    def versions(self, plan_id: str) -> set[int]:
+    def versions(self, plan_id: str | None = None) -> set[int]:
+        """The versions delivered as version.created (of one live plan, or of any), once each."""
         with self.lock:
-            return {v for p, k, v in self.got.values() if p == plan_id and k == "version.created" and v}
+            unique = {h["X-Portsync-Delivery"]: b for h, b, _ in self.got}
+        return {b["data"]["version"] for b in unique.values() if b["kind"] == "version.created"
+                and plan_id in (None, b["live_plan_id"])}
 
 
 @dataclass
@@ -298,8 +292,9 @@ class Soak:
             planned = {c["call_id"]: c for c in (cur.get("plan") or {}).get("calls", [])}
             if cid not in planned:
                 continue
-            when = (_utc(planned[cid]["arrival"]) + timedelta(minutes=rng.choice([-30, 15, 60]))).astimezone(
-                zones[calls[cid].port_id])
+            shift = timedelta(minutes=rng.choice([-30, 15, 60]))
+            zone = zones[calls[cid].port_id]
+            when = (datetime.fromisoformat(planned[cid]["arrival"]) + shift).astimezone(zone)
             tsid = str(uuid.uuid4())
             self.call(k, "PUT", f"/v2/timestamps/{tsid}", json={
                 "timestampID": tsid, "portCallServiceID": services[cid], "classifierCode": "EST",
@@ -334,14 +329,12 @@ class Soak:
         want = set(range(2, len(o.versions) + 1))
         while not want <= receiver.versions(o.plan_id) and time.monotonic() < end:
             time.sleep(0.2)
+        with receiver.lock:
+            unsigned = sum(1 for _, b, ok in receiver.got if b["live_plan_id"] == o.plan_id and not ok)
+        if unsigned:
+            o.faults.append(f"{unsigned} webhook deliveries failed their signature")
         if missing := want - receiver.versions(o.plan_id):
             o.faults.append(f"versions {sorted(missing)[:10]} not delivered to the webhook")
-
-
-def _utc(s: str) -> Any:
-    from datetime import datetime
-
-    return datetime.fromisoformat(s.replace("Z", "+00:00"))
 
 
 def _split(batch: list[Event], n: int, rng: random.Random) -> list[list[Event]]:
@@ -359,7 +352,7 @@ def soak(base: str, seconds: float, plans: int = 3, clients: int = 4, calls: int
          store: str = "sqlite", days: int = 7) -> SoakReport:
     """Run the soak against the server at `base` (see the module docstring): each plan a generated
     problem of `calls` calls over `days` days, its world's clock 0.25-1.5 h further each round."""
-    receiver = Receiver()
+    receiver = Receiver(SECRET)
     s = Soak(base, clients, seed, days)
     try:
         outcomes = [s.create(i, calls, receiver) for i in range(plans)]
@@ -401,19 +394,11 @@ def main() -> None:
     args = ap.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="portsync-soak-"))
     schema = f"portsync_soak_{uuid.uuid4().hex[:8]}" if args.store == "postgres" else None
-    proc, base = start_server(workdir, 2, args.database_url if schema else None, schema)
     try:
-        wait_ready(base)
-        report = soak(base, args.seconds, args.plans, args.clients, args.calls, args.seed, args.store,
-                      args.days)
+        with running_server(workdir, 2, args.database_url if schema else None, schema) as base:
+            report = soak(base, args.seconds, args.plans, args.clients, args.calls, args.seed, args.store,
+                          args.days)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
         if schema:
             import sqlalchemy as sa
 

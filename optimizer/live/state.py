@@ -204,8 +204,9 @@ class _Apply:
         self.reconciled.append(Reconciliation(kind=kind, event_id=self.event_id, call_id=call_id,
                                               time=time, detail=detail))
 
-    def touch(self, call_id: str, e: Event) -> None:
-        self.touched.setdefault(call_id, []).append(e.event_id)
+    def touch(self, call_id: str) -> None:
+        """The event being applied concerns this call."""
+        self.touched.setdefault(call_id, []).append(self.event_id)
 
     # -- lookups ---------------------------------------------------------------------------------
 
@@ -217,8 +218,7 @@ class _Apply:
             self.note(ReconciliationKind.SET_ASIDE, f"a report for {call_id} set aside: {why}", call_id)
             return None
         if c is None:
-            self.refuse("call_id", f"unknown call {call_id!r}" + (
-                " (it was cancelled)" if call_id in self.s.cancelled else ""), "unknown_reference")
+            self.refuse("call_id", f"unknown call {call_id!r}", "unknown_reference")
         return c
 
     def voyage(self, call_id: str) -> tuple[Voyage, int]:
@@ -261,7 +261,7 @@ class _Apply:
                   f"{why}; its own departure report will replace this", call_id, t)
         voyage, k = self.voyage(call_id)
         for cid in voyage.call_ids[k:]:
-            self.touched.setdefault(cid, []).append(self.event_id)
+            self.touch(cid)
 
     def left_previous(self, call_id: str, t: datetime, what: str) -> bool:
         """The vessel is at `call_id`'s port at `t`, so it has left its previous call by the time
@@ -309,12 +309,11 @@ class _Apply:
         for other, oa in list(self.s.actuals.items()):
             if other == call_id or oa.berth_id != berth_id or oa.berthing is None:
                 continue
-            reported = oa.departure is not None and "departure" not in oa.inferred
             if oa.berthing < t and (oa.departure is None or oa.departure > t):
-                if reported:
+                if oa.departure is not None and "departure" not in oa.inferred:
                     self.note(ReconciliationKind.BERTH_SHARED, f"{call_id} berthed at {berth_id} at "
                               f"{fmt_time(t)} while {other} was reported there until "
-                              f"{fmt_time(oa.departure)}: both kept", call_id, t)  # type: ignore[arg-type]
+                              f"{fmt_time(oa.departure)}: both kept", call_id, t)
                 else:
                     self.infer_departure(other, t, f"{call_id} berthed at {berth_id}")
             elif oa.berthing == t:
@@ -362,7 +361,7 @@ class _Apply:
         else:
             self.s.reported_etas[c.id] = e.eta
         for cid in voyage.call_ids[k:]:
-            self.touch(cid, e)
+            self.touch(cid)
 
     def _actual_arrival(self, e: ActualArrival) -> None:
         c = self.call(e.call_id)
@@ -380,7 +379,7 @@ class _Apply:
                       f"{fmt_time(e.time)}", c.id, e.time)
         self.set_actual(c.id, arrival=e.time)
         self.s.reported_etas.pop(c.id, None)
-        self.touch(c.id, e)
+        self.touch(c.id)
 
     def _actual_berthing(self, e: ActualBerthing) -> None:
         c = self.call(e.call_id)
@@ -413,7 +412,7 @@ class _Apply:
         self.set_actual(c.id, **update)
         self.free_berth(c.id, e.berth_id, e.time)
         self.s.reported_etas.pop(c.id, None)
-        self.touch(c.id, e)
+        self.touch(c.id)
 
     def _actual_departure(self, e: ActualDeparture) -> None:
         c = self.call(e.call_id)
@@ -444,10 +443,10 @@ class _Apply:
                     and oa.berthing is not None and a.berthing < oa.berthing < e.time):
                 self.note(ReconciliationKind.BERTH_SHARED, f"{c.id} left {a.berth_id} at {fmt_time(e.time)}, "
                           f"after {other} berthed there at {fmt_time(oa.berthing)}: both kept", c.id, e.time)
-        self.touch(c.id, e)
+        self.touch(c.id)
         voyage, k = self.voyage(c.id)
         for cid in voyage.call_ids[k + 1:]:
-            self.touch(cid, e)
+            self.touch(cid)
 
     def _handling_update(self, e: HandlingUpdate) -> None:
         c = self.call(e.call_id)
@@ -470,7 +469,7 @@ class _Apply:
         until = self.s.now + timedelta(hours=hours)
         self.grow_horizon(until)
         self.s.actuals[c.id] = a.model_copy(update={"handling_until": until})
-        self.touch(c.id, e)
+        self.touch(c.id)
 
     def _cargo_ready(self, e: CargoReady) -> None:
         c = self.call(e.call_id)
@@ -480,7 +479,7 @@ class _Apply:
             self.set_aside(e, c.id, f"the call was at berth at {fmt_time(atb)}")
             return
         self.replace_call(c.model_copy(update={"earliest_start": e.time}))
-        self.touch(c.id, e)
+        self.touch(c.id)
 
     def replace_call(self, call: Call) -> None:
         calls = [call if x.id == call.id else x for x in self.s.problem.calls]
@@ -529,7 +528,7 @@ class _Apply:
                             issue.msg, issue.type)
             return
         self.s.problem = candidate
-        self.touch(c.id, e)
+        self.touch(c.id)
 
     def _call_cancelled(self, e: CallCancelled) -> None:
         c = self.call(e.call_id)
@@ -560,11 +559,11 @@ class _Apply:
         else:
             voyages[voyages.index(voyage)] = voyage.model_copy(update={"call_ids": ids, "eta": eta})
         for cid in ids[k:]:
-            self.touched.setdefault(cid, []).append(self.event_id)
+            self.touch(cid)
         for link in p.links:
             other = link.after if link.before == c.id else link.before if link.after == c.id else None
             if other is not None:
-                self.touched.setdefault(other, []).append(self.event_id)
+                self.touch(other)
         self.s.problem = p.model_copy(update={
             "calls": [x for x in p.calls if x.id != c.id],
             "voyages": voyages,

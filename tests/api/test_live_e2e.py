@@ -10,11 +10,9 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,6 @@ import pytest
 from sqlalchemy import text
 
 from api.jit.mapping import derived_ids
-from api.webhooks import verify_signature
 from optimizer.checker import check
 from optimizer.domain import Problem
 from optimizer.live.events import EVENTS
@@ -35,42 +32,16 @@ from tests.api.conftest import long_problem
 from tests.api.jit_support import assert_valid
 from tests.api.live_server import LiveServer
 from tests.api.test_e2e import server_env
+from tools.soak import Receiver
 
 pytestmark = pytest.mark.slow
 
 SECRET = "live-e2e-secret-0123456789"
 
 
-class Receiver:
-    """A webhook receiver on a free loopback port: keeps every delivery and whether it verified."""
-
-    def __init__(self) -> None:
-        self.got: list[tuple[dict[str, str], dict[str, Any], bool]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                headers = dict(self.headers.items())
-                outer.got.append((headers, json.loads(body), verify_signature(SECRET, headers, body)))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def versions(self) -> set[int]:
-        unique = {h["X-Portsync-Delivery"]: b for h, b, _ in self.got}
-        return {b["data"]["version"] for b in unique.values() if b["kind"] == "version.created"}
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    r = Receiver()
+    r = Receiver(SECRET)
     yield r
     r.server.shutdown()
 

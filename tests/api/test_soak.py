@@ -6,11 +6,6 @@ and every version held to the facts folded by the tests alone (tests/live_facts.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,26 +14,10 @@ from optimizer.domain import Problem
 from optimizer.live.events import EVENT
 from optimizer.live.replan import Version
 from tests.live_facts import Facts, violations
-from tools.loadcheck import start_server, wait_ready
+from tools.loadcheck import running_server
 from tools.soak import SoakReport, soak
 
 pytestmark = pytest.mark.slow
-
-
-@contextlib.contextmanager
-def server(tmp_path: Path, url: str | None = None, schema: str | None = None) -> Iterator[str]:
-    proc, base = start_server(tmp_path, 1, url, schema)
-    try:
-        wait_ready(base)
-        yield base
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def held_to_the_facts(report: SoakReport) -> list[str]:
@@ -64,12 +43,12 @@ def assert_soaked(report: SoakReport) -> None:
 
 
 def test_soak_on_sqlite(tmp_path: Path) -> None:
-    with server(tmp_path) as base:
+    with running_server(tmp_path, 1) as base:
         assert_soaked(soak(base, seconds=20, plans=2, clients=3, calls=24, seed=1, days=4))
 
 
 @pytest.mark.postgres
 def test_soak_on_postgres(tmp_path: Path, pg_schema: tuple[str, str]) -> None:
     url, schema = pg_schema
-    with server(tmp_path, url, schema) as base:
+    with running_server(tmp_path, 1, url, schema) as base:
         assert_soaked(soak(base, seconds=20, plans=2, clients=3, calls=24, seed=2, store="postgres", days=4))
