@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from optimizer.bench import bench_app
+from optimizer.bench_planted import planted_command
 from optimizer.domain import Problem
 from optimizer.loading import MAX_INPUT_ENV, load_plan_file, load_problem_file
 from optimizer.params import ObjectiveWeights, SolveOptions
@@ -461,6 +462,7 @@ def replay(
     raise typer.Exit(code)
 
 
+bench_app.command("planted")(planted_command)
 app.add_typer(bench_app, name="bench", help="Benchmarks: standard BAP instances and Caspian scale.")
 
 if __name__ == "__main__":  # pragma: no cover

@@ -98,6 +98,19 @@ class LocalSearchParameters:
 
 
 @dataclass(frozen=True)
+class ServingParameters:
+    """The phase that looks for a way to serve the calls the start plan leaves unserved: CP-SAT
+    rounds around each (optimizer.solver.lns.Lns.serving_neighbourhood)."""
+
+    radius_hours: float = 6.0  # the window around the call, doubled every second try ...
+    tries: int = 8  # rounds per call (every second one wide) before the phase moves on
+    round_s: float = 1.5  # CP-SAT time per round (several workers) ...
+    round_deterministic_s: float = 0.5  # ... or on CP-SAT's deterministic clock (one worker)
+    max_free: int = 400  # calls a round may re-plan; a wider window is cut to the nearest in time
+    construction_urgent_hours: tuple[float, ...] = (12.0, 6.0, 24.0)  # one construction per value
+
+
+@dataclass(frozen=True)
 class SearchParameters:
     """How the search spends a time limit: which phases run at which size, and their budgets.
     The search's own knobs, not the user's (those are SolveOptions); benchmarks vary them."""
@@ -113,3 +126,4 @@ class SearchParameters:
     repair: RepairParameters = field(default_factory=RepairParameters)
     mip: MipParameters = field(default_factory=MipParameters)
     local_search: LocalSearchParameters = field(default_factory=LocalSearchParameters)
+    serving: ServingParameters = field(default_factory=ServingParameters)

@@ -38,12 +38,14 @@ class PlanSource(StrEnum):
     FCFS = "fcfs"
     DISPATCH_SPT = "dispatch-spt"
     DISPATCH_ECT = "dispatch-ect"
+    CONSTRUCTION = "feasibility-first"  # built around the hard limits (optimizer.solver.construct)
     PREVIOUS_PLAN = "previous-plan"
     INITIAL_PLAN = "initial-plan"  # the plan the caller started the search from (a resumed job)
     TIME_INDEXED_MIP = "time-indexed-mip"
     CP_SAT = "cp-sat"
     LOCAL_SEARCH = "local-search"
     LNS = "local-search+lns"
+    SERVING = "serving-lns"  # CP-SAT rounds around the calls left unserved
     IN_PROGRESS = "in-progress"  # a job's plan while it is still solving
     NONE = "none"  # no plan
 

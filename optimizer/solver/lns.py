@@ -65,15 +65,133 @@ class Lns:
                 free.add(c.prev)
         return free
 
+    def serving_neighbourhood(self, placed: dict[int, Placement], u: int, radius: int,
+                              max_free: int = 400, wide: bool = False) -> set[int]:
+        """Calls to re-plan so that unserved call u may be served: u's voyage from its previous
+        call on, the calls linked to those, and every call on u's compatible berths (and the berths
+        of the calls linked to it) whose stay meets the window u could use, widened by `radius`
+        steps on both sides; `wide`, the voyage neighbours of all those too."""
+        cp = self.cp
+        free: set[int] = set()
+        c = cp.calls[u]
+        first = c.prev if c.prev is not None and cp.calls[c.prev].frozen is None else u
+        k: int | None = first
+        while k is not None:
+            if cp.calls[k].frozen is None:
+                free.add(k)
+            k = cp.next_call[k]
+        for i in list(free):
+            for link in (*cp.links_into[i], *cp.links_from[i]):
+                for j in (link.before, link.after):
+                    if cp.calls[j].frozen is None and j not in free:
+                        free.add(j)
+                        free.update(self._voyage_neighbours(j))
+        windows: dict[int, tuple[int, int]] = {}
+        for i in free:
+            ci = cp.calls[i]
+            lo = self.model.lower[i] - radius
+            hi = (ci.latest_end if ci.latest_end is not None else self.model.lower[i] + 2 * radius) + radius
+            for o in ci.options:
+                a, b = windows.get(o.berth, (lo, hi))
+                windows[o.berth] = (min(a, lo), max(b, hi))
+        near: list[tuple[int, int]] = []
+        anchor = self.model.lower[u]
+        for i, p in placed.items():
+            if p.served and cp.calls[i].frozen is None and p.berth in windows and i not in free:
+                lo, hi = windows[p.berth]
+                if p.start < hi and p.end > lo:
+                    near.append((abs(p.start - anchor), i))
+        near.sort()
+        free.update(i for _, i in near[: max(0, max_free - len(free))])
+        if wide:
+            for i in list(free):
+                free.update(self._voyage_neighbours(i))
+        return free
+
+    def _voyage_neighbours(self, i: int) -> list[int]:
+        """The movable calls just before and after call i on its voyage."""
+        c = self.cp.calls[i]
+        out = [k for k in (c.prev, self.cp.next_call[i]) if k is not None and self.cp.calls[k].frozen is None]
+        return out
+
     def round(
         self, placed: dict[int, Placement], best: int, seconds: float, run: Callable[..., int],
-        deterministic_time: float | None = None,
+        deterministic_time: float | None = None, free: set[int] | None = None,
     ) -> tuple[dict[int, Placement], int] | None:
-        """One round of at most `seconds`; with `deterministic_time`, it ends on CP-SAT's
-        deterministic clock instead (the same round on any machine), `seconds` only a safety."""
+        """One round of at most `seconds`, re-planning `free` (default: a neighbourhood of the
+        search's choosing); with `deterministic_time`, it ends on CP-SAT's deterministic clock
+        instead (the same round on any machine), `seconds` only a safety."""
         if not any(self.by_port):  # every call is frozen (a live replan holding all): nothing to re-plan
             return None
-        free = self.neighbourhood(placed)
+        adaptive = free is None
+        free = self.neighbourhood(placed) if free is None else free
+        sub = self._fixed_outside(placed, free)
+        solver = self._solver(seconds, deterministic_time)
+        t0 = time.monotonic()
+        code = run(solver, sub)
+        took = time.monotonic() - t0
+        self.stats.rounds += 1
+        if deterministic_time is not None:
+            try:
+                took, seconds = solver.deterministic_time, deterministic_time  # the machine's speed aside
+            except RuntimeError:  # stopped before CP-SAT ran
+                return None
+        if adaptive:  # the search's own neighbourhoods grow while CP-SAT closes them quickly
+            if code == cp_model.OPTIMAL and took < 0.5 * seconds:
+                self.size = min(self.size * 1.1, 400)
+            elif code != cp_model.OPTIMAL:
+                self.size = max(self.size * 0.95, 6)
+        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None
+        new = self.model.read(solver)
+        value = plan_objective(self.cp, self.w, new)
+        if value < best:
+            self.stats.improvements += 1
+            return new, value
+        return None
+
+    def serve(
+        self, placed: dict[int, Placement], best: int, free: set[int], seconds: float,
+        run: Callable[..., int], deterministic_time: float | None = None,
+    ) -> tuple[dict[int, Placement], int] | None:
+        """Re-plan `free` to serve more of its calls than `placed` does: first any plan that does
+        (CP-SAT stops at the first, or proves there is none in this neighbourhood), then a round
+        that improves that plan's times keeping what it serves. None when it finds none."""
+        cp, v = self.cp, self.model.v
+        choice = [i for i in free
+                  if cp.calls[i].optional and cp.calls[i].can_serve and cp.calls[i].frozen is None]
+        now = sum(1 for i in choice if placed[i].served)
+        if now == len(choice):
+            return None
+        sub = self._fixed_outside(placed, free)
+        served = [sub.get_bool_var_from_proto_index(v.calls[i].served.index) for i in choice]
+        sub.clear_objective()
+        sub.add(sum(served) >= now + 1)
+        solver = self._solver(seconds, deterministic_time)
+        code = run(solver, sub)
+        self.stats.rounds += 1
+        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None
+        first = self.model.read(solver)
+        value = plan_objective(cp, self.w, first)
+        if value >= best:
+            return None
+        better = self.round(first, value, seconds / 2, run,
+                            None if deterministic_time is None else deterministic_time / 2, free=set(free))
+        return better if better is not None else (first, value)
+
+    def _solver(self, seconds: float, deterministic_time: float | None) -> cp_model.CpSolver:
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = seconds
+        solver.parameters.num_workers = self.workers
+        solver.parameters.random_seed = self.rng.randint(0, 2**20)
+        if deterministic_time is not None:
+            solver.parameters.max_deterministic_time = deterministic_time
+        return solver
+
+    def _fixed_outside(self, placed: dict[int, Placement], free: set[int]) -> cp_model.CpModel:
+        """A copy of the model with every call outside `free` fixed where `placed` has it, hinted
+        with `placed` (a feasible solution of it)."""
         sub = self.model.m.clone()
         variables = sub.proto.variables
         for i, p in placed.items():
@@ -92,30 +210,4 @@ class Lns:
         # The current best plan is a feasible solution of the sub-problem: give it as the hint.
         sub.clear_hints()
         self.model.hint(placed, target=sub)
-        solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = seconds
-        solver.parameters.num_workers = self.workers
-        solver.parameters.random_seed = self.rng.randint(0, 2**20)
-        if deterministic_time is not None:
-            solver.parameters.max_deterministic_time = deterministic_time
-        t0 = time.monotonic()
-        code = run(solver, sub)
-        took = time.monotonic() - t0
-        self.stats.rounds += 1
-        if deterministic_time is not None:
-            try:
-                took, seconds = solver.deterministic_time, deterministic_time  # the machine's speed aside
-            except RuntimeError:  # stopped before CP-SAT ran
-                return None
-        if code == cp_model.OPTIMAL and took < 0.5 * seconds:
-            self.size = min(self.size * 1.1, 400)  # solved with time to spare: look wider
-        elif code != cp_model.OPTIMAL:
-            self.size = max(self.size * 0.95, 6)
-        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return None
-        new = self.model.read(solver)
-        value = plan_objective(self.cp, self.w, new)
-        if value < best:
-            self.stats.improvements += 1
-            return new, value
-        return None
+        return sub

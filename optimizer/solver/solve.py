@@ -1,10 +1,12 @@
-"""Solve a problem: start plan → bounds → search → result, within one time budget.
+"""Solve a problem: start plan → serving → bounds → search → result, within one time budget.
 
 Every phase reads one Deadline (time limit and stop request), so a solve ends within its time
-limit plus a short grace at any size. The start plan always exists: FCFS with every hard
-deadline respected, where calls that cannot make theirs are left unserved; the search only ever
-replaces it by a better plan. A plan serves as many calls as the search could find a way to, and
-among those is as good as it could make the rest (see optimizer.solver.objective).
+limit plus a short grace at any size. The start plan always exists and breaks no hard rule: FCFS,
+the dispatch rules, or a feasibility-first construction, whichever serves most; calls it cannot
+serve are left unserved. CP-SAT rounds around each of those then look for a way to serve it
+(serve_unserved) before the search improves the rest; the search only ever replaces a plan by a
+better one. A plan serves as many calls as the search could find a way to, and among those is as
+good as it could make the rest (see optimizer.solver.objective).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from optimizer.params import ObjectiveWeights, SearchParameters, SolveOptions
 from optimizer.plan import CallAssignment, PlanSource, SolveStatus, UnservedCall
 from optimizer.result import Improvement, Progress, Result, Yardsticks, relative_gap
 from optimizer.solver.bound import time_indexed_bound
+from optimizer.solver.construct import ConstructionParameters, construct
 from optimizer.solver.lns import Lns
 from optimizer.solver.local_search import LocalSearch
 from optimizer.solver.model import BerthModel
@@ -51,6 +54,9 @@ _STATUS = {
     cp_model.UNKNOWN: SolveStatus.UNKNOWN,
     cp_model.MODEL_INVALID: SolveStatus.MODEL_INVALID,
 }
+
+
+Candidate = tuple[dict[int, Placement], PlanSource]  # a start plan and where it came from
 
 
 @dataclass
@@ -130,8 +136,10 @@ def start_plan(cp: CompiledProblem, options: SolveOptions, deadline: Deadline | 
     An initial plan (call -> berth and start, e.g. a job's best plan before a restart) is kept
     where it can be and repaired where it cannot. Else, "auto": the previous plan repaired when
     the problem has one, else the best of FCFS and the two dispatch rules, each leaving unserved
-    the calls it cannot serve by their deadlines. Above `params.dispatch_calls` calls only FCFS is
-    built: the rules would take seconds, and local search improves on FCFS by more in that time.
+    the calls it cannot serve by their deadlines. Above `params.dispatch_calls` calls the rules
+    are not built: they would take seconds, and local search improves on FCFS by more in that time.
+    When these leave calls unserved, the feasibility-first constructions (optimizer.solver.construct)
+    join them; the plan that serves most, and then costs least, is the start.
     """
     params = params or SearchParameters()
     if initial_plan:
@@ -142,17 +150,44 @@ def start_plan(cp: CompiledProblem, options: SolveOptions, deadline: Deadline | 
     use_previous = options.start_from == "previous" or (options.start_from == "auto" and cp.previous)
     if use_previous and cp.previous:
         repaired = fcfs_steps(cp, prefer=cp.previous, respect_limits=True, deadline=deadline)
-        return repaired, PlanSource.PREVIOUS_PLAN
+        if not unserved_calls(repaired) or options.start_from == "previous":
+            return repaired, PlanSource.PREVIOUS_PLAN
+        built = _constructions(cp, params, deadline)
+        return _best(cp, options, [(repaired, PlanSource.PREVIOUS_PLAN), *built])
     fcfs = fcfs_steps(cp, respect_limits=True, deadline=deadline)
-    if options.start_from != "auto" or len(cp.calls) > params.dispatch_calls:
+    if options.start_from != "auto":
         return fcfs, PlanSource.FCFS
-    candidates = [(fcfs, PlanSource.FCFS)]
-    try:
-        for rule in ("spt", "ect"):
-            candidates.append((dispatch_steps(cp, rule, respect_limits=True, deadline=deadline),
-                               PlanSource(f"dispatch-{rule}")))
-    except TimeUp:
-        pass
+    candidates: list[Candidate] = [(fcfs, PlanSource.FCFS)]
+    if unserved_calls(fcfs):
+        candidates += _constructions(cp, params, deadline)
+    if len(cp.calls) <= params.dispatch_calls:
+        try:
+            for rule in ("spt", "ect"):
+                candidates.append((dispatch_steps(cp, rule, respect_limits=True, deadline=deadline),
+                                   PlanSource(f"dispatch-{rule}")))
+        except TimeUp:
+            pass
+    return _best(cp, options, candidates)
+
+
+def _constructions(cp: CompiledProblem, params: SearchParameters,
+                   deadline: Deadline | None) -> list[Candidate]:
+    """Feasibility-first plans, one per urgency threshold while time allows, the ones after the
+    first only while they leave calls unserved."""
+    out: list[Candidate] = []
+    for hours in params.serving.construction_urgent_hours:
+        if out and not unserved_calls(out[-1][0]):
+            break
+        try:
+            out.append((construct(cp, deadline, ConstructionParameters(urgent_hours=hours)),
+                        PlanSource.CONSTRUCTION))
+        except TimeUp:
+            break
+    return out
+
+
+def _best(cp: CompiledProblem, options: SolveOptions, candidates: list[Candidate]) -> Candidate:
+    """The candidate with the lowest objective (fewest unserved calls first: the penalty)."""
     scored = [(plan_objective(cp, options.weights, p), k, p, name) for k, (p, name) in enumerate(candidates)]
     _, _, best, name = min(scored)
     return best, name
@@ -426,6 +461,35 @@ def _large_search(search: Search, model: BerthModel, run: CpSatRun) -> None:
             search.offer(found[0], PlanSource.LNS, found[1])
 
 
+def serve_unserved(search: Search, model: BerthModel, run: CpSatRun) -> None:
+    """CP-SAT rounds around each call the plan leaves unserved (its voyage, its links, the calls on
+    its berths in the window it could use, a wider window at each try) until every call is
+    served, each has had its tries, or the time is up. A round that serves one more call beats
+    any plan that does not (the penalty); one that finds none leaves the plan as it was."""
+    cp, options, params = search.cp, search.options, search.params.serving
+    lns = Lns(model, search.weights, options.seed, options.workers)
+    tried: dict[int, int] = {}
+    hour = max(1, round(60 / cp.step))
+    while not search.deadline.expired():
+        left = [i for i in unserved_calls(search.placed)
+                if cp.calls[i].can_serve and tried.get(i, 0) < params.tries]
+        if not left:
+            return
+        u = min(left, key=lambda i: (tried.get(i, 0), i))
+        k = tried.get(u, 0)
+        tried[u] = k + 1
+        free = lns.serving_neighbourhood(search.placed, u, round(params.radius_hours * hour * 2 ** (k // 2)),
+                                         params.max_free, wide=k % 2 == 1)
+        if options.workers == 1:
+            found = lns.serve(search.placed, search.value, free, search.deadline.left(), run.run,
+                              deterministic_time=params.round_deterministic_s)
+        else:
+            found = lns.serve(search.placed, search.value, free, min(search.deadline.left(), params.round_s),
+                              run.run)
+        if found is not None:
+            search.offer(found[0], PlanSource.SERVING, found[1])
+
+
 # -- phase 4: the result -------------------------------------------------------------------------
 
 
@@ -475,6 +539,9 @@ def solve(
     run = CpSatRun(deadline)
     try:
         model = BerthModel(cp, options.weights, deadline)
+        if options.start_from != "none":
+            model.hint(search.placed)
+        serve_unserved(search, model, run)
         if options.start_from != "none":
             model.hint(search.placed)
         if len(cp.calls) <= params.full_model_calls:
