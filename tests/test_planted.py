@@ -131,3 +131,23 @@ def test_a_serving_round_serves_a_call_the_start_plan_left_out() -> None:
                 placed, value = found
     assert len(unserved_calls(placed)) < len(left)
     assert _breaches(made.problem, to_assignments(cp, placed)) == []
+
+
+def test_bench_planted_prints_each_size_and_judges_every_plan() -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from optimizer.cli import app
+
+    result = CliRunner().invoke(app, ["bench", "planted", "--calls", "10,16", "--seeds", "2",
+                                      "--time-limit", "2", "--workers", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [(r["calls"], r["seed"]) for r in rows] == [(10, 0), (10, 1), (16, 0), (16, 1)]
+    for r in rows:
+        assert r["unserved"] == 0 and r["violations"] == 0
+        assert r["objective"] <= r["planted_objective"] + 1e-6
+    args = ["bench", "planted", "--calls", "10", "--seeds", "1", "--time-limit", "1"]
+    table = CliRunner().invoke(app, args, env={"COLUMNS": "220"})
+    assert table.exit_code == 0 and "all served" in table.stdout and "1/1" in table.stdout

@@ -107,6 +107,14 @@ def planted(spec: PlantedSpec | None = None, **fields: Any) -> Planted:
                    frozen=frozen, limited=limited)
 
 
+def random_plan(problem: Problem, seed: int = 0) -> list[CallAssignment]:
+    """A plan serving every call of `problem` made by the planted problems' randomised planner: it
+    keeps every rule but latest departures and link max gaps (which it does not look at)."""
+    cp = compile_problem(problem)
+    plan = _random_plan(cp, random.Random(f"portsync-random-plan-{seed}"))
+    return [cp.assignment(i, p.berth, p.arrival, p.start, p.end) for i, p in sorted(plan.items())]
+
+
 def _random_plan(cp: CompiledProblem, rng: random.Random) -> dict[int, Placement]:
     """Every call served, no rule broken, by a randomised list scheduler (module docstring)."""
     waiting = [len(p) for p in cp.preds]
