@@ -107,7 +107,8 @@ class ServingParameters:
     round_s: float = 1.5  # CP-SAT time per round (several workers) ...
     round_deterministic_s: float = 0.5  # ... or on CP-SAT's deterministic clock (one worker)
     max_free: int = 400  # calls a round may re-plan; a wider window is cut to the nearest in time
-    construction_urgent_hours: tuple[float, ...] = (12.0, 6.0, 24.0)  # one construction per value
+    # feasibility-first constructions, one per (urgent hours, lookahead hours): see ConstructionParameters
+    constructions: tuple[tuple[float, float], ...] = ((24.0, 12.0), (12.0, 12.0), (24.0, 96.0))
 
 
 @dataclass(frozen=True)

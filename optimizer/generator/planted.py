@@ -49,6 +49,7 @@ class PlantedSpec:
     links: bool = True
     replan: bool = False  # freeze what berths before "now", keep the rest as a previous plan
     start_offset_minutes: int = 0  # horizon start after 2 Nov 2026 00:00 UTC (off the grid too)
+    berth_scale: int | None = None  # copies of the real berths (default: the generator's choice)
 
     def __post_init__(self) -> None:
         if self.calls < 1:
@@ -74,7 +75,7 @@ def planted(spec: PlantedSpec | None = None, **fields: Any) -> Planted:
     rng = random.Random(f"portsync-planted-{spec.seed}")
     days = spec.days if spec.days is not None else max(2, round(spec.calls / 16))
     base = generate(spec.calls, days, spec.seed, closures=spec.closures, links=spec.links,
-                    time_step_minutes=spec.time_step_minutes,
+                    time_step_minutes=spec.time_step_minutes, berth_scale=spec.berth_scale,
                     start=datetime.fromisoformat("2026-11-02T00:00:00+00:00")
                     + timedelta(minutes=spec.start_offset_minutes))
     data = base.model_dump(mode="json")

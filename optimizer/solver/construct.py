@@ -16,6 +16,7 @@ is the call left unserved, its vessel passing the port.
 from __future__ import annotations
 
 import bisect
+import heapq
 from dataclasses import dataclass
 
 from optimizer.baseline import breaks_deadline
@@ -32,6 +33,7 @@ class ConstructionParameters:
     eject_max: int = 3  # calls an ejection may take out of one berth
     eject_depth: int = 2  # ... and how deep the chain may go
     eject_tries: int = 6  # insertion points tried per call and level
+    lookahead_hours: float = 24.0  # calls able to start this much after the front are compared
 
 
 @dataclass
@@ -180,8 +182,9 @@ class Construction:
                     self._window(old.berth, (old.start, old.end), add=True, call=i, log=False)
 
     def place(self, i: int, berth: int, start: int, end: int) -> None:
-        ends = {k: p.end for k, p in self.placed.items()}
-        self._set(i, Placement(berth, arrival(self.cp.calls[i], start, ends), start, end))
+        c = self.cp.calls[i]
+        ends = {c.prev: self.placed[c.prev].end} if c.prev is not None else {}
+        self._set(i, Placement(berth, arrival(c, start, ends), start, end))
         j = self.cp.next_call[i]
         if j is not None and j in self.placed and self.placed[j].served and self.cp.calls[j].frozen is None:
             pj = self.placed[j]  # the next call, placed by an ejection: it arrives as late as it may now
@@ -264,10 +267,16 @@ class Construction:
     # -- the construction ----------------------------------------------------------------------------
 
     def build(self) -> dict[int, Placement]:
+        """Calls released (predecessors placed) wait in `pending` until the front of the plan
+        (the earliest start among the calls being considered) comes within `lookahead_hours` of
+        them; only those considered are compared and re-evaluated when their berths change."""
         cp = self.cp
         waiting = [len(p) for p in cp.preds]
-        released: dict[int, int] = {}  # call -> earliest start
-        cache: dict[int, list[tuple[int, int, int]]] = {}
+        pending: list[tuple[int, int]] = []  # (earliest start when released, call)
+        cache: dict[int, list[tuple[int, int, int]]] = {}  # considered call -> its options
+        lbs: dict[int, int] = {}
+        by_berth: list[set[int]] = [set() for _ in cp.berth_ids]
+        lookahead = round(self.params.lookahead_hours * 60 / cp.step)
 
         def release(i: int) -> None:
             c = cp.calls[i]
@@ -279,8 +288,13 @@ class Construction:
                 self._set(i, passing(arr))
                 done(i)
             else:
-                released[i] = lb
-                cache[i] = self.options(i, lb)
+                heapq.heappush(pending, (lb, i))
+
+        def consider(i: int) -> None:
+            _, lbs[i] = self.ready(i)
+            cache[i] = self.options(i, lbs[i])
+            for o in cp.calls[i].options:
+                by_berth[o.berth].add(i)
 
         def done(i: int) -> None:
             for j in cp.succs[i]:
@@ -291,9 +305,12 @@ class Construction:
         for i in range(len(cp.calls)):
             if waiting[i] == 0 and i not in self.placed:
                 release(i)
-        while released:
+        while cache or pending:
             if self.deadline is not None:
                 self.deadline.check(8)
+            front = min(lbs.values()) if lbs else pending[0][0]
+            while pending and pending[0][0] <= front + lookahead:
+                consider(heapq.heappop(pending)[1])
             pick, key = -1, (4, 0, 0)
             for i, found in cache.items():
                 if not found:
@@ -306,25 +323,23 @@ class Construction:
                 if k < key:
                     pick, key = i, k
             i = pick
-            released.pop(i)
             found = cache.pop(i)
-            everything = False  # an ejection moves calls whose successors may be released
-            changed: set[int] = set()
+            del lbs[i]
+            for o in cp.calls[i].options:
+                by_berth[o.berth].discard(i)
+            again: set[int] = set()
             if found:
                 e, s, b = found[0]
                 self.place(i, b, s, e)
-                changed.add(b)
+                again = set(by_berth[b])
             elif self.eject_insert(i, self.params.eject_depth, frozenset()):
-                everything = True
+                again = set(cache)  # an ejection moves calls whose successors may be considered
             else:
                 arr, _ = self.ready(i)
                 self._set(i, passing(arr))
             done(i)
-            for j in released:
-                if everything or any(o.berth in changed for o in cp.calls[j].options):
-                    _, lb = self.ready(j)
-                    released[j] = lb
-                    cache[j] = self.options(j, lb)
+            for j in again:
+                consider(j)
         return self._timed()
 
     def _timed(self) -> dict[int, Placement]:

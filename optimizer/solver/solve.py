@@ -175,12 +175,13 @@ def _constructions(cp: CompiledProblem, params: SearchParameters,
     """Feasibility-first plans, one per urgency threshold while time allows, the ones after the
     first only while they leave calls unserved."""
     out: list[Candidate] = []
-    for hours in params.serving.construction_urgent_hours:
+    for urgent, lookahead in params.serving.constructions:
         if out and not unserved_calls(out[-1][0]):
             break
         try:
-            out.append((construct(cp, deadline, ConstructionParameters(urgent_hours=hours)),
-                        PlanSource.CONSTRUCTION))
+            shape = ConstructionParameters(urgent_hours=urgent, lookahead_hours=lookahead)
+            built = construct(cp, deadline, shape)
+            out.append((built, PlanSource.CONSTRUCTION))
         except TimeUp:
             break
     return out
