@@ -7,7 +7,7 @@ sized by throughput targets), ``presets`` (``generate``, ``grain_rush``, ``month
 """
 
 from optimizer.generator.fleet import caspian_fleet, imo_with_check_digit
-from optimizer.generator.ports import AKTAU, ALAT, KURYK, auto_berth_scale, caspian_ports
+from optimizer.generator.ports import AKTAU, ALAT, KURYK, auto_berth_scale, berth_copies, caspian_ports
 from optimizer.generator.presets import DEFAULT_START, generate, grain_rush, month
 from optimizer.generator.targets import MonthTraffic, offered_load
 from optimizer.generator.traffic import traffic_summary, traffic_text
@@ -19,6 +19,7 @@ __all__ = [
     "KURYK",
     "MonthTraffic",
     "auto_berth_scale",
+    "berth_copies",
     "caspian_fleet",
     "caspian_ports",
     "generate",
