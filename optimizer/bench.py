@@ -19,8 +19,9 @@ import resource
 import statistics
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from optimizer.checker import check
 from optimizer.compiled import compile_problem
 from optimizer.domain import Problem
 from optimizer.formats.bap import BapFormatError, BapInstance, bap_objective, read_bap
+from optimizer.generator.ports import CALLS_PER_DAY_AT_SCALE_1
 from optimizer.params import ObjectiveWeights, SolveOptions
 from optimizer.plan import CallAssignment, Plan
 from optimizer.report import plan_from_result
@@ -373,15 +375,22 @@ def _int_list(text: str, option: str) -> list[int]:
 
 
 def _scale_child(calls: int, days: int, seed: int, time_limit_s: float, workers: int | None,
-                 out: Any) -> None:
-    """One scale run, in its own process so its peak memory is its own (ru_maxrss of the child)."""
+                 out: Any, instance: str | None = None) -> None:
+    """One scale run, in its own process so its peak memory is its own (ru_maxrss of the child):
+    a generated problem of `calls` over `days`, or the problem file `instance`."""
     try:
-        from optimizer.generator import generate
+        from optimizer.generator import berth_copies, generate
+        from optimizer.loading import load_problem_file
 
         t0 = time.monotonic()
-        problem = generate(calls, days, seed)
+        if instance is None:
+            problem = generate(calls, days, seed)
+            made = "generated"
+        else:
+            problem = load_problem_file(instance)
+            made = "read"
         generate_s = time.monotonic() - t0
-        out.put(("stage", f"generated {len(problem.calls)} calls in {generate_s:.1f} s; FCFS"))
+        out.put(("stage", f"{made} {len(problem.calls)} calls in {generate_s:.1f} s; FCFS"))
         baseline: list[CallAssignment] = fcfs(problem)
         fcfs_report = check(problem, baseline)
         first: list[float] = []
@@ -405,9 +414,19 @@ def _scale_child(calls: int, days: int, seed: int, time_limit_s: float, workers:
         fcfs_dwell = fcfs_report.kpis.total_dwell_hours
         cp = compile_problem(problem)
         dwell_bound = contention_free_dwell(cp, earliest_starts(cp)[0]) * cp.step / 60.0
+        berths = sum(len(p.berths) for p in problem.ports)
+        copies = berth_copies(problem.ports)
+        horizon_days = (problem.horizon_end - problem.horizon_start).total_seconds() / 86400.0
         out.put(("result", {
-            "calls": calls, "days": days, "seed": seed,
-            "problem_calls": len(problem.calls), "berths": sum(len(p.berths) for p in problem.ports),
+            "instance": instance,
+            "calls": calls if instance is None else len(problem.calls),
+            "days": days if instance is None else (int(horizon_days) if horizon_days.is_integer()
+                                                   else round(horizon_days, 2)),
+            "seed": seed,
+            "problem_calls": len(problem.calls), "berths": berths,
+            # Copies of the real berths the generator added to carry the traffic (0: the real ports).
+            "real_berths": berths - copies, "berth_copies": copies,
+            "berth_scale": berths // (berths - copies) if copies and berths - copies else 1,
             "generate_seconds": generate_s,
             "first_feasible_seconds": first_feasible,
             "seconds": facts.seconds if facts is not None else None,
@@ -436,10 +455,24 @@ def _scale_child(calls: int, days: int, seed: int, time_limit_s: float, workers:
 
 def run_scale_size(calls: int, days: int, seed: int, time_limit_s: float, workers: int | None = None,
                    on_message: Callable[[str, Any], None] | None = None) -> dict[str, Any]:
-    """Run one size in a fresh (spawned) process and return its figures."""
+    """Run one generated size in a fresh (spawned) process and return its figures."""
+    return _run_scale_child({"calls": calls, "days": days, "seed": seed, "instance": None},
+                            time_limit_s, workers, on_message)
+
+
+def run_scale_instance(path: Path, seed: int, time_limit_s: float, workers: int | None = None,
+                       on_message: Callable[[str, Any], None] | None = None) -> dict[str, Any]:
+    """Run one problem file in a fresh (spawned) process and return its figures."""
+    return _run_scale_child({"calls": 0, "days": 0, "seed": seed, "instance": str(path)},
+                            time_limit_s, workers, on_message)
+
+
+def _run_scale_child(what: dict[str, Any], time_limit_s: float, workers: int | None,
+                     on_message: Callable[[str, Any], None] | None) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    proc = ctx.Process(target=_scale_child, args=(calls, days, seed, time_limit_s, workers, q), daemon=True)
+    proc = ctx.Process(target=_scale_child, args=(what["calls"], what["days"], what["seed"], time_limit_s,
+                                                  workers, q, what["instance"]), daemon=True)
     t0 = time.monotonic()
     proc.start()
     result: dict[str, Any] | None = None
@@ -449,13 +482,13 @@ def run_scale_size(calls: int, days: int, seed: int, time_limit_s: float, worker
                 kind, payload = q.get(timeout=0.5)
             except queue_mod.Empty:
                 if not proc.is_alive():
-                    result = {"calls": calls, "days": days, "seed": seed, "feasible": False,
+                    result = {**what, "feasible": False,
                               "error": f"the solving process ended with exit code {proc.exitcode}"}
                 continue
             if kind == "result":
                 result = payload
             elif kind == "error":
-                result = {"calls": calls, "days": days, "seed": seed, "feasible": False, "error": payload}
+                result = {**what, "feasible": False, "error": payload}
             elif on_message is not None:
                 on_message(kind, payload)
         proc.join(timeout=30)
@@ -469,19 +502,49 @@ def run_scale_size(calls: int, days: int, seed: int, time_limit_s: float, worker
     return result
 
 
+def berths_text(row: Mapping[str, Any]) -> str:
+    """The berths a row was solved on: "27" on the real ports, "27×3 = 81 (copies)" when the
+    generator copied them to carry the traffic."""
+    berths, real = row["berths"], row.get("real_berths", row["berths"])
+    if berths == real:
+        return str(berths)
+    scale = row.get("berth_scale")
+    if scale and real * scale == berths:
+        return f"{real}×{scale} = {berths} (copies)"
+    return f"{real} + {berths - real} copies = {berths}"
+
+
+def scale_note(rows: list[dict[str, Any]]) -> str:
+    """What the berths column means for these rows: a copied row is not the real ports."""
+    done = [r for r in rows if not r.get("error")]
+    copied = [r for r in done if r.get("berth_copies")]
+    if not copied:
+        return "berths: every row on the real berths, no copies." if done else ""
+    real = sorted({r["real_berths"] for r in copied})
+    return (f"berths (copies): above {CALLS_PER_DAY_AT_SCALE_1:g} calls a day the generator gives every port "
+            f"copies of its {' / '.join(map(str, real))} real berths so that queues stay at a realistic "
+            f"level; {len(copied)} of {len(done)} rows are Caspian-like problems at a larger scale, not the "
+            "real ports (bench one on the real berths with --instance instances/caspian/month.json).")
+
+
 def scale_table(rows: list[dict[str, Any]], time_limit: float) -> Table:
-    table = Table(title=f"Scale: generated Caspian problems, {time_limit:g} s per size")
-    for col in ("calls", "days", "berths", "first plan s", "dwell h", "FCFS dwell h", "below FCFS",
+    what = "problem files" if rows and all(r.get("instance") for r in rows) else "generated Caspian problems"
+    table = Table(title=f"Scale: {what}, {time_limit:g} s per problem", caption=scale_note(rows),
+                  caption_justify="left")
+    for col in ("problem", "calls", "days", "berths", "first plan s", "dwell h", "FCFS dwell h", "below FCFS",
                 "most possible", "gap", "peak MiB", "status", "checker"):
-        table.add_column(col, justify="left" if col in ("status", "checker") else "right")
+        left = col in ("problem", "berths", "status", "checker")
+        table.add_column(col, justify="left" if left else "right")
     for r in rows:
+        name = Path(r["instance"]).name if r.get("instance") else "generated"
         if r.get("error"):
-            table.add_row(str(r["calls"]), str(r["days"]), "-", "-", "-", "-", "-", "-", "-", "-", "-",
+            table.add_row(name, str(r["calls"]), str(r["days"]), "-", "-", "-", "-", "-", "-", "-", "-", "-",
                           f"[red]error: {r['error'].splitlines()[0]}[/red]")
             continue
         checker = "[green]ok[/green]" if r["feasible"] else (
             f"[red]{r['violations']} violations, {r['unserved']} unserved[/red]")
-        table.add_row(str(r["calls"]), str(r["days"]), str(r["berths"]), _fmt(r["first_feasible_seconds"], 1),
+        table.add_row(name, str(r["calls"]), str(r["days"]), berths_text(r),
+                      _fmt(r["first_feasible_seconds"], 1),
                       _fmt(r["dwell_hours"], 0), _fmt(r["fcfs_dwell_hours"], 0), _pct(r["below_fcfs"]),
                       _pct(r["bound_below_fcfs"]), _pct(r["gap"]), _fmt(r["peak_mib"], 0),
                       f"{r['status']} ({r['source']})", checker)
@@ -490,26 +553,50 @@ def scale_table(rows: list[dict[str, Any]], time_limit: float) -> Table:
 
 @bench_app.command("scale")
 def scale_command(
-    calls: str = typer.Option("100,500,1000,2000", "--calls", help="Comma-separated numbers of calls."),
-    days: str = typer.Option("30", "--days", help="Comma-separated horizon lengths in days; every "
-                             "calls value is run with every days value."),
+    calls: str | None = typer.Option(None, "--calls", help="Comma-separated numbers of calls "
+                                     "[default: 100,500,1000,2000]."),
+    days: str | None = typer.Option(None, "--days", help="Comma-separated horizon lengths in days; every "
+                                    "calls value is run with every days value [default: 30]."),
+    instance: list[Path] | None = typer.Option(None, "--instance", exists=True, dir_okay=False,
+                                               help="Bench this problem file instead of generated sizes "
+                                               "(repeatable), e.g. instances/caspian/month.json."),
     seed: int = typer.Option(0, "--seed", min=0, help="Generator and solver seed."),
     time_limit: float = typer.Option(30.0, "--time-limit", min=0.1, help="Seconds per size."),
     workers: int | None = typer.Option(None, "--workers", min=1, help="CP-SAT workers."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per size per line."),
 ) -> None:
-    """Generated Caspian problems per size: first plan time, dwell vs FCFS, gap, peak memory.
+    """Generated Caspian problems per size, or problem files: first plan time, dwell vs FCFS, gap,
+    peak memory, and the berths solved on (real, or copies the generator added to carry the traffic).
 
     Each size runs in its own process, so the peak memory is its own. The checker judges every plan.
     """
-    sizes = [(c, d) for c in _int_list(calls, "--calls") for d in _int_list(days, "--days")]
-    out = _stdout()
+    from optimizer.loading import load_problem_file
+    from optimizer.validation import InvalidInput
+
     err = Console(stderr=True)
+    files = list(instance or [])
+    if files and (calls is not None or days is not None):
+        raise typer.BadParameter("benches the given files as they are; leave out --calls and --days",
+                                 param_hint="--instance")
+    for path in files:  # refused here, with the field, rather than as an error row after a spawn
+        try:
+            load_problem_file(path)
+        except InvalidInput as exc:
+            err.print(f"[red]cannot read {path}: {exc.issues[0].path}: {exc.issues[0].msg}[/]")
+            raise typer.Exit(2) from None
+    runs: list[tuple[str, Callable[..., dict[str, Any]]]] = [
+        (str(path), partial(run_scale_instance, path, seed, time_limit, workers)) for path in files]
+    if not files:
+        sizes = [(c, d) for c in _int_list(calls or "100,500,1000,2000", "--calls")
+                 for d in _int_list(days or "30", "--days")]
+        runs = [(f"{c} calls, {d} days", partial(run_scale_size, c, d, seed, time_limit, workers))
+                for c, d in sizes]
+    out = _stdout()
     rows: list[dict[str, Any]] = []
     with err.status("starting") as status:
-        for n, (c, d) in enumerate(sizes, start=1):
-            head = f"[{n}/{len(sizes)}] {c} calls, {d} days"
-            status.update(f"{head}: generating")
+        for n, (label, run) in enumerate(runs, start=1):
+            head = f"[{n}/{len(runs)}] {label}"
+            status.update(f"{head}: {'reading' if files else 'generating'}")
 
             def show(kind: str, payload: Any, head: str = head) -> None:
                 if kind == "stage":
@@ -518,14 +605,14 @@ def scale_command(
                     status.update(f"{head}: {payload['seconds']:.1f} s, {payload['solutions']} solutions, "
                                   f"gap {_pct(payload['gap'])}")
 
-            row = run_scale_size(c, d, seed, time_limit, workers, on_message=show)
+            row = run(on_message=show)
             rows.append(row)
             if as_json:
                 typer.echo(json.dumps(row))
             else:
                 line = (f"error {row['error'].splitlines()[0]}" if row.get("error") else
-                        f"dwell {_fmt(row['dwell_hours'])} h vs FCFS {_fmt(row['fcfs_dwell_hours'])} h, "
-                        f"peak {_fmt(row['peak_mib'])} MiB")
+                        f"{berths_text(row)} berths, dwell {_fmt(row['dwell_hours'])} h vs FCFS "
+                        f"{_fmt(row['fcfs_dwell_hours'])} h, peak {_fmt(row['peak_mib'])} MiB")
                 err.print(f"{head}: {line}")
     if not as_json:
         out.print(scale_table(rows, time_limit))

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from optimizer.bench import bench_app, best_known, bound_in_file_units, instance_paths, solve_bap_instance
+from optimizer.bench import (
+    bench_app,
+    berths_text,
+    best_known,
+    bound_in_file_units,
+    instance_paths,
+    scale_note,
+    solve_bap_instance,
+)
 from optimizer.formats.bap import BapInstance, read_cordeau
 from optimizer.params import ObjectiveWeights
 from tests.builders import BAP, need_bap
@@ -83,3 +91,38 @@ def test_scale_reports_one_small_size() -> None:
     assert row["feasible"] is True and row["calls"] == 30 and row["days"] == 3
     assert row["first_feasible_seconds"] is not None and row["peak_mib"] > 10
     assert row["dwell_hours"] <= row["fcfs_dwell_hours"]
+    # 10 calls a day fit the real ports: no copies.
+    assert (row["berths"], row["real_berths"], row["berth_copies"], row["berth_scale"]) == (27, 27, 0, 1)
+
+
+def test_scale_says_when_it_solved_on_copies_of_the_berths() -> None:
+    real = {"calls": 300, "days": 30, "berths": 27, "real_berths": 27, "berth_copies": 0, "berth_scale": 1}
+    copied = {"calls": 2000, "days": 30, "berths": 135, "real_berths": 27, "berth_copies": 108,
+              "berth_scale": 5}
+    assert berths_text(real) == "27"
+    assert berths_text(copied) == "27×5 = 135 (copies)"
+    assert "no copies" in scale_note([real])
+    note = scale_note([real, copied])
+    assert "copies of its 27 real berths" in note and "1 of 2 rows" in note and "not the real ports" in note
+
+
+def test_scale_instance_refuses_sizes_and_bad_files(tmp_path: Path) -> None:
+    week = Path(__file__).resolve().parents[1] / "instances" / "caspian" / "week.json"
+    result = CliRunner().invoke(bench_app, ["scale", "--instance", str(week), "--calls", "100"])
+    assert result.exit_code == 2 and "--instance" in result.output
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**json.loads(week.read_text()), "time_step_minutes": "soon"}))
+    result = CliRunner().invoke(bench_app, ["scale", "--instance", str(bad)])
+    assert result.exit_code == 2
+    assert "bad.json" in result.output and "time_step_minutes" in result.output
+
+
+@pytest.mark.slow
+def test_scale_benches_an_instance_file_on_its_own_berths() -> None:
+    week = Path(__file__).resolve().parents[1] / "instances" / "caspian" / "week.json"
+    result = CliRunner().invoke(bench_app, ["scale", "--instance", str(week), "--time-limit", "2",
+                                            "--workers", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout)
+    assert row["instance"] == str(week) and row["feasible"] is True
+    assert (row["calls"], row["days"], row["berths"], row["berth_copies"]) == (100, 7, 27, 0)

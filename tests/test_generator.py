@@ -12,7 +12,9 @@ from optimizer.baseline import fcfs
 from optimizer.checker import check
 from optimizer.domain import CargoKind, imo_check_digit_ok
 from optimizer.generator import (
+    MonthTraffic,
     auto_berth_scale,
+    berth_copies,
     caspian_fleet,
     caspian_ports,
     generate,
@@ -118,6 +120,9 @@ def test_big_traffic_gets_more_berths_not_absurd_queues() -> None:
     scale = auto_berth_scale(2000, 30)
     assert scale >= 4
     assert len(caspian_ports(scale)[0].berths) == 10 * scale
+    # 27 real berths; at scale 3 every one has two copies.
+    assert berth_copies(caspian_ports(1)) == 0
+    assert berth_copies(caspian_ports(3)) == 54
 
 
 def test_fleet_by_kind() -> None:
@@ -141,3 +146,24 @@ def test_grain_rush_bunches_grain_ships_at_aktau() -> None:
     loads = [c for c in rush.calls if c.port_id == "KZAAU" and c.cargo.value == "grain"]
     assert len(loads) == 10
     assert rush.links
+
+
+def test_month_traffic_turns_targets_into_calls() -> None:
+    # 365,000 TEU a year over 30 days is 30,000 TEU: 100 feeder calls of 300 TEU at Aktau, as many at Alat.
+    t = MonthTraffic(aktau_teu_per_year=365_000, teu_per_feeder_call=300, kuryk_ferries_per_day=5,
+                     grain_t_per_year=730_000, aktau_grain_t_per_year=365_000)
+    streams = t.streams()
+    assert streams["aktau_alat_feeder"] == 200
+    # 5 ferries a day at Kuryk over 30 days, each crossing also calling at Alat.
+    assert streams["kuryk_alat_rail_ferry"] + streams["kuryk_alat_ro_ro"] == 300
+    assert streams["kuryk_alat_rail_ferry"] > streams["kuryk_alat_ro_ro"]
+    assert t.grain_tonnes() == pytest.approx({"KZAAU": 30_000, "KZKUR": 30_000})
+    assert "aktau_grain" not in streams and "kuryk_grain" not in streams
+    assert all("ESTIMATE" in line for line in t.derivation())
+
+
+def test_month_traffic_refuses_targets_that_make_no_sense() -> None:
+    with pytest.raises(ValueError, match="kuryk_ferries_per_day"):
+        MonthTraffic(kuryk_ferries_per_day=0)
+    with pytest.raises(ValueError, match="aktau_grain_t_per_year"):
+        MonthTraffic(grain_t_per_year=500_000, aktau_grain_t_per_year=800_000)

@@ -16,7 +16,9 @@ from optimizer.loading import load_problem
 
 CASPIAN = Path(__file__).resolve().parents[1] / "instances" / "caspian"
 FILES = sorted(CASPIAN.glob("*.json"))
+WEEKS = [f for f in FILES if f.name != "month.json"]
 PORTS = {"KZAAU", "KZKUR", "AZBAK"}
+FERRIES = ("rail_ferry", "ro_ro")
 
 
 def load(name: str) -> Problem:
@@ -55,8 +57,8 @@ def kuryk_ferries_per_day(problem: Problem) -> Counter[str]:
     )
 
 
-def test_the_three_scenarios_exist() -> None:
-    assert {f.name for f in FILES} >= {"week.json", "storm.json", "grain-rush.json"}
+def test_the_scenarios_exist() -> None:
+    assert {f.name for f in FILES} >= {"week.json", "storm.json", "grain-rush.json", "month.json"}
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
@@ -73,7 +75,7 @@ def test_scenario_file_is_formatted(path: Path) -> None:
     assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", WEEKS, ids=lambda p: p.name)
 def test_kuryk_gets_no_more_ferries_a_day_than_it_handles(path: Path) -> None:
     per_day = kuryk_ferries_per_day(load_problem(path))
     assert per_day, "no ferry calls at Kuryk"
@@ -109,6 +111,69 @@ def test_grain_rush_has_grain_ships_at_aktau_waiting_for_trains_and_linked() -> 
     assert sum(1 for c in grain if c.earliest_start is not None) >= len(grain) // 2
     ids = {c.id for c in grain}
     assert any(link.before in ids and link.after in ids for link in rush.links)
+
+
+# -- month.json: the real berths at the ports' targets ----------------------------------------
+
+MONTH_DAYS = 30
+TEU_PER_YEAR_AT_AKTAU = 300_000  # the project brief's target
+GRAIN_T_PER_YEAR = 1_000_000  # the project brief's target
+LARGEST_FEEDER_TEU = 314  # caspian.md: feeders of 225-314 TEU
+LARGEST_GRAIN_LOT_T = 5_500  # caspian.md: ~5,000 dwt grain ships
+
+
+def test_month_is_thirty_days_on_the_27_real_berths_without_copies() -> None:
+    month = load("month.json")
+    assert month.horizon_end - month.horizon_start == timedelta(days=MONTH_DAYS)
+    # The published layout (caspian.md): Aktau 10 berths in the model (dry cargo 1-3, oil 4, 5, 9, 10,
+    # grain 6, ferry 8, the container hub), Kuryk 4 ferry berths and 2 at Sarzha, Alat 11 (12 less the
+    # auxiliary berth).
+    assert {p.id: len(p.berths) for p in month.ports} == {"KZAAU": 10, "KZKUR": 6, "AZBAK": 11}
+    names = [(p.id, b.name) for p in month.ports for b in p.berths]
+    assert len(set(names)) == len(names) == 27
+    assert not [n for n in names if "copy" in n[1]]
+    assert len(month.calls) >= 500
+
+
+def test_month_keeps_kuryk_at_five_to_eight_ferries_a_day() -> None:
+    month = load("month.json")
+    ferries = sum(1 for c in month.calls if c.port_id == "KZKUR" and c.cargo.value in FERRIES)
+    assert 5 <= ferries / MONTH_DAYS <= 8, ferries
+    # On no day more than its four ferry berths turn round at ~8 h a ferry (4 x 24 / 8 = 12).
+    per_day = kuryk_ferries_per_day(month)
+    assert max(per_day.values()) <= 12, per_day
+
+
+def test_month_loads_a_million_tonnes_of_grain_a_year() -> None:
+    month = load("month.json")
+    loads = [c for c in month.calls if c.cargo.value == "grain" and c.port_id in ("KZAAU", "KZKUR")]
+    tonnes = sum(c.handling.quantity or 0.0 for c in loads)
+    assert abs(tonnes - GRAIN_T_PER_YEAR * MONTH_DAYS / 365) <= LARGEST_GRAIN_LOT_T, tonnes
+    assert {c.port_id for c in loads} == {"KZAAU", "KZKUR"}
+    assert all((c.handling.quantity or 0.0) <= LARGEST_GRAIN_LOT_T for c in loads)
+
+
+def test_month_handles_300000_teu_a_year_at_aktau_on_feeders_of_their_size() -> None:
+    month = load("month.json")
+    calls = [c for c in month.calls if c.port_id == "KZAAU" and c.cargo.value == "container"]
+    teu = sum(c.handling.quantity or 0.0 for c in calls)
+    target = TEU_PER_YEAR_AT_AKTAU * MONTH_DAYS / 365
+    assert abs(teu - target) <= 0.05 * target, teu
+    # A feeder call discharges and loads at most its own size each way.
+    assert all(0 < (c.handling.quantity or 0.0) <= 2 * LARGEST_FEEDER_TEU for c in calls)
+    vessels = month.vessel_map()
+    assert {vessels[c.vessel_id].type.value for c in calls} == {"container_feeder"}
+
+
+def test_month_can_be_served_whole_first_come_first_served() -> None:
+    """Hard latest departures are set after FCFS, so a plan serving every call exists."""
+    from optimizer.baseline import fcfs
+    from optimizer.checker import check
+
+    month = load("month.json")
+    assert any(c.latest_departure for c in month.calls)
+    report = check(month, fcfs(month))
+    assert report.ok, report.violations[:3]
 
 
 def _make_scenarios() -> ModuleType:

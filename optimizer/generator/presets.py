@@ -1,5 +1,5 @@
-"""Named scenarios, the generator's entry points: `generate` (Caspian-like traffic of any size)
-and `grain_rush` (a burst of grain ships at Aktau).
+"""Named scenarios, the generator's entry points: `generate` (Caspian-like traffic of any size),
+`grain_rush` (a burst of grain ships at Aktau) and `month` (the real berths at the ports' targets).
 
 Above about 16 calls a day the three real ports would be overrun (they handle roughly 15–20 calls
 a day together), so ``generate`` then gives each port copies of its berths (``berth_scale``): a
@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from optimizer.baseline import fcfs
 from optimizer.domain import Port, Problem
 from optimizer.generator.ports import AKTAU, ALAT, TIMEZONE, auto_berth_scale, caspian_ports
+from optimizer.generator.targets import MonthTraffic
 from optimizer.generator.traffic import MIX, WEIGHT, Builder, allocate, build_traffic, quantize, traffic_text
 from optimizer.generator.weather import (
     Window,
@@ -231,4 +232,39 @@ def grain_rush(
     problem.description = (
         f"Grain rush at Aktau (portsync generator, seed {seed}): {ships} grain ships arrive within about "
         f"two days, {len(trains)} grain trains. {traffic_text(problem)}.")
+    return problem
+
+
+def month(
+    seed: int = 0,
+    *,
+    traffic: MonthTraffic | None = None,
+    start: datetime | None = None,
+    time_step_minutes: int = 1,
+    name: str | None = None,
+) -> Problem:
+    """`traffic.days` days on the 27 real berths of Aktau, Kuryk and Alat at the traffic the
+    targets imply (:class:`MonthTraffic`), with the generator's November storms and maintenance and
+    hard latest departures set after FCFS (so a complete plan exists). The same for a seed."""
+    traffic = traffic or MonthTraffic()
+    t0 = _check_start(start)
+    hours = traffic.days * 24.0
+    ports = caspian_ports(1)
+    b = Builder(hours, random.Random(f"portsync-traffic-{seed}"), ports)
+    build_traffic(b, traffic.streams())
+    for port, tonnes in traffic.grain_tonnes().items():
+        b.grain_tonnes("aktau_grain" if port == AKTAU else "kuryk_grain", port, tonnes)
+    b.grain_pairs(AKTAU, 0.25)
+    weather: dict[str, list[Window]] = storm_windows(random.Random(f"portsync-weather-{seed}"), hours)
+    upkeep = maintenance_windows(random.Random(f"portsync-maintenance-{seed}"), ports, traffic.days)
+    data = _problem_dict(
+        b, name=name or f"caspian-month-{traffic.days}d-seed{seed}", description="", start=t0, hours=hours,
+        ports=ports, closures=weather, unavailable=upkeep, links=True, time_step_minutes=time_step_minutes)
+    problem = _finish(b, data, t0)
+    end = t0 + timedelta(hours=hours)
+    problem.description = (
+        f"{traffic.days} days ({t0:%d %b %Y} to {end:%d %b %Y}) on the {sum(len(p.berths) for p in ports)} "
+        f"real berths of Aktau, Kuryk and Alat (portsync generator, month(seed={seed})) at the traffic the "
+        f"ports' targets imply: {'; '.join(traffic.derivation())}. {traffic_text(problem)}. Storms, "
+        "maintenance, berth lengths at Kuryk and Alat, drafts and handling rates are ESTIMATES.")
     return problem

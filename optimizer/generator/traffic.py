@@ -220,24 +220,38 @@ class Builder:
             self.voyage(vessel, [c])
 
     def grain(self, stream: str, port: str, target: int) -> None:
-        """~5,000 dwt grain ships loading from trains; about half discharge at Alat."""
-        rng = self.rng
+        """~5,000 dwt grain ships loading from trains, `target` calls in all; about half discharge at
+        Alat."""
         made = 0
         while made < target:
-            vessel = self.fleet.new("bulk")
-            qty = quantize(rng.uniform(4000, 5500), 50)
-            two = made + 2 <= target and rng.random() < 0.5
-            span = qty / self.best_rate(port, "grain") + 24 + (30 if two else 0)
-            load = self.call(vessel, 0, port, "grain", self.eta(span), stream, quantity=qty)
-            self.hold(load, load.arrive + rng.uniform(-24, 12))  # the grain train's arrival
-            self.soft_due(load, 0.8, 12, 36)
-            calls = [load]
-            if two:
-                dis = self.call(vessel, 1, ALAT, "grain", self.sail(vessel, load, ALAT), stream, quantity=qty)
-                self.soft_due(dis, 0.8, 12, 36)
-                calls.append(dis)
-            self.voyage(vessel, calls)
-            made += len(calls)
+            made += len(self._grain_ship(stream, port, can_discharge=made + 2 <= target))
+
+    def grain_tonnes(self, stream: str, port: str, tonnes: float) -> None:
+        """Grain ships loading `tonnes` in all at `port` (a throughput target rather than a number of
+        calls): ships are added while at least half a mean lot (2,375 t) is still to load, so the
+        total lands within 2,375 t below and 3,125 t above `tonnes`."""
+        loaded = 0.0
+        while tonnes - loaded >= 2375.0:
+            loaded += self._grain_ship(stream, port, can_discharge=True)[0].quantity or 0.0
+
+    def _grain_ship(self, stream: str, port: str, *, can_discharge: bool) -> list[_Call]:
+        """One ~5,000 dwt grain ship: a lot of 4,000-5,500 t loaded when its train is in, and with
+        `can_discharge`, half the time a second call discharging it at Alat."""
+        rng = self.rng
+        vessel = self.fleet.new("bulk")
+        qty = quantize(rng.uniform(4000, 5500), 50)
+        two = can_discharge and rng.random() < 0.5
+        span = qty / self.best_rate(port, "grain") + 24 + (30 if two else 0)
+        load = self.call(vessel, 0, port, "grain", self.eta(span), stream, quantity=qty)
+        self.hold(load, load.arrive + rng.uniform(-24, 12))  # the grain train's arrival
+        self.soft_due(load, 0.8, 12, 36)
+        calls = [load]
+        if two:
+            dis = self.call(vessel, 1, ALAT, "grain", self.sail(vessel, load, ALAT), stream, quantity=qty)
+            self.soft_due(dis, 0.8, 12, 36)
+            calls.append(dis)
+        self.voyage(vessel, calls)
+        return calls
 
     def dry_general(self, target: int) -> None:
         """General cargo and dry bulk between the Kazakh ports and Alat, either way."""
