@@ -103,7 +103,8 @@ class ServingParameters:
     rounds around each (optimizer.solver.lns.Lns.serving_neighbourhood)."""
 
     radius_hours: float = 6.0  # the window around the call, doubled every second try ...
-    tries: int = 8  # rounds per call (every second one wide) before the phase moves on
+    tries: int = 8  # rounds per call (every second one wide) before the search improves the rest ...
+    max_doublings: int = 4  # ... and goes on trying, one serving round in place of each LNS round
     round_s: float = 1.5  # CP-SAT time per round (several workers) ...
     round_deterministic_s: float = 0.5  # ... or on CP-SAT's deterministic clock (one worker)
     max_free: int = 400  # calls a round may re-plan; a wider window is cut to the nearest in time
@@ -119,7 +120,8 @@ class SearchParameters:
     full_model_calls: int = 80  # up to this size the whole model gets the whole time; above, LNS
     full_model_share: float = 0.25  # of the limit, for the whole model beside local search (large)
     dispatch_calls: int = 1000  # above, the dispatch rules (quadratic) cost more than they win
-    ls_patience: int = 20_000  # moves without a new best before a CP-SAT neighbourhood round
+    ls_patience: int = 20_000  # moves without a new best before a CP-SAT neighbourhood round ...
+    ls_burst_s: float = 2.0  # ... or this long (several workers), whichever comes first
     report_every_s: float = 0.5  # local search reports its best at most this often
     lns_round_s: float = 0.5  # CP-SAT time per neighbourhood round (several workers)
     one_worker: OneWorkerBudgets = field(default_factory=OneWorkerBudgets)

@@ -39,6 +39,7 @@ class Lns:
             if c.frozen is None:
                 self.by_port[c.port].append(c.index)
         self.stats = LnsStats()
+        self.proven_out = False  # the last serving round proved its neighbourhood cannot serve more
 
     def neighbourhood(self, placed: dict[int, Placement]) -> set[int]:
         """Calls to re-plan: those of one port nearest in time to a random call there (half the
@@ -70,11 +71,13 @@ class Lns:
         """Calls to re-plan so that unserved call u may be served: u's voyage from its previous
         call on, the calls linked to those, and every call on u's compatible berths (and the berths
         of the calls linked to it) whose stay meets the window u could use, widened by `radius`
-        steps on both sides; `wide`, the voyage neighbours of all those too."""
+        steps on both sides; `wide`, u's whole voyage and the voyage neighbours of all those too."""
         cp = self.cp
         free: set[int] = set()
         c = cp.calls[u]
         first = c.prev if c.prev is not None and cp.calls[c.prev].frozen is None else u
+        while wide and (before := cp.calls[first].prev) is not None and cp.calls[before].frozen is None:
+            first = before  # the whole voyage
         k: int | None = first
         while k is not None:
             if cp.calls[k].frozen is None:
@@ -156,7 +159,8 @@ class Lns:
     ) -> tuple[dict[int, Placement], int] | None:
         """Re-plan `free` to serve more of its calls than `placed` does: first any plan that does
         (CP-SAT stops at the first, or proves there is none in this neighbourhood), then a round
-        that improves that plan's times keeping what it serves. None when it finds none."""
+        that improves that plan's times keeping what it serves. None when it finds none;
+        `proven_out` then says whether CP-SAT proved that this neighbourhood has none."""
         cp, v = self.cp, self.model.v
         choice = [i for i in free
                   if cp.calls[i].optional and cp.calls[i].can_serve and cp.calls[i].frozen is None]
@@ -170,6 +174,7 @@ class Lns:
         solver = self._solver(seconds, deterministic_time)
         code = run(solver, sub)
         self.stats.rounds += 1
+        self.proven_out = code == cp_model.INFEASIBLE
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
         first = self.model.read(solver)

@@ -386,6 +386,12 @@ def _cp_sat_whole(search: Search, model: BerthModel, run: CpSatRun, seconds: flo
             search.model_bound = max(search.model_bound or 0.0, solver.best_objective_bound)
 
 
+def _burst(deadline: Deadline, seconds: float) -> Callable[[], bool]:
+    """A stop test for a burst of local search: `seconds` from now, or the deadline."""
+    until = time.monotonic() + seconds
+    return lambda: deadline.expired() or time.monotonic() > until
+
+
 class _LsReporter:
     """Local search finds many small improvements: they go to the search at most every
     `report_every_s` (one worker: every so many moves), and once at the end."""
@@ -425,9 +431,10 @@ def _local_search(search: Search, ls: LocalSearch, should_stop: Callable[[], boo
     report.flush()
 
 
-def _large_search(search: Search, model: BerthModel, run: CpSatRun) -> None:
+def _large_search(search: Search, model: BerthModel, run: CpSatRun, serving: Serving) -> None:
     """CP-SAT on the whole model (for its bound) beside local search, then local search and
-    CP-SAT neighbourhood rounds in turn."""
+    CP-SAT neighbourhood rounds in turn; while calls are left unserved, every round is a serving
+    round (optimizer.solver.solve.Serving) instead."""
     options, deadline, params = search.options, search.deadline, search.params
     ls = LocalSearch(search.cp, search.weights, search.placed, seed=options.seed, params=params.local_search)
     if options.workers > 1:
@@ -449,10 +456,16 @@ def _large_search(search: Search, model: BerthModel, run: CpSatRun) -> None:
     while not deadline.expired() and (max_rounds is None or rounds < max_rounds):
         if ls.best_value != search.value:
             ls.load(search.placed)
-        _local_search(search, ls, deadline.expired, params.ls_patience, PlanSource.LOCAL_SEARCH)
+        stop = deadline.expired
+        if options.workers > 1:  # a burst of local search, then a CP-SAT round, in turn
+            stop = _burst(deadline, params.ls_burst_s)
+        _local_search(search, ls, stop, params.ls_patience, PlanSource.LOCAL_SEARCH)
         if deadline.left() < 0.05:
             break
         rounds += 1
+        if serving.left(None):
+            serving.rounds(most=1)
+            continue
         if options.workers == 1:
             found = lns.round(search.placed, search.value, deadline.left(), run.run,
                               deterministic_time=one.lns_round_deterministic_s)
@@ -462,33 +475,51 @@ def _large_search(search: Search, model: BerthModel, run: CpSatRun) -> None:
             search.offer(found[0], PlanSource.LNS, found[1])
 
 
-def serve_unserved(search: Search, model: BerthModel, run: CpSatRun) -> None:
+class Serving:
     """CP-SAT rounds around each call the plan leaves unserved (its voyage, its links, the calls on
-    its berths in the window it could use, a wider window at each try) until every call is
-    served, each has had its tries, or the time is up. A round that serves one more call beats
-    any plan that does not (the penalty); one that finds none leaves the plan as it was."""
-    cp, options, params = search.cp, search.options, search.params.serving
-    lns = Lns(model, search.weights, options.seed, options.workers)
-    tried: dict[int, int] = {}
-    hour = max(1, round(60 / cp.step))
-    while not search.deadline.expired():
-        left = [i for i in unserved_calls(search.placed)
-                if cp.calls[i].can_serve and tried.get(i, 0) < params.tries]
-        if not left:
-            return
-        u = min(left, key=lambda i: (tried.get(i, 0), i))
-        k = tried.get(u, 0)
-        tried[u] = k + 1
-        free = lns.serving_neighbourhood(search.placed, u, round(params.radius_hours * hour * 2 ** (k // 2)),
-                                         params.max_free, wide=k % 2 == 1)
-        if options.workers == 1:
-            found = lns.serve(search.placed, search.value, free, search.deadline.left(), run.run,
-                              deterministic_time=params.round_deterministic_s)
-        else:
-            found = lns.serve(search.placed, search.value, free, min(search.deadline.left(), params.round_s),
-                              run.run)
-        if found is not None:
-            search.offer(found[0], PlanSource.SERVING, found[1])
+    its berths in the window it could use; every second try also their voyage neighbours, and a
+    window twice as wide every two tries). A round that serves one more call beats any plan that
+    does not (the penalty); one that finds none leaves the plan as it was."""
+
+    def __init__(self, search: Search, model: BerthModel, run: CpSatRun):
+        self.search, self.run = search, run
+        self.params = search.params.serving
+        self.lns = Lns(model, search.weights, search.options.seed, search.options.workers)
+        self.tried: dict[int, int] = {}
+        self.timeouts: dict[int, int] = {}
+        self.hour = max(1, round(60 / search.cp.step))
+
+    def left(self, limit: int | None) -> list[int]:
+        """The unserved calls a round may still try (each at most `limit` times)."""
+        cp = self.search.cp
+        return [i for i in unserved_calls(self.search.placed)
+                if cp.calls[i].can_serve and (limit is None or self.tried.get(i, 0) < limit)]
+
+    def rounds(self, limit: int | None = None, most: int | None = None) -> None:
+        """Rounds until no call is left to try, `most` rounds, or the time is up."""
+        search, params, done = self.search, self.params, 0
+        while not search.deadline.expired() and (most is None or done < most):
+            left = self.left(limit)
+            if not left:
+                return
+            u = min(left, key=lambda i: (self.tried.get(i, 0), i))
+            k = self.tried.get(u, 0)
+            self.tried[u] = k + 1
+            done += 1
+            radius = round(params.radius_hours * self.hour * 2 ** min(k // 2, params.max_doublings))
+            free = self.lns.serving_neighbourhood(search.placed, u, radius, params.max_free, wide=k % 2 == 1)
+            # a round that runs out of time (rather than proving it cannot) gets twice the time next
+            grow = 2 ** self.timeouts.get(u, 0)
+            if search.options.workers == 1:
+                found = self.lns.serve(search.placed, search.value, free, search.deadline.left(),
+                                       self.run.run, deterministic_time=params.round_deterministic_s * grow)
+            else:
+                seconds = min(search.deadline.left(), params.round_s * grow)
+                found = self.lns.serve(search.placed, search.value, free, seconds, self.run.run)
+            if found is not None:
+                search.offer(found[0], PlanSource.SERVING, found[1])
+            elif not self.lns.proven_out:
+                self.timeouts[u] = min(self.timeouts.get(u, 0) + 1, params.max_doublings)
 
 
 # -- phase 4: the result -------------------------------------------------------------------------
@@ -542,7 +573,8 @@ def solve(
         model = BerthModel(cp, options.weights, deadline)
         if options.start_from != "none":
             model.hint(search.placed)
-        serve_unserved(search, model, run)
+        serving = Serving(search, model, run)
+        serving.rounds(limit=params.serving.tries)
         if options.start_from != "none":
             model.hint(search.placed)
         if len(cp.calls) <= params.full_model_calls:
@@ -553,7 +585,7 @@ def solve(
                 _cp_sat_whole(search, model, run, deadline.left(), options.workers)
         else:
             search.full_bound = simple_bound(cp, options.weights, model.lower)
-            _large_search(search, model, run)
+            _large_search(search, model, run, serving)
     except TimeUp:
         pass  # the start plan (or the best so far) stands
     return _result(search, static)
