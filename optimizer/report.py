@@ -22,6 +22,7 @@ from optimizer.plan import (
     PortKpis,
     SolverFacts,
     UnservedCall,
+    UnservedKind,
 )
 from optimizer.result import Result
 
@@ -117,6 +118,7 @@ def solver_facts(result: Result) -> SolverFacts:
         repaired_in_exact_time=result.repaired_in_exact_time,
         proven_optimal=result.proven_optimal, served_calls=len(result.assignments),
         unserved_calls=len(result.unserved),
+        proven_unserved_calls=sum(u.kind == UnservedKind.PROVEN for u in result.unserved),
     )
 
 
