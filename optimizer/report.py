@@ -239,7 +239,7 @@ def yardstick_notes(plan: Plan) -> list[str]:
         left = len(plan.feasible_baseline_unserved or [])
         notes.append(f"FCFS keeping every hard limit serves {plan.feasible_baseline_kpis.calls} calls "
                      f"({left} left unserved); this plan serves {plan.kpis.calls} "
-                     f"({len(plan.unserved)} unserved)")
+                     f"({len(plan.unserved)} unserved, {_proven(plan)} of them proven unservable)")
     return notes
 
 
@@ -293,9 +293,28 @@ def solver_summary(plan: Plan) -> str:
     return ", ".join(parts)
 
 
-def unserved_rows(plan: Plan) -> list[tuple[str, str]]:
-    """(call, why) for every call the plan cannot serve."""
-    return [(u.call_id, "; ".join(u.reasons)) for u in plan.unserved]
+def _proven(plan: Plan) -> int:
+    return sum(u.kind == UnservedKind.PROVEN for u in plan.unserved)
+
+
+def unserved_kind_text(u: UnservedCall) -> str:
+    """Whether no plan can serve the call (and what proves it) or only this plan does not."""
+    return f"proven ({u.rule})" if u.kind == UnservedKind.PROVEN else "not found"
+
+
+def unserved_summary(plan: Plan) -> str:
+    """How many calls the plan leaves unserved, proven unservable or not found; empty for none."""
+    if not plan.unserved:
+        return ""
+    proven = _proven(plan)
+    return (f"{len(plan.unserved)} call(s) cannot be served in this plan: {proven} proven (no plan can "
+            f"serve them), {len(plan.unserved) - proven} not found (the search found no plan serving "
+            f"them; one may exist)")
+
+
+def unserved_rows(plan: Plan) -> list[tuple[str, str, str]]:
+    """(call, kind, why) for every call the plan leaves unserved."""
+    return [(u.call_id, unserved_kind_text(u), "; ".join(u.reasons)) for u in plan.unserved]
 
 
 def warning_rows(plan: Plan) -> list[tuple[str, str, str]]:
