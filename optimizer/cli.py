@@ -133,10 +133,11 @@ def _print_unserved(plan: Plan) -> None:
     from optimizer.report import unserved_kind_text, unserved_summary
 
     if plan.unserved:
-        err.print(f"[bold red]{escape(unserved_summary(plan))}:[/]")
+        err.print(f"[bold red]{escape(unserved_summary(plan))}:[/]", soft_wrap=True)
         for u in plan.unserved:
-            for r in u.reasons:
-                err.print(f"  [yellow]{escape(u.call_id)}[/] ({escape(unserved_kind_text(u))}): {escape(r)}")
+            for r in u.reasons:  # a reason a line, unbroken: people grep logs for a call
+                err.print(f"  [yellow]{escape(u.call_id)}[/] ({escape(unserved_kind_text(u))}): {escape(r)}",
+                          soft_wrap=True)
 
 
 def _solve_showing_progress(problem: Problem, options: SolveOptions, mode: str) -> Plan:

@@ -299,7 +299,7 @@ def _proven(plan: Plan) -> int:
 
 def unserved_kind_text(u: UnservedCall) -> str:
     """Whether no plan can serve the call (and what proves it) or only this plan does not."""
-    return f"proven ({u.rule})" if u.kind == UnservedKind.PROVEN else "not found"
+    return f"proven: {u.rule}" if u.kind == UnservedKind.PROVEN else "not found"
 
 
 def unserved_summary(plan: Plan) -> str:
@@ -307,7 +307,7 @@ def unserved_summary(plan: Plan) -> str:
     if not plan.unserved:
         return ""
     proven = _proven(plan)
-    return (f"{len(plan.unserved)} call(s) cannot be served in this plan: {proven} proven (no plan can "
+    return (f"{len(plan.unserved)} call(s) cannot be served: {proven} proven (no plan can "
             f"serve them), {len(plan.unserved) - proven} not found (the search found no plan serving "
             f"them; one may exist)")
 

@@ -113,7 +113,8 @@ def test_unplannable_window_shorter_than_handling_through_the_voyage() -> None:
         return make_problem(
             [port("KZAAU", [berth("A1")]), port("KZKUR", [berth("K1")])],
             [vessel("V1")],
-            [call("C1", "V1", "KZAAU", 10, frozen={"berth_id": "A1", "berth_start": at(1), "berth_end": at(11)}),
+            [call("C1", "V1", "KZAAU", 10,
+                  frozen={"berth_id": "A1", "berth_start": at(1), "berth_end": at(11)}),
              call("C2", "V1", "KZKUR", 4, latest_departure=at(latest))],
             [voyage("V1", 1, "C1", "C2")],
         )

@@ -293,17 +293,28 @@ class _Relaxation:
             if link.max_gap_hours is not None:
                 m.add(gap <= math.ceil(link.max_gap_hours * 3600)).only_enforce_if(both)
         for b, ivs in intervals.items():
-            fixed = [(w.start, w.end) for w in self.berths[b].unavailable]
-            fixed += [(c.frozen.berth_start, c.frozen.berth_end) for c in self.frozen_on[b] if c.frozen]
-            for k, (a, z) in enumerate(fixed):
-                if self.s(z) > self.s(a):
-                    ivs.append(m.new_fixed_size_interval_var(self.s(a), self.s(z) - self.s(a),
-                                                             f"fixed_{b}_{k}"))
+            for k, (a, z) in enumerate(self._blocked(b)):
+                ivs.append(m.new_fixed_size_interval_var(a, z - a, f"blocked_{b}_{k}"))
             if len(ivs) > 1:
                 m.add_no_overlap(ivs)
         end_of_call = ends[self.call.id]
         assert isinstance(end_of_call, cp_model.IntVar)
         return end_of_call
+
+    def _blocked(self, berth_id: str) -> list[tuple[int, int]]:
+        """The berth's maintenance and frozen stays as disjoint [start, end) seconds: reported facts
+        may overlap one another (two vessels reported there), and they block the berth as one."""
+        windows = [(w.start, w.end) for w in self.berths[berth_id].unavailable]
+        windows += [(c.frozen.berth_start, c.frozen.berth_end) for c in self.frozen_on[berth_id] if c.frozen]
+        merged: list[tuple[int, int]] = []
+        for a, z in sorted((self.s(a), self.s(z)) for a, z in windows):
+            if z <= a:
+                continue
+            if merged and a <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], z))
+            else:
+                merged.append((a, z))
+        return merged
 
     def _closed(self, c: Call) -> cp_model.Domain | None:
         """The whole seconds a served call may berth or leave at: none inside a closure."""
