@@ -88,6 +88,9 @@ class ProofParameters:
     share: float = 0.1  # of the time limit, for all the calls of a plan ...
     max_s: float = 0.5  # ... and no more than this (past the limit, the proofs take the grace)
     per_call_s: float = 0.1  # one call's proof at most
+    per_solve_s: float = 0.02  # each CP-SAT solve counts at least this much: building and starting
+    #   one costs wall time its deterministic clock does not see, and a count keeps the result the
+    #   same run after run
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ it crowds the berths. Times are whole seconds from the horizon start, every exac
 each plan of the problem maps to a solution of the relaxation, so "no solution" holds in exact
 time too.
 
-Budgets are counted on CP-SAT's deterministic clock with one worker, so a seed gives the same
-kinds run after run; a wall-clock cap (twice the budget) only guards against a loaded machine.
+Budgets are counted on CP-SAT's deterministic clock with one worker, each solve at least
+`per_solve_s`, so a seed gives the same kinds run after run; a wall-clock cap (twice the budget)
+only guards against a loaded machine.
 """
 
 from __future__ import annotations
@@ -31,7 +32,15 @@ from datetime import datetime, timedelta
 
 from ortools.sat.python import cp_model
 
-from optimizer.domain import Call, Problem, berth_fits, handling_hours
+from optimizer.domain import (
+    Call,
+    FrozenAssignment,
+    Link,
+    Problem,
+    TimeWindow,
+    berth_fits,
+    handling_hours,
+)
 from optimizer.explain import unserved_reasons
 from optimizer.kpis import fmt_local
 from optimizer.params import ProofParameters
@@ -44,11 +53,12 @@ class ProofBudget:
 
     seconds: float
     per_call_s: float
+    per_solve_s: float = ProofParameters.per_solve_s
 
     @classmethod
     def of(cls, params: ProofParameters, time_limit_s: float) -> ProofBudget:
         """The share of a solve's time limit the proofs may take, capped."""
-        return cls(min(params.share * time_limit_s, params.max_s), params.per_call_s)
+        return cls(min(params.share * time_limit_s, params.max_s), params.per_call_s, params.per_solve_s)
 
 
 @dataclass
@@ -82,10 +92,12 @@ def explain_unserved(problem: Problem, assignments: Sequence[CallAssignment], ca
     and `note` (why no plan serving them was found)."""
     spent = _Spent(budget)
     proofs: dict[str, str] = {}
+    facts: _Facts | None = None
     for cid in call_ids:
         if cid in static or spent.left() <= 0 or spent.wall_left() <= 0:
             continue
-        sentence = _prove(problem, cid, spent)
+        facts = facts or _Facts.of(problem)
+        sentence = _prove(facts, cid, spent)
         if sentence is not None:
             proofs[cid] = sentence
     rest = [cid for cid in call_ids if cid not in static]
@@ -102,10 +114,13 @@ def explain_unserved(problem: Problem, assignments: Sequence[CallAssignment], ca
     return out
 
 
-def _prove(problem: Problem, call_id: str, spent: _Spent) -> str | None:
+def _prove(facts: _Facts, call_id: str, spent: _Spent) -> str | None:
     """A sentence proving that no plan can serve the call, or None when the relaxation has a
     solution or CP-SAT ran out of its budget."""
-    relaxed = _Relaxation(problem, call_id)
+    problem = facts.problem
+    relaxed = _Relaxation(facts, call_id)
+    if relaxed.until is None:
+        return None  # nothing bounds when it leaves: some plan serves it after every fixed stay
     if relaxed.solve(spent, keep_latest=True)[0] != cp_model.INFEASIBLE:
         return None
     sentence = (f"no plan can serve it: CP-SAT proved it cannot be served {relaxed.kept()}, even with "
@@ -120,10 +135,33 @@ def _prove(problem: Problem, call_id: str, spent: _Spent) -> str | None:
     return sentence
 
 
+@dataclass(frozen=True)
+class _Facts:
+    """What every call's relaxation reads, looked up once per plan: the frozen stays per berth and
+    the links per call."""
+
+    problem: Problem
+    frozen_on: dict[str, list[Call]]
+    links_of: dict[str, list[Link]]
+
+    @classmethod
+    def of(cls, problem: Problem) -> _Facts:
+        frozen_on: dict[str, list[Call]] = {}
+        for c in problem.calls:
+            if c.frozen is not None:
+                frozen_on.setdefault(c.frozen.berth_id, []).append(c)
+        links_of: dict[str, list[Link]] = {}
+        for link in problem.links:
+            links_of.setdefault(link.before, []).append(link)
+            links_of.setdefault(link.after, []).append(link)
+        return cls(problem, frozen_on, links_of)
+
+
 class _Relaxation:
     """The relaxed problem for one call (module docstring), built anew for each solve."""
 
-    def __init__(self, problem: Problem, call_id: str):
+    def __init__(self, facts: _Facts, call_id: str):
+        problem = facts.problem
         self.p = problem
         self.calls = problem.call_map()
         self.call = self.calls[call_id]
@@ -142,17 +180,16 @@ class _Relaxation:
                 self.fits[c.id] = [(b.id, math.floor(h * 3600)) for b in problem.port(c.port_id).berths
                                    if (h := _handling(problem, c, b.id)) is not None]
         ids = {c.id for c in self.chain}
-        self.links = [link for link in problem.links
-                      if (link.before in ids or link.after in ids)
-                      and ((link.before in ids or self.calls[link.before].frozen is not None)
+        touching = {id(x): x for c in self.chain for x in facts.links_of.get(c.id, [])}.values()
+        self.links = [link for link in touching
+                      if ((link.before in ids or self.calls[link.before].frozen is not None)
                            and (link.after in ids or self.calls[link.after].frozen is not None))
                       and not (self.calls[link.before].frozen and self.calls[link.after].frozen)]
         self.berth_ids = sorted({b for fits in self.fits.values() for b, _ in fits})
-        ports = {self.berth_port[b].id for b in self.berth_ids}
-        self.frozen_on: dict[str, list[Call]] = {b: [] for b in self.berth_ids}
-        for c in problem.calls:
-            if c.frozen is not None and c.frozen.berth_id in self.frozen_on and c.port_id in ports:
-                self.frozen_on[c.frozen.berth_id].append(c)
+        self.begin, self.until = self._window()
+        # only what the call's chain can meet: fixed stays between its beginning and its deadline
+        self.frozen_on = {b: [c for c in facts.frozen_on.get(b, []) if self._meets(c.frozen)]
+                          for b in self.berth_ids}
         self.lo, self.hi = self._span()
 
     def s(self, t: datetime) -> int:
@@ -163,24 +200,37 @@ class _Relaxation:
         nm = self.p.distance_nm(a.port_id, b.port_id) or 0.0
         return math.floor(nm / self.vessel.max_speed_kn * 3600)
 
+    def _window(self) -> tuple[datetime, datetime | None]:
+        """When the call's chain can begin (its ETA, or the end of the frozen call it starts from)
+        and the latest the call can leave (None: nothing bounds it, so some plan serves it after
+        every fixed window): its latest departure, its frozen next call, its links to frozen calls."""
+        c, first = self.call, self.chain[0]
+        begin = first.frozen.berth_end if first.frozen is not None else self.eta
+        bounds = [c.latest_departure] if c.latest_departure is not None else []
+        k = self.chain.index(c)
+        if k + 1 < len(self.chain) and (f := self.chain[k + 1].frozen) is not None:
+            nm = self.p.distance_nm(c.port_id, self.chain[k + 1].port_id) or 0.0
+            bounds.append((f.arrival or f.berth_start) - timedelta(hours=nm / self.vessel.max_speed_kn))
+        longest = max((h for _, h in self.fits.get(c.id, [])), default=0)
+        hold = max((w.end - w.start for w in self.p.port(c.port_id).closures), default=timedelta(0))
+        for link in self.links:
+            other = self.calls[link.after if link.before == c.id else link.before].frozen
+            if other is None or c.id not in (link.before, link.after):
+                continue
+            if link.before == c.id:
+                bounds.append(other.berth_start - timedelta(hours=link.min_gap_hours))
+            elif link.max_gap_hours is not None:
+                bounds.append(other.berth_end + timedelta(hours=link.max_gap_hours, seconds=longest) + hold)
+        return begin, min(bounds, default=None)
+
     def _span(self) -> tuple[int, int]:
-        """Bounds on every time of the relaxation that keep each of its solutions that matter:
-        before the earliest fact, and past the last fixed window, closure and deadline by more
-        than the chain's stays, sailing and link gaps take."""
-        times = [self.p.horizon_start, self.p.horizon_end, self.eta]
+        """Bounds on every time of the relaxation: before the earliest fact, and after the call's
+        latest departure by more than anything in the chain can take."""
+        times = [self.p.horizon_start, self.p.horizon_end, self.begin, *([self.until] if self.until else [])]
         for c in self.chain:
             times += [t for t in (c.earliest_start, c.latest_departure) if t is not None]
             if c.frozen is not None:
                 times += [c.frozen.berth_start, c.frozen.berth_end]
-        for b in self.berth_ids:
-            times += [w.end for w in self.berths[b].unavailable]
-            times += [c.frozen.berth_end for c in self.frozen_on[b] if c.frozen is not None]
-            times += [w.end for w in self.berth_port[b].closures]
-        for link in self.links:
-            for cid in (link.before, link.after):
-                f = self.calls[cid].frozen
-                if f is not None:
-                    times.append(f.berth_end)
         work = sum(max((h for _, h in fits), default=0) for fits in self.fits.values())
         work += sum(self.sail_s(a, b) for a, b in zip(self.chain, self.chain[1:], strict=False))
         work += sum(math.ceil(3600 * (link.min_gap_hours + (link.max_gap_hours or 0))) for link in self.links)
@@ -226,7 +276,7 @@ class _Relaxation:
         p.max_deterministic_time = max(0.001, min(spent.budget.per_call_s, spent.left()))
         p.max_time_in_seconds = max(0.001, spent.wall_left())
         status = solver.solve(m)
-        spent.deterministic_s += solver.deterministic_time
+        spent.deterministic_s += max(solver.deterministic_time, spent.budget.per_solve_s)
         if status == cp_model.OPTIMAL and not keep_latest:
             return int(status), self.p.horizon_start + timedelta(seconds=solver.value(end))
         return int(status), None
@@ -301,10 +351,18 @@ class _Relaxation:
         assert isinstance(end_of_call, cp_model.IntVar)
         return end_of_call
 
+    def _meets(self, w: TimeWindow | FrozenAssignment | None) -> bool:
+        """Whether a fixed stay lies where the chain may be: leaving it out elsewhere loses nothing
+        (and leaving out any constraint keeps the relaxation a relaxation)."""
+        if w is None:
+            return False
+        start, end = (w.berth_start, w.berth_end) if isinstance(w, FrozenAssignment) else (w.start, w.end)
+        return end > self.begin and (self.until is None or start < self.until)
+
     def _blocked(self, berth_id: str) -> list[tuple[int, int]]:
         """The berth's maintenance and frozen stays as disjoint [start, end) seconds: reported facts
         may overlap one another (two vessels reported there), and they block the berth as one."""
-        windows = [(w.start, w.end) for w in self.berths[berth_id].unavailable]
+        windows = [(w.start, w.end) for w in self.berths[berth_id].unavailable if self._meets(w)]
         windows += [(c.frozen.berth_start, c.frozen.berth_end) for c in self.frozen_on[berth_id] if c.frozen]
         merged: list[tuple[int, int]] = []
         for a, z in sorted((self.s(a), self.s(z)) for a, z in windows):
