@@ -239,7 +239,8 @@ def yardstick_notes(plan: Plan) -> list[str]:
         left = len(plan.feasible_baseline_unserved or [])
         notes.append(f"FCFS keeping every hard limit serves {plan.feasible_baseline_kpis.calls} calls "
                      f"({left} left unserved); this plan serves {plan.kpis.calls} "
-                     f"({len(plan.unserved)} unserved, {_proven(plan)} of them proven unservable)")
+                     f"({len(plan.unserved)} unserved"
+                     f"{f', {_proven(plan)} of them proven unservable' if plan.unserved else ''})")
     return notes
 
 
