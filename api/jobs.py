@@ -38,7 +38,7 @@ from api.db.engine import DEFAULT_SQLITE_BUSY_TIMEOUT_S
 if TYPE_CHECKING:
     from optimizer.domain import Problem
     from optimizer.params import ObjectiveWeights, SolveOptions
-    from optimizer.plan import CallAssignment, CallPlan, Plan
+    from optimizer.plan import CallAssignment, CallPlan, Plan, UnservedCall
     from optimizer.solver import Progress, Result
 
 log = logging.getLogger("portsync.api.jobs")
@@ -193,6 +193,7 @@ class JobRun:
         self.best_objective = math.inf  # of the best plan stored, this attempt's or an earlier one's
         self.best_before: Plan | None = None  # an earlier attempt's best plan, with calls
         self.baseline: list[CallAssignment] | None = None
+        self.unplannable: dict[str, UnservedCall] | None = None  # calls proven by their own limits
         self._latest: Progress | None = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -334,16 +335,22 @@ class JobRun:
 
     def record_progress(self, problem: Problem, weights: ObjectiveWeights, p: Progress) -> None:
         """Store an improvement as an in-progress plan, unless it is no better than the best stored."""
-        from optimizer.explain import unserved_reasons
-        from optimizer.plan import PlanSource, SolverFacts, SolveStatus, UnservedCall
+        from optimizer.explain import unplannable_reasons
+        from optimizer.plan import PlanSource, SolverFacts, SolveStatus, UnservedKind
         from optimizer.report import build_plan
+        from optimizer.solver.proof import ProofBudget, explain_unserved
 
+        if self.unplannable is None:
+            self.unplannable = {u.call_id: u for u in unplannable_reasons(problem)}
+        # while the search runs only the calls proven by their own limits are proven; the others
+        # are tried once it ends (optimizer.solver.proof)
+        left = explain_unserved(problem, p.assignments, p.unserved_ids, self.unplannable,
+                                ProofBudget(0.0, 0.0), "the search has not found one yet")
         status = SolveStatus.PARTIAL if p.unserved_ids else SolveStatus.FEASIBLE
         facts = SolverFacts(status=status, objective=p.objective, best_bound=p.best_bound, gap=p.gap,
                             seconds=p.seconds, solutions=p.solutions, source=PlanSource.IN_PROGRESS,
-                            served_calls=len(p.assignments), unserved_calls=len(p.unserved_ids))
-        why = unserved_reasons(problem, p.assignments, p.unserved_ids)
-        left = [UnservedCall(call_id=cid, reasons=why[cid]) for cid in p.unserved_ids]
+                            served_calls=len(p.assignments), unserved_calls=len(p.unserved_ids),
+                            proven_unserved_calls=sum(u.kind == UnservedKind.PROVEN for u in left))
         plan = build_plan(problem, p.assignments, weights=weights, solver=facts,
                           baseline=self._baseline(problem), unserved=left)
         objective = plan.kpis.objective if plan.kpis is not None else math.inf

@@ -328,6 +328,7 @@ def _notify(hooks: WebhookService, s: Session, plan_id: str, v: Version, previou
             hooks.enqueue(
                 plan_id,
                 EventKind.CALL_UNSERVABLE,
-                CallUnservable(call_id=u.call_id, version=v.number, reasons=u.reasons),
+                CallUnservable(call_id=u.call_id, version=v.number, kind=u.kind, rule=u.rule,
+                               reasons=u.reasons),
                 session=s,
             )

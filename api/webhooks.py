@@ -72,7 +72,7 @@ from api.settings import Settings
 from optimizer.diff import Stability
 from optimizer.live.causes import MoveCause, MoveSummary
 from optimizer.live.state import Reconciliation
-from optimizer.plan import Out
+from optimizer.plan import Out, ProofRule, UnservedKind
 
 log = logging.getLogger("portsync.api.webhooks")
 
@@ -130,10 +130,14 @@ class CallMoved(Out):
 
 
 class CallUnservable(Out):
-    """`data` of call.unservable: a call the new version cannot serve, and why."""
+    """`data` of call.unservable: a call the new version leaves unserved, whether no plan can serve
+    it (`proven`, with the `rule` that proves it) or the replan found none (`not_found`), and why."""
 
     call_id: str
     version: int | None = Field(default=None, ge=1)
+    kind: UnservedKind = Field(default=UnservedKind.NOT_FOUND, description="proven: no plan can serve it; "
+                               "not_found: the replan found no plan serving it, one may exist.")
+    rule: ProofRule | None = Field(default=None, description="What proves it (proven only).")
     reasons: list[str]
 
 

@@ -129,11 +129,16 @@ def _write_outputs(problem: Problem, plan: Plan, out_path: Path | None, gantt: P
 
 
 def _print_unserved(plan: Plan) -> None:
+    """The calls the plan leaves unserved: whether no plan can serve each (proven, and the rule
+    that proves it) or the search found none (not found), then its reasons."""
+    from optimizer.report import unserved_kind_text, unserved_summary
+
     if plan.unserved:
-        err.print(f"[bold red]{len(plan.unserved)} call(s) cannot be served:[/]")
+        err.print(f"[bold red]{escape(unserved_summary(plan))}:[/]", soft_wrap=True)
         for u in plan.unserved:
-            for r in u.reasons:
-                err.print(f"  [yellow]{escape(u.call_id)}[/]: {escape(r)}")
+            for r in u.reasons:  # a reason a line, unbroken: people grep logs for a call
+                err.print(f"  [yellow]{escape(u.call_id)}[/] ({escape(unserved_kind_text(u))}): {escape(r)}",
+                          soft_wrap=True)
 
 
 def _solve_showing_progress(problem: Problem, options: SolveOptions, mode: str) -> Plan:

@@ -9,7 +9,7 @@ a call cannot be placed whatever the other calls do, for a solve that ends infea
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from optimizer.domain import (
@@ -21,13 +21,14 @@ from optimizer.domain import (
     Problem,
     TimeWindow,
     Vessel,
+    Voyage,
     berth_fits,
     berth_misfit,
     fit_key,
     handling_hours,
 )
 from optimizer.kpis import first_assignments, fmt_local, fmt_minutes, fmt_time
-from optimizer.plan import CallAssignment, UnservedCall, WaitKind, WaitReason
+from optimizer.plan import CallAssignment, ProofRule, UnservedCall, UnservedKind, WaitKind, WaitReason
 
 
 def _closed_at(closures: Iterable[Closure], t: datetime) -> Closure | None:
@@ -225,66 +226,52 @@ def _fits(problem: Problem, c: Call, vessels: dict[str, Vessel]) -> list[tuple[B
     return out
 
 
-def _earliest_starts(problem: Problem, fits_of: dict[str, list[tuple[Berth, float]]] | None = None
-                     ) -> dict[str, tuple[datetime, str]]:
-    """A lower bound on each call's berth start, and where it comes from.
+def _earliest_starts(problem: Problem) -> dict[str, tuple[datetime, str]]:
+    """A lower bound on each call's berth start in any plan that serves it, and where it comes from.
 
-    ETA, earliest start, the voyage (previous call's earliest end plus sailing at max speed) and
-    links, propagated until nothing changes; closures and other calls are ignored, so the bound
-    is always true.
+    A plan may leave unserved every call before it (by voyage or link: only a call with a hard
+    deadline after it may be left out, and then so may every call before that), so the bound
+    counts only what holds whatever they do: its earliest start, its vessel's ETA, sailing at max
+    speed from the last frozen call of the voyage through the ports in between (a vessel passing
+    a port it does not call at loses no time there), and links from frozen calls. Closures and
+    other calls are ignored, so the bound is always true.
     """
     calls = problem.call_map()
     vessels = problem.vessel_map()
     lo: dict[str, tuple[datetime, str]] = {}
-    shortest: dict[str, float] = {}
+
+    def later(cid: str, t: datetime, why: str) -> None:
+        if cid not in lo or t > lo[cid][0]:
+            lo[cid] = (t, why)
+
     for c in problem.calls:
         if c.frozen is not None:
             lo[c.id] = (c.frozen.berth_start, "its frozen start")
-            continue
-        fits = fits_of[c.id] if fits_of is not None else _fits(problem, c, vessels)
-        shortest[c.id] = min((h for _, h in fits), default=0.0)
-        if c.earliest_start is not None:
+        elif c.earliest_start is not None:
             lo[c.id] = (c.earliest_start, "its earliest start")
     for v in problem.voyages:
-        first = v.call_ids[0]
-        if first in calls and calls[first].frozen is None and (first not in lo or lo[first][0] < v.eta):
-            lo[first] = (v.eta, "the vessel's ETA")
-
-    def end_lo(cid: str) -> datetime | None:
-        c = calls[cid]
-        if c.frozen is not None:
-            return c.frozen.berth_end
-        if cid not in lo:
-            return None
-        return lo[cid][0] + timedelta(hours=shortest[cid])
-
-    for _ in range(len(problem.calls) + 1):
-        changed = False
-        for v in problem.voyages:
-            vessel = vessels.get(v.vessel_id)
-            for prev, cid in zip(v.call_ids, v.call_ids[1:], strict=False):
-                if prev not in calls or cid not in calls or vessel is None or calls[cid].frozen:
-                    continue
-                end = end_lo(prev)
-                nm = problem.distance_nm(calls[prev].port_id, calls[cid].port_id)
-                if end is None or nm is None:
-                    continue
-                t = end + timedelta(hours=nm / vessel.max_speed_kn)
-                if cid not in lo or t > lo[cid][0]:
-                    lo[cid] = (t, f"the earliest the vessel can come from call {prev}")
-                    changed = True
-        for link in problem.links:
-            if link.after not in calls or link.before not in calls or calls[link.after].frozen:
+        vessel = vessels.get(v.vessel_id)
+        at: datetime | None = v.eta  # the earliest the vessel can be at the next call's port
+        for k, cid in enumerate(v.call_ids):
+            here = calls.get(cid)
+            if here is None:
+                break
+            if k > 0 and at is not None:
+                prev = calls[v.call_ids[k - 1]]
+                nm = problem.distance_nm(prev.port_id, here.port_id)
+                at = (at + timedelta(hours=nm / vessel.max_speed_kn)
+                      if nm is not None and vessel is not None else None)
+            if here.frozen is not None:
+                at = here.frozen.berth_end  # it leaves there then, whatever the plan
                 continue
-            end = end_lo(link.before)
-            if end is None:
-                continue
-            t = end + timedelta(hours=link.min_gap_hours)
-            if link.after not in lo or t > lo[link.after][0]:
-                lo[link.after] = (t, f"the earliest linked call {link.before} can end")
-                changed = True
-        if not changed:
-            break
+            if at is not None:
+                later(cid, at, "the vessel's ETA" if k == 0 else
+                      f"the earliest the vessel can come from call {v.call_ids[k - 1]}")
+    for link in problem.links:
+        before, after = calls.get(link.before), calls.get(link.after)
+        if before is not None and after is not None and before.frozen is not None and after.frozen is None:
+            later(link.after, before.frozen.berth_end + timedelta(hours=link.min_gap_hours),
+                  f"the end of linked frozen call {link.before}")
     return lo
 
 
@@ -346,8 +333,8 @@ def _what_would_help(problem: Problem, c: Call, fits: list[tuple[Berth, float]],
 
 
 def unplannable_reasons(problem: Problem, tick: Callable[[], None] = lambda: None) -> list[UnservedCall]:
-    """Calls that cannot be served whatever the others do, each with every static reason;
-    `tick` runs once per call (a deadline check)."""
+    """Calls that no plan can serve, whatever the others do, each proven by its own limits (the
+    first reason's rule) with every such reason; `tick` runs once per call (a deadline check)."""
     vessels = problem.vessel_map()
     by_key: dict[tuple[object, ...], list[Berth]] = {}
     fits_of: dict[str, list[tuple[Berth, float]]] = {}
@@ -363,7 +350,7 @@ def unplannable_reasons(problem: Problem, tick: Callable[[], None] = lambda: Non
     if not any(c.latest_departure is not None and c.frozen is None for c in problem.calls) \
             and all(fits_of.values()):
         return []  # without a hard deadline every call with a fitting berth can be served, late enough
-    lo = _earliest_starts(problem, fits_of)
+    lo = _earliest_starts(problem)
     vessels = problem.vessel_map()
     out: list[UnservedCall] = []
     for c in problem.calls:
@@ -371,6 +358,7 @@ def unplannable_reasons(problem: Problem, tick: Callable[[], None] = lambda: Non
         if c.frozen is not None:
             continue
         reasons: list[str] = []
+        rules: list[ProofRule] = []
         fits = fits_of[c.id]
         vessel = vessels.get(c.vessel_id)
         port = next((p for p in problem.ports if p.id == c.port_id), None)
@@ -380,10 +368,12 @@ def unplannable_reasons(problem: Problem, tick: Callable[[], None] = lambda: Non
             else:
                 why = "; ".join(m for b in port.berths if (m := berth_misfit(c, vessel, b)))
                 reasons.append(f"no compatible berth at {port.id}: {why}")
+            rules.append(ProofRule.NO_COMPATIBLE_BERTH)
         if c.earliest_start is not None and c.latest_departure is not None \
                 and c.earliest_start >= c.latest_departure:
             reasons.append(f"earliest start {fmt_local(problem, c.port_id, c.earliest_start)} is not "
                            f"before its latest departure {fmt_local(problem, c.port_id, c.latest_departure)}")
+            rules.append(ProofRule.OWN_WINDOW)
         elif fits and c.latest_departure is not None and c.id in lo and port is not None:
             start, source = lo[c.id]
             shortest = min(h for _, h in fits)
@@ -393,22 +383,33 @@ def unplannable_reasons(problem: Problem, tick: Callable[[], None] = lambda: Non
                                f"and needs at least {fmt_minutes(shortest * 60)} at berth, but must leave "
                                f"by {fmt_local(problem, c.port_id, c.latest_departure)}; servable if "
                                f"latest departure >= {fmt_local(problem, c.port_id, need)}")
+                rules.append(ProofRule.WINDOW_TOO_SHORT)
             elif not any(_start_exists(start, c.latest_departure, h, port.closures, b.unavailable)
                          for b, h in fits):
                 reasons.append(f"between {fmt_local(problem, c.port_id, start)} and its latest departure "
                                f"{fmt_local(problem, c.port_id, c.latest_departure)} every start or "
                                f"departure falls in a closure of port {port.id} or meets berth "
                                f"maintenance{_what_would_help(problem, c, fits, start)}")
+                rules.append(ProofRule.WINDOW_CLOSED)
         if reasons:
-            out.append(UnservedCall(call_id=c.id, reasons=reasons))
+            out.append(UnservedCall(call_id=c.id, kind=UnservedKind.PROVEN, rule=rules[0], reasons=reasons))
     return out
 
 
-def unserved_reasons(problem: Problem, assignments: Sequence[CallAssignment],
-                     call_ids: Iterable[str]) -> dict[str, list[str]]:
-    """Why each call the plan leaves unserved could not be served together with the planned
-    calls, and what would make it servable: the binding rule, with times in the port's offset and
-    UTC.
+#: What a not_found call's reasons end with when nothing more is known of the search.
+NOT_FOUND_NOTE = "the search did not find one"
+
+
+def unserved_reasons(problem: Problem, assignments: Sequence[CallAssignment], call_ids: Iterable[str],
+                     *, proven: Collection[str] = frozenset(), note: str = NOT_FOUND_NOTE
+                     ) -> dict[str, list[str]]:
+    """Why each call the plan leaves unserved is not served together with the planned calls: the
+    binding rule, with times in the port's offset and UTC.
+
+    For a call in `proven` (no plan can serve it) the reasons say what would make it servable;
+    for the others they say what holds in this plan only, and that a plan serving the call may
+    exist (`note`: why none was found, e.g. "the search did not find one in 30 s"): telling
+    an operator to move a latest departure that another plan could keep would mislead.
 
     Reads the plan in exact time: the call's earliest start on each compatible berth after its
     arrival, its cargo, its linked calls, around the planned calls, maintenance and closures.
@@ -418,12 +419,32 @@ def unserved_reasons(problem: Problem, assignments: Sequence[CallAssignment],
     for a in by_call.values():
         on_berth.setdefault(a.berth_id, []).append((a.berth_start, a.berth_end))
     static = _earliest_starts(problem)
-    return {cid: _unserved_call_reasons(problem, by_call, on_berth, static, cid) for cid in call_ids}
+    return {cid: _unserved_call_reasons(problem, by_call, on_berth, static, cid, cid in proven, note)
+            for cid in call_ids}
+
+
+def _after_planned_calls(problem: Problem, by_call: dict[str, CallAssignment], voyage: Voyage, k: int,
+                         vessel: Vessel) -> tuple[datetime, str] | None:
+    """The earliest the vessel can reach call k's port in this plan: from the last call before it
+    that the plan serves, sailing at max speed past the ports of the calls in between."""
+    calls = problem.call_map()
+    for j in range(k - 1, -1, -1):
+        a = by_call.get(voyage.call_ids[j])
+        if a is None:
+            continue
+        t = a.berth_end
+        for x, y in zip(voyage.call_ids[j:k], voyage.call_ids[j + 1:k + 1], strict=True):
+            t += timedelta(hours=(problem.distance_nm(calls[x].port_id, calls[y].port_id) or 0.0)
+                           / vessel.max_speed_kn)
+        port = calls[a.call_id].port_id
+        return t, f"the vessel leaves call {a.call_id} at {fmt_local(problem, port, a.berth_end)}"
+    return None
 
 
 def _unserved_call_reasons(problem: Problem, by_call: dict[str, CallAssignment],
                            on_berth: dict[str, list[tuple[datetime, datetime]]],
-                           static: dict[str, tuple[datetime, str]], call_id: str) -> list[str]:
+                           static: dict[str, tuple[datetime, str]], call_id: str, proven: bool,
+                           note: str) -> list[str]:
     calls = problem.call_map()
     c = calls[call_id]
     vessels = problem.vessel_map()
@@ -431,13 +452,8 @@ def _unserved_call_reasons(problem: Problem, by_call: dict[str, CallAssignment],
     lo, why_lo = static.get(c.id, (problem.horizon_start, "the horizon start"))
     voyage, k = problem.voyage_order()[c.id]
     vessel = vessels[c.vessel_id]
-    if k > 0 and (prev := by_call.get(voyage.call_ids[k - 1])) is not None:
-        prev_port = calls[prev.call_id].port_id
-        nm = problem.distance_nm(prev_port, c.port_id) or 0.0
-        t = prev.berth_end + timedelta(hours=nm / vessel.max_speed_kn)
-        if t > lo:
-            lo, why_lo = t, (f"the vessel leaves call {prev.call_id} at "
-                             f"{fmt_local(problem, prev_port, prev.berth_end)}")
+    if (came := _after_planned_calls(problem, by_call, voyage, k, vessel)) is not None and came[0] > lo:
+        lo, why_lo = came
     link_deadline: tuple[datetime, Link] | None = None
     for link in problem.links:
         if link.after == c.id and (before := by_call.get(link.before)) is not None:
@@ -449,6 +465,7 @@ def _unserved_call_reasons(problem: Problem, by_call: dict[str, CallAssignment],
                 t = before.berth_end + timedelta(hours=link.max_gap_hours)
                 if link_deadline is None or t < link_deadline[0]:
                     link_deadline = (t, link)
+    may_exist = f"a plan serving it may exist: {note}"
     best: tuple[datetime, datetime, str] | None = None  # end, start, berth
     for b, hours in _fits(problem, c, vessels):
         taken = on_berth.get(b.id, []) + [(w.start, w.end) for w in b.unavailable]
@@ -460,37 +477,46 @@ def _unserved_call_reasons(problem: Problem, by_call: dict[str, CallAssignment],
         if best is None or end < best[0]:
             best = (end, slot, b.id)
     if best is None:
-        return [f"no compatible berth of {port.id} has a free slot for it"]
+        found = f"no compatible berth of {port.id} has a free slot for it"
+        return [found] if proven else [f"in this plan {found}", may_exist]
     end, start, berth = best
     if start > lo:
         where = (f"berth {berth}, free from {fmt_local(problem, c.port_id, start)} (the compatible "
                  "berths are taken by planned calls, maintenance or closures before)")
     else:
         where = f"berth {berth}, starting at {fmt_local(problem, c.port_id, start)} ({why_lo})"
+    leave = fmt_local(problem, c.port_id, end)
     out: list[str] = []
     if c.latest_departure is not None and end > c.latest_departure:
-        out.append(f"cannot leave by its latest departure "
-                   f"{fmt_local(problem, c.port_id, c.latest_departure)}: "
-                   f"with the other calls planned, the earliest it can leave is "
-                   f"{fmt_local(problem, c.port_id, end)} at {where}; servable if latest departure >= "
-                   f"{fmt_local(problem, c.port_id, end)}")
+        latest = fmt_local(problem, c.port_id, c.latest_departure)
+        if proven:
+            out.append(f"cannot leave by its latest departure {latest}: with the other calls planned, the "
+                       f"earliest it can leave is {leave} at {where}; servable if latest departure >= "
+                       f"{leave}")
+        else:
+            out.append(f"in this plan it cannot leave by its latest departure {latest}: around the planned "
+                       f"calls the earliest it can leave is {leave} at {where}")
     if link_deadline is not None and start > link_deadline[0]:
         link = link_deadline[1]
-        need = fmt_minutes((start - by_call[link.before].berth_end).total_seconds() / 60)
-        out.append(f"must start within {fmt_minutes(link.max_gap_hours * 60 if link.max_gap_hours else 0)} "
-                   f"after call {link.before} ends, by {fmt_local(problem, c.port_id, link_deadline[0])}, "
-                   f"but the earliest start is {fmt_local(problem, c.port_id, start)}; servable if the "
-                   f"link's max gap >= {need}")
+        gap = fmt_minutes(link.max_gap_hours * 60 if link.max_gap_hours else 0)
+        by = fmt_local(problem, c.port_id, link_deadline[0])
+        if proven:
+            need = fmt_minutes((start - by_call[link.before].berth_end).total_seconds() / 60)
+            out.append(f"must start within {gap} after call {link.before} ends, by {by}, but the earliest "
+                       f"start is {fmt_local(problem, c.port_id, start)}; servable if the link's max gap "
+                       f">= {need}")
+        else:
+            out.append(f"in this plan it cannot start within {gap} after call {link.before} ends, by {by}: "
+                       f"the earliest start is {fmt_local(problem, c.port_id, start)}")
     if k + 1 < len(voyage.call_ids) and (nxt := calls.get(voyage.call_ids[k + 1])) is not None \
             and nxt.frozen is not None:
         nm = problem.distance_nm(c.port_id, nxt.port_id) or 0.0
-        by = (nxt.frozen.arrival or nxt.frozen.berth_start) - timedelta(hours=nm / vessel.max_speed_kn)
-        if end > by:
-            out.append(f"the vessel must leave by {fmt_local(problem, c.port_id, by)} to reach its frozen "
-                       f"call {nxt.id} at {nxt.port_id}, but the earliest it can leave is "
-                       f"{fmt_local(problem, c.port_id, end)}")
+        by_t = (nxt.frozen.arrival or nxt.frozen.berth_start) - timedelta(hours=nm / vessel.max_speed_kn)
+        if end > by_t:
+            out.append(f"{'' if proven else 'in this plan '}the vessel must leave by "
+                       f"{fmt_local(problem, c.port_id, by_t)} to reach its frozen call {nxt.id} at "
+                       f"{nxt.port_id}, but the earliest it can leave is {leave}")
     if not out:
-        out.append(f"left unserved: the search found no way to serve it together with the planned calls "
-                   f"and their deadlines in the time given (alone, the earliest departure is "
-                   f"{fmt_local(problem, c.port_id, end)} at {where})")
-    return out
+        out.append(f"{'' if proven else 'in this plan '}no slot serves it together with the planned calls "
+                   f"and their deadlines (around them, the earliest departure is {leave} at {where})")
+    return out if proven else [*out, may_exist]

@@ -81,6 +81,19 @@ class RepairParameters:
 
 
 @dataclass(frozen=True)
+class ProofParameters:
+    """Proving, after the search, that the calls it left unserved cannot be served by any plan
+    (optimizer.solver.proof); counted on CP-SAT's deterministic clock."""
+
+    share: float = 0.1  # of the time limit, for all the calls of a plan ...
+    max_s: float = 0.5  # ... and no more than this (past the limit, the proofs take the grace)
+    per_call_s: float = 0.1  # one call's proof at most
+    per_solve_s: float = 0.02  # each CP-SAT solve counts at least this much: building and starting
+    #   one costs wall time its deterministic clock does not see, and a count keeps the result the
+    #   same run after run
+
+
+@dataclass(frozen=True)
 class MipParameters:
     """The time-indexed bound (a MIP by SCIP) on small problems."""
 
@@ -128,5 +141,6 @@ class SearchParameters:
     reserve: ReportReserve = field(default_factory=ReportReserve)
     repair: RepairParameters = field(default_factory=RepairParameters)
     mip: MipParameters = field(default_factory=MipParameters)
+    proof: ProofParameters = field(default_factory=ProofParameters)
     local_search: LocalSearchParameters = field(default_factory=LocalSearchParameters)
     serving: ServingParameters = field(default_factory=ServingParameters)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 #: A time in UTC, written with Z: every UTC field of a plan, whatever offset it was given in.
 UtcTime = Annotated[AwareDatetime, AfterValidator(lambda t: t.astimezone(UTC))]
@@ -93,9 +93,41 @@ class CallPlan(CallAssignment):
     waited_for: list[WaitReason] = Field(default_factory=list)
 
 
+class UnservedKind(StrEnum):
+    """Which of two things is true of a call a plan leaves unserved."""
+
+    PROVEN = "proven"  # no plan can serve it: `rule` says what proves it
+    NOT_FOUND = "not_found"  # the search found no plan serving it in its time; one may exist
+
+
+class ProofRule(StrEnum):
+    """What proves that no plan can serve a call."""
+
+    NO_COMPATIBLE_BERTH = "no_compatible_berth"  # no berth of its port fits the vessel and cargo
+    OWN_WINDOW = "own_window"  # its earliest start is not before its latest departure
+    WINDOW_TOO_SHORT = "window_too_short"  # it cannot start early enough to finish by its latest departure
+    WINDOW_CLOSED = "window_closed"  # closures and maintenance leave no stay inside its window
+    RELAXED_MODEL = "relaxed_model"  # CP-SAT: a relaxation of the problem with it served has no solution
+
+
 class UnservedCall(Out):
+    """A call the plan leaves unserved: whether that is proven or only what the search found, and
+    why, in sentences (`reasons`: the binding rule, with times in the port's offset and UTC)."""
+
     call_id: str
+    kind: UnservedKind = Field(default=UnservedKind.NOT_FOUND, description=(
+        "proven: no plan can serve it (rule says what proves it); not_found: the search found no "
+        "plan serving it in its time, one may exist (the reasons say what holds in this plan)."))
+    rule: ProofRule | None = Field(default=None, description="What proves it (proven only).")
     reasons: list[str]
+
+    @model_validator(mode="after")
+    def _rule_with_proof(self) -> UnservedCall:
+        if self.kind == UnservedKind.PROVEN and self.rule is None:
+            raise ValueError("rule: a proven unserved call names the rule that proves it")
+        if self.kind == UnservedKind.NOT_FOUND and self.rule is not None:
+            raise ValueError("rule: only a proven unserved call has a rule")
+        return self
 
 
 class PortKpis(Out):
@@ -158,6 +190,8 @@ class SolverFacts(Out):
                                  "(on the model's time grid).")
     served_calls: int = 0
     unserved_calls: int = 0
+    proven_unserved_calls: int = Field(default=0, description="Of the unserved calls, those proven "
+                                       "unservable: no plan can serve them.")
 
 
 class PlanWarning(Out):

@@ -22,6 +22,7 @@ from optimizer.plan import (
     PortKpis,
     SolverFacts,
     UnservedCall,
+    UnservedKind,
 )
 from optimizer.result import Result
 
@@ -117,6 +118,7 @@ def solver_facts(result: Result) -> SolverFacts:
         repaired_in_exact_time=result.repaired_in_exact_time,
         proven_optimal=result.proven_optimal, served_calls=len(result.assignments),
         unserved_calls=len(result.unserved),
+        proven_unserved_calls=sum(u.kind == UnservedKind.PROVEN for u in result.unserved),
     )
 
 
@@ -237,7 +239,8 @@ def yardstick_notes(plan: Plan) -> list[str]:
         left = len(plan.feasible_baseline_unserved or [])
         notes.append(f"FCFS keeping every hard limit serves {plan.feasible_baseline_kpis.calls} calls "
                      f"({left} left unserved); this plan serves {plan.kpis.calls} "
-                     f"({len(plan.unserved)} unserved)")
+                     f"({len(plan.unserved)} unserved"
+                     f"{f', {_proven(plan)} of them proven unservable' if plan.unserved else ''})")
     return notes
 
 
@@ -291,9 +294,28 @@ def solver_summary(plan: Plan) -> str:
     return ", ".join(parts)
 
 
-def unserved_rows(plan: Plan) -> list[tuple[str, str]]:
-    """(call, why) for every call the plan cannot serve."""
-    return [(u.call_id, "; ".join(u.reasons)) for u in plan.unserved]
+def _proven(plan: Plan) -> int:
+    return sum(u.kind == UnservedKind.PROVEN for u in plan.unserved)
+
+
+def unserved_kind_text(u: UnservedCall) -> str:
+    """Whether no plan can serve the call (and what proves it) or only this plan does not."""
+    return f"proven: {u.rule}" if u.kind == UnservedKind.PROVEN else "not found"
+
+
+def unserved_summary(plan: Plan) -> str:
+    """How many calls the plan leaves unserved, proven unservable or not found; empty for none."""
+    if not plan.unserved:
+        return ""
+    proven = _proven(plan)
+    return (f"{len(plan.unserved)} call(s) cannot be served: {proven} proven (no plan can "
+            f"serve them), {len(plan.unserved) - proven} not found (the search found no plan serving "
+            f"them; one may exist)")
+
+
+def unserved_rows(plan: Plan) -> list[tuple[str, str, str]]:
+    """(call, kind, why) for every call the plan leaves unserved."""
+    return [(u.call_id, unserved_kind_text(u), "; ".join(u.reasons)) for u in plan.unserved]
 
 
 def warning_rows(plan: Plan) -> list[tuple[str, str, str]]:

@@ -197,8 +197,14 @@ def test_solve_exit_codes_partial_plan_and_no_plan(tmp_path: Path) -> None:
     result = runner.invoke(app, ["solve", str(path), "-t", "2", "--out", str(out)])
     assert result.exit_code == 3, result.output
     assert "status partial" in result.output and "cannot be served" in result.output
+    # either call fits alone: the one left out is only not found, and says so
+    assert "1 call(s) cannot be served: 0 proven (no plan can serve them), 1 not found" in result.output
+    assert "(not found): in this plan it cannot leave by its latest departure" in result.output
+    assert "a plan serving it may exist: the search did not find one in 2 s" in result.output
+    assert "servable if" not in result.output
     plan = json.loads(out.read_text())
     assert len(plan["calls"]) == 1 and len(plan["unserved"]) == 1
+    assert plan["unserved"][0]["kind"] == "not_found" and plan["unserved"][0]["rule"] is None
     # nothing servable: no plan, exit 1, no savings table, nothing written
     hopeless = dict(overfull, calls=[call("C1", "V1", "KZAAU", 10, latest_departure=at(5)),
                                      call("C2", "V2", "KZAAU", 10, latest_departure=at(5))])
@@ -207,6 +213,8 @@ def test_solve_exit_codes_partial_plan_and_no_plan(tmp_path: Path) -> None:
     result = runner.invoke(app, ["solve", str(path), "-t", "2", "--out", str(out)])
     assert result.exit_code == 1, result.output
     assert "no plan" in result.output and "saving" not in result.output
+    assert "2 call(s) cannot be served: 2 proven" in result.output
+    assert "C1 (proven: window_too_short): cannot start before" in result.output
     assert not out.exists()
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from optimizer.checker import check
 from optimizer.domain import Problem
 from optimizer.explain import unplannable_reasons, why_waited
+from optimizer.plan import UnservedCall
+from optimizer.report import build_plan
 from tests.builders import assignment as a  # short: plans are written a line an entry
 from tests.builders import (
     at,
@@ -104,22 +107,38 @@ def test_unplannable_no_compatible_berth() -> None:
 
 
 def test_unplannable_window_shorter_than_handling_through_the_voyage() -> None:
-    # C2 can reach Kuryk no sooner than 11 h + 2.5 h (35 nm at 14 kn) and needs 4 h: leaving by 15 h
-    # is impossible although its own window looks wide.
+    # C1 is frozen at Aktau until 11 h: C2 can reach Kuryk no sooner than 11 h + 2.5 h (35 nm at
+    # 14 kn) and needs 4 h: leaving by 15 h is impossible although its own window looks wide.
+    def kuryk_by(latest: float) -> Problem:
+        return make_problem(
+            [port("KZAAU", [berth("A1")]), port("KZKUR", [berth("K1")])],
+            [vessel("V1")],
+            [call("C1", "V1", "KZAAU", 10,
+                  frozen={"berth_id": "A1", "berth_start": at(1), "berth_end": at(11)}),
+             call("C2", "V1", "KZKUR", 4, latest_departure=at(latest))],
+            [voyage("V1", 1, "C1", "C2")],
+        )
+
+    [u] = unplannable_reasons(kuryk_by(15))
+    assert u.call_id == "C2" and "2026-11-02 13:30 UTC" in u.reasons[0]
+    assert (u.kind, u.rule) == ("proven", "window_too_short")
+    assert "servable if latest departure >= 2026-11-02 22:30 +05:00" in u.reasons[0]
+    assert unplannable_reasons(kuryk_by(17.5)) == []
+
+
+def test_a_call_before_it_that_may_be_left_out_proves_nothing() -> None:
+    # The same voyage with C1 not frozen: serving C1 first, C2 cannot leave Kuryk by 15 h, but a
+    # plan may leave C1 unserved (the vessel passes Aktau at its ETA, 1 h) and serve C2 from
+    # 3.5 h to 7.5 h; the checker accepts that plan, so C2 is not proven unservable.
     p = make_problem(
         [port("KZAAU", [berth("A1")]), port("KZKUR", [berth("K1")])],
         [vessel("V1")],
         [call("C1", "V1", "KZAAU", 10), call("C2", "V1", "KZKUR", 4, latest_departure=at(15))],
         [voyage("V1", 1, "C1", "C2")],
     )
-    [u] = unplannable_reasons(p)
-    assert u.call_id == "C2" and "2026-11-02 13:30 UTC" in u.reasons[0]
-    assert unplannable_reasons(make_problem(
-        [port("KZAAU", [berth("A1")]), port("KZKUR", [berth("K1")])],
-        [vessel("V1")],
-        [call("C1", "V1", "KZAAU", 10), call("C2", "V1", "KZKUR", 4, latest_departure=at(17.5))],
-        [voyage("V1", 1, "C1", "C2")],
-    )) == []
+    assert unplannable_reasons(p) == []
+    plan = build_plan(p, [a("C2", "K1", 3.5, 3.5, 7.5)], unserved=[UnservedCall(call_id="C1", reasons=["-"])])
+    assert check(p, plan).ok
 
 
 def test_unplannable_earliest_after_latest() -> None:

@@ -13,7 +13,16 @@ import pytest
 
 from optimizer.domain import Problem
 from optimizer.gantt import gantt_html, gantt_svg, write_gantt
-from optimizer.plan import CallPlan, Kpis, Plan, SolverFacts, SolveStatus
+from optimizer.plan import (
+    CallPlan,
+    Kpis,
+    Plan,
+    ProofRule,
+    SolverFacts,
+    SolveStatus,
+    UnservedCall,
+    UnservedKind,
+)
 from optimizer.report import build_plan, kpi_table_columns, kpi_table_rows, solver_summary
 from tests.builders import T0, at, berth, call, make_problem, port, vessel, voyage
 
@@ -320,3 +329,18 @@ def test_hand_made_plan_with_unknown_berth_or_call_still_draws_them() -> None:
     assert "not in the problem" in (bar.findtext(f"{SVG}title") or "")
     headers = " ".join("".join(g.itertext()) for g in root.iter(f"{SVG}g") if g.get("class") == "port")
     assert "Not in the problem" in headers
+
+
+def test_unserved_calls_are_listed_with_their_kind() -> None:
+    plan = small_plan().model_copy(update={"calls": small_plan().calls[:2], "unserved": [
+        UnservedCall(call_id="C3", kind=UnservedKind.PROVEN, rule=ProofRule.OWN_WINDOW,
+                     reasons=["too short"]),
+        UnservedCall(call_id="C4", reasons=["in this plan it cannot leave by 10:00", "a plan may exist"]),
+    ]})
+    page = gantt_html(small_problem(), plan)
+    assert "Calls left unserved (2)" in page
+    rows = page.split("Calls left unserved", 1)[1]
+    assert "<th>Call</th><th>Kind</th><th>Why</th>" in rows
+    assert "proven: own_window" in rows and "too short" in rows
+    assert "not found" in rows and "in this plan it cannot leave by 10:00; a plan may exist" in rows
+    assert "2 call(s) cannot be served: 1 proven (no plan can serve them), 1 not found" in rows

@@ -276,6 +276,21 @@ def test_replaying_the_event_log_from_version_1_gives_the_same_versions(live0: L
         live.replan()
     again = replay(live0.current, live0.state, batches, FAST)
     assert [v.plan.calls for v in again] == [v.plan.calls for v in live.versions]
+    assert [v.plan.unserved for v in again] == [v.plan.unserved for v in live.versions]
+
+
+def test_a_later_version_says_which_unserved_calls_are_proven(live0: LivePlan) -> None:
+    # V3 reaches Alat at 20 h: an added Aktau call after it, due out by 10 h, cannot be served by
+    # any plan of the version's problem (its own window is too short), and the version says so.
+    live = fresh(live0)
+    added = call("V3-A", "V3", "KZAAU", 3, latest_departure=at(10))
+    live.submit(ev({"event_id": "add", "type": "call_added", "call": added, "after_call_id": "V3-B"}))
+    v2 = live.replan()
+    assert v2 is not None
+    clean(v2)
+    [left] = v2.plan.unserved
+    assert (left.call_id, left.kind, left.rule) == ("V3-A", "proven", "window_too_short")
+    assert v2.plan.solver is not None and v2.plan.solver.proven_unserved_calls == 1
 
 
 # -- any stream of events: every accepted batch gives a clean version -----------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from optimizer.plan import SolverFacts, SolveStatus, UnservedCall
+from optimizer.plan import ProofRule, SolverFacts, SolveStatus, UnservedCall, UnservedKind
 from optimizer.report import build_plan, kpi_table_rows
 from tests.builders import assignment as a  # short: plans are written a line an entry
 from tests.builders import (
@@ -89,6 +89,11 @@ def test_kpi_table_beside_fcfs_that_breaks_limits_and_fcfs_that_keeps_them() -> 
     notes = yardstick_notes(plan)
     assert "FCFS breaks 1 hard limits (latest_departure_missed x1)" in notes[0]
     assert "serves 1 calls (1 left unserved)" in notes[1]
+    assert notes[1].endswith("this plan serves 2 (0 unserved)")
+    proven = UnservedCall(call_id="C2", kind=UnservedKind.PROVEN, rule=ProofRule.OWN_WINDOW, reasons=["x"])
+    partial = build_plan(p, SHORT_FIRST[:1], baseline=LONG_FIRST, feasible_baseline=kept, unserved=[proven])
+    assert yardstick_notes(partial)[1].endswith(
+        "this plan serves 1 (1 unserved, 1 of them proven unservable)")
 
 
 def test_headline_and_solver_line_share_the_table_percent_format() -> None:

@@ -18,6 +18,7 @@ from optimizer.report import (
     kpi_table_sections,
     solver_summary,
     unserved_rows,
+    unserved_summary,
     warning_rows,
     yardstick_notes,
 )
@@ -59,6 +60,12 @@ def _kpis(plan: Plan) -> str:
 def _solver_line(plan: Plan) -> str:
     text = solver_summary(plan)
     return f'<p class="muted">Solver: {esc(text)}</p>' if text else ""
+
+
+def _unserved_note(plan: Plan) -> str:
+    """What the kinds of the unserved calls mean, under their table."""
+    text = unserved_summary(plan)
+    return f'<p class="muted unserved">{esc(text)}.</p>' if text else ""
 
 
 def _section(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -136,7 +143,8 @@ def gantt_html(problem: Problem, plan: Plan, title: str | None = None, live: Liv
         chart_svg(lay, None, legend=False),
         "</div></div>",
         "</main>",
-        _section("Calls that cannot be served", ("Call", "Why"), unserved_rows(plan)),
+        _section("Calls left unserved", ("Call", "Kind", "Why"), unserved_rows(plan)),
+        _unserved_note(plan),
         _section("Warnings", ("Call", "Kind", "What"), warning_rows(plan)),
         "<footer>Times on the axis are UTC; each port header gives its local offset, and each bar's tooltip "
         "gives UTC and local times. Hover a bar, wait line, closure or hatched window for details. "

@@ -37,6 +37,7 @@ from optimizer.domain import (
     berth_fits,
     handling_hours,
 )
+from optimizer.explain import unplannable_reasons
 from optimizer.live.causes import Cause, CauseWindow, MoveCause, MoveContext, MoveSummary, explain_moves
 from optimizer.live.events import (
     ClosureEvent,
@@ -52,11 +53,12 @@ from optimizer.live.state import (
     apply_events,
     handling_end,
 )
-from optimizer.params import ObjectiveWeights, SearchParameters, SolveOptions
+from optimizer.params import ObjectiveWeights, ProofParameters, SearchParameters, SolveOptions
 from optimizer.plan import CallAssignment, Out, Plan, PlanSource, UnservedCall
 from optimizer.report import build_plan, plan_from_result
 from optimizer.result import Result
 from optimizer.solver import solve
+from optimizer.solver.proof import ProofBudget, explain_unserved, searched_note
 from optimizer.steps import Placement, to_assignments, unserved_calls
 
 #: A lifted closure lets the calls it held move earlier: those starting up to this long after it.
@@ -350,7 +352,8 @@ def _options(settings: ReplanSettings, time_limit_s: float, workers: int) -> Sol
 Planner = Callable[[View, dict[str, CallAssignment], set[str], ReplanSettings, SearchParameters | None],
                    tuple[Plan, int]]
 
-REPAIR_UNSERVED = "the repair of the last version could not serve it within its hard limits"
+#: How a later version's not_found calls end when the repair of the last version stands.
+REPAIR_NOTE = "the repair of the last version did not find one"
 
 
 def search_planner(view: View, previous: dict[str, CallAssignment], concerned: set[str],
@@ -361,14 +364,33 @@ def search_planner(view: View, previous: dict[str, CallAssignment], concerned: s
                       params=params)
         freed = len(view.problem.calls) - len(view.fixed)
         return plan_from_result(view.problem, whole, settings.weights), freed
-    result, start, freed = _solve_view(view, previous, concerned, settings, params)
+    # The searches hold the calls they do not free as if frozen: what they could prove of an
+    # unserved call would hold for that problem only, so the kinds are found once, on the view.
+    result, start, freed = _solve_view(view, previous, concerned, settings, _without_proofs(params))
     if result is None:  # nothing to search, or the search found no plan in its time: the repair stands
         cp, placed = start
-        unserved = [UnservedCall(call_id=cp.calls[i].id, reasons=[REPAIR_UNSERVED])
-                    for i in unserved_calls(placed)]
-        return build_plan(view.problem, to_assignments(cp, placed), weights=settings.weights,
-                          unserved=unserved), freed
-    return plan_from_result(view.problem, result, settings.weights), freed
+        assignments = to_assignments(cp, placed)
+        left = [cp.calls[i].id for i in unserved_calls(placed)]
+        unserved = _unserved_in_view(view, assignments, left, settings, params, REPAIR_NOTE)
+        return build_plan(view.problem, assignments, weights=settings.weights, unserved=unserved), freed
+    left = [u.call_id for u in result.unserved]
+    note = searched_note(settings.replan_time_limit_s, "the replan")
+    unserved = _unserved_in_view(view, result.assignments, left, settings, params, note)
+    plan = plan_from_result(view.problem, dataclasses.replace(result, unserved=unserved), settings.weights)
+    return plan, freed
+
+
+def _without_proofs(params: SearchParameters | None) -> SearchParameters:
+    return dataclasses.replace(params or SearchParameters(), proof=ProofParameters(share=0.0))
+
+
+def _unserved_in_view(view: View, assignments: Sequence[CallAssignment], left: Sequence[str],
+                      settings: ReplanSettings, params: SearchParameters | None, note: str
+                      ) -> list[UnservedCall]:
+    """The calls a later version leaves unserved, proven on the planning view or not found."""
+    static = {u.call_id: u for u in unplannable_reasons(view.problem) if u.call_id in set(left)}
+    budget = ProofBudget.of((params or SearchParameters()).proof, settings.replan_time_limit_s)
+    return explain_unserved(view.problem, assignments, left, static, budget, note)
 
 
 def first_version(problem: Problem, settings: ReplanSettings, now: datetime | None = None,

@@ -34,6 +34,7 @@ from optimizer.solver.lns import Lns
 from optimizer.solver.local_search import LocalSearch
 from optimizer.solver.model import BerthModel
 from optimizer.solver.objective import exact_slack
+from optimizer.solver.proof import ProofBudget, explain_unserved, searched_note
 from optimizer.solver.repair import serve_in_exact_time
 from optimizer.steps import (
     Placement,
@@ -548,7 +549,7 @@ def solve(
     deadline = Deadline(options.time_limit_s, stop)
     try:
         cp = compile_problem(problem, deadline.check)
-        static = {u.call_id: u.reasons for u in unplannable_reasons(problem, deadline.check)}
+        static = {u.call_id: u for u in unplannable_reasons(problem, deadline.check)}
         cp.mark_unservable(set(static))
         search = Search(cp, options, deadline, on_progress, log, params)
         if options.workers == 1:
@@ -591,11 +592,9 @@ def solve(
     return _result(search, static)
 
 
-def _result(search: Search, static: dict[str, list[str]]) -> Result:
-    """The search's best plan in exact time, with the calls it leaves unserved and why, once the
-    search is over."""
-    from optimizer.explain import unserved_reasons
-
+def _result(search: Search, static: dict[str, UnservedCall]) -> Result:
+    """The search's best plan in exact time, with the calls it leaves unserved, whether that is
+    proven, and why, once the search is over."""
     cp, problem, w = search.cp, search.cp.problem, search.weights
     placed = search.placed
     served = to_assignments(cp, placed)
@@ -606,8 +605,9 @@ def _result(search: Search, static: dict[str, list[str]]) -> Result:
     repaired = len(assignments) - len(served)
     planned = {a.call_id for a in assignments}
     left = [cid for cid in left if cid not in planned]
-    why = unserved_reasons(problem, assignments, [cid for cid in left if cid not in static])
-    unserved = [UnservedCall(call_id=cid, reasons=static.get(cid) or why[cid]) for cid in left]
+    limit = search.options.time_limit_s
+    budget = ProofBudget.of(search.params.proof, 0.0 if search.deadline.stopped() else limit)
+    unserved = explain_unserved(problem, assignments, left, static, budget, searched_note(limit))
     common: dict[str, Any] = {"unserved": unserved, "seconds": search.deadline.elapsed(),
                               "stopped": search.deadline.stopped(), "history": search.history}
     if not assignments:

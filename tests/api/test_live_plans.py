@@ -147,3 +147,36 @@ def test_the_stream_sends_each_new_version(api: TestClient) -> None:
                 if len(got) == 2:
                     break
     assert [g["version"] for g in got] == [1, 2] and got[1]["event_ids"] == ["c1"]
+
+
+def test_a_version_says_which_unserved_calls_are_proven_and_tells_the_webhooks(api: TestClient) -> None:
+    # V3 reaches Alat at 20 h: an added Aktau call after it, due out by 10 h, can be served by no
+    # plan (its own window is too short); version 2 says so, and call.unservable carries the kind.
+    from api.live import _notify
+    from api.webhooks import CallUnservable, EventKind
+    from optimizer.live.replan import Version
+    from tests.builders import call
+
+    r = api.post("/v1/live-plans?time_limit_s=2&replan_time_limit_s=0.5", json=corridor())
+    path = r.headers["Location"]
+    wait_version(api, path, 1)
+    added = call("V3-A", "V3", "KZAAU", 3, latest_departure=at(10))
+    r = api.post(f"{path}/events", json={"event_id": "add", "type": "call_added", "call": added,
+                                         "after_call_id": "V3-B"})
+    assert r.status_code == 202, r.text
+    wait_version(api, path, 2)
+    v2 = clean(api, path, 2)
+    assert [(u["call_id"], u["kind"], u["rule"]) for u in v2["plan"]["unserved"]] == [
+        ("V3-A", "proven", "window_too_short")]
+
+    sent: list[tuple[EventKind, Any]] = []
+
+    class Outbox:  # the webhook service's enqueue, recorded
+        def enqueue(self, plan_id: str, kind: EventKind, payload: Any, session: Any = None) -> None:
+            sent.append((kind, payload))
+
+    v1 = Version.model_validate(api.get(f"{path}/versions/1").json())
+    _notify(Outbox(), None, "lp", Version.model_validate(v2), v1)  # type: ignore[arg-type]
+    [told] = [p for k, p in sent if k == EventKind.CALL_UNSERVABLE]
+    assert isinstance(told, CallUnservable)
+    assert (told.call_id, told.version, told.kind, told.rule) == ("V3-A", 2, "proven", "window_too_short")

@@ -88,6 +88,26 @@ def test_solve_of_an_overfull_problem_plans_the_rest_and_explains_the_unserved(c
     assert plan["solver"]["served_calls"] == len(plan["calls"]) == 2
     assert [u["call_id"] for u in plan["unserved"]] == ["C3"] and plan["unserved"][0]["reasons"]
     assert all(c["berth_start"].endswith("Z") for c in plan["calls"])
+    # any two of the three fit before 30 h: a plan serving C3 exists, so it is only not found
+    assert (plan["unserved"][0]["kind"], plan["unserved"][0]["rule"]) == ("not_found", None)
+    assert plan["solver"]["proven_unserved_calls"] == 0
+
+
+def test_solve_says_which_unserved_calls_are_proven(client: TestClient) -> None:
+    # C1 holds the berth, frozen, from 0 h to 20 h; C2 must leave by 12 h: no plan can serve it.
+    p = tiny_problem()
+    p["calls"][0]["frozen"] = {"berth_id": "A1", "berth_start": at(0), "berth_end": at(20)}
+    p["voyages"][0]["eta"] = at(0)
+    p["calls"][1]["latest_departure"] = at(12)
+    r = client.post("/v1/solve", json=p)
+    assert r.status_code == 200, r.text
+    plan = r.json()
+    got = [(u["call_id"], u["kind"], u["rule"]) for u in plan["unserved"]]
+    assert got == [("C2", "proven", "relaxed_model")]
+    assert plan["solver"]["proven_unserved_calls"] == 1
+    schema = client.get("/openapi.json").json()["components"]["schemas"]
+    assert schema["UnservedKind"]["enum"] == ["proven", "not_found"]
+    assert "relaxed_model" in schema["ProofRule"]["enum"]
 
 
 def _plan_by_hand(overlap: bool) -> list[dict[str, Any]]:

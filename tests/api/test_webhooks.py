@@ -216,7 +216,8 @@ def test_a_receiver_gets_every_delivery_signed_and_as_documented(hooks: Any, rec
     assert everything.got[0].json["data"] == json.loads(version(2).model_dump_json())
     assert everything.got[0].json["data"]["stability"]["berth_changes"] == 1
     assert everything.got[1].json["data"] == {**MOVED, "new_rta": "2026-12-02T09:30:00Z"}
-    assert everything.got[2].json["data"] == {"call_id": "C9", "version": None, "reasons": ["closure"]}
+    assert everything.got[2].json["data"] == {"call_id": "C9", "version": None, "kind": "not_found",
+                                              "rule": None, "reasons": ["closure"]}
     hit = moves.got[0]
     assert hit.headers["X-Portsync-Event"] == "call.moved" and hit.headers["X-Portsync-Delivery"] == second[1]
     assert verify_signature("another-secret-1234", hit.headers, hit.body)
