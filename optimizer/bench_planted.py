@@ -17,12 +17,8 @@ from optimizer.checker import check
 from optimizer.generator.planted import PlantedSpec, planted
 from optimizer.kpis import objective
 from optimizer.params import SolveOptions
-from optimizer.plan import UnservedCall
+from optimizer.plan import UnservedKind
 from optimizer.solver import Progress, solve
-
-
-def _kind(u: UnservedCall) -> str:
-    return str(getattr(u, "kind", "not_found"))
 
 
 def run_planted(spec: PlantedSpec, time_limit_s: float, workers: int | None = None) -> dict[str, Any]:
@@ -49,8 +45,8 @@ def run_planted(spec: PlantedSpec, time_limit_s: float, workers: int | None = No
         "calls": spec.calls, "seed": spec.seed, "limited": made.limited, "links": len(problem.links),
         "frozen": made.frozen,
         "served": len(result.assignments), "unserved": len(result.unserved),
-        "proven": sum(1 for u in result.unserved if _kind(u) == "proven"),
-        "not_found": sum(1 for u in result.unserved if _kind(u) != "proven"),
+        "proven": sum(1 for u in result.unserved if u.kind == UnservedKind.PROVEN),
+        "not_found": sum(1 for u in result.unserved if u.kind == UnservedKind.NOT_FOUND),
         "objective": value, "planted_objective": made.objective,
         "to_planted": value / made.objective if value is not None and made.objective else None,
         "first_s": history[0].seconds if history else None,

@@ -151,3 +151,16 @@ def test_bench_planted_prints_each_size_and_judges_every_plan() -> None:
     args = ["bench", "planted", "--calls", "10", "--seeds", "1", "--time-limit", "1"]
     table = CliRunner().invoke(app, args, env={"COLUMNS": "220"})
     assert table.exit_code == 0 and "all served" in table.stdout and "1/1" in table.stdout
+
+
+@settings(max_examples=8, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10_000), st.sampled_from([150, 300]), st.booleans())
+def test_no_call_of_a_planted_problem_is_proven_unservable(seed: int, calls: int, replan: bool) -> None:
+    """A plan serving every call exists, so any proof that one cannot be served is false; a start
+    plan alone (a tiny time limit) leaves calls out for the proofs to be tried on."""
+    from optimizer.plan import UnservedKind
+
+    made = planted(PlantedSpec(calls=calls, seed=seed, replan=replan))
+    result = solve(made.problem, SolveOptions(time_limit_s=0.5, workers=1, seed=seed))
+    assert all(u.kind == UnservedKind.NOT_FOUND for u in result.unserved), [
+        (u.call_id, u.rule, u.reasons) for u in result.unserved if u.kind != UnservedKind.NOT_FOUND]
