@@ -13,7 +13,7 @@ from optimizer.compiled import compile_problem
 from optimizer.domain import Problem
 from optimizer.kpis import objective
 from optimizer.loading import load_problem
-from optimizer.params import ContentionBoundParameters, ObjectiveWeights, SolveOptions
+from optimizer.params import ContentionBoundParameters, ObjectiveWeights, SearchParameters, SolveOptions
 from optimizer.plan import SolveStatus
 from optimizer.solver import solve
 from optimizer.solver.bound import contention_bound
@@ -139,3 +139,24 @@ def test_no_bound_beyond_its_budget() -> None:
     problem = _one_berth_queue([4] * 30)
     cp = compile_problem(problem)
     assert contention_bound(cp, ObjectiveWeights(), earliest_starts(cp)[0], Deadline(60), 1e-4) is None
+
+
+def test_a_large_solve_reports_the_contention_bound() -> None:
+    """Above full_model_calls the solve's bound is the contention bound, not the contention-free
+    one: ninety vessels arriving every half hour at two berths, each taking 2 to 4 hours."""
+    hours = [2 + k % 3 for k in range(90)]
+    vessels = [vessel(f"V{k}") for k in range(len(hours))]
+    calls = [call(f"C{k}", f"V{k}", "KZAAU", h) for k, h in enumerate(hours)]
+    voyages = [voyage(f"V{k}", k / 2, f"C{k}") for k in range(len(hours))]
+    problem = load_problem(problem_dict([port("KZAAU", [berth("B1"), berth("B2")])], vessels, calls, voyages,
+                                        days=10, time_step_minutes=5))
+    params = SearchParameters(contention=ContentionBoundParameters(share=0.5))
+    assert len(problem.calls) > params.full_model_calls
+    result = solve(problem, SolveOptions(time_limit_s=4, workers=1, seed=0), params=params)
+    assert result.objective is not None and result.bound is not None and not result.unserved
+    w = ObjectiveWeights()
+    cp = compile_problem(problem)
+    contention_free = simple_bound(cp, w, earliest_starts(cp)[0])
+    contention = _bound(problem, w, ContentionBoundParameters())
+    assert contention is not None and contention > 1.5 * contention_free  # the queue grows all day
+    assert result.bound >= min(contention, result.objective) - 1e-6

@@ -24,10 +24,11 @@ outside maintenance. Dwell follows voyages (a later call's dwell counts from its
 end plus the slowest sailing), closures hold a vessel moored, lateness counts at requested
 departures. Every relaxation is on the safe side (see its docstring), and the value is taken
 from the LP's duals, so it holds for every plan that serves every call. On the generated
-2,000-call month it lifts the bound from 33.4 M (simple_bound in solve.py) to 40.4 M in about
-4 s: the reported gap falls from 27.6 % to about 12 %. Most of the lift is voyages and closures
-(40.2 M with unlimited berth time); berth contention adds the rest on that month, and all of it
-on a queue at one berth (tests/test_bound.py: there it meets the shortest-first optimum).
+2,000-call month it lifts the bound from 33.4 M (simple_bound in solve.py) to 40.4 M in 4-5 s:
+the gap reported on a 120 s plan falls from 28.7 % to 13.7 %. Most of the lift is voyages and
+closures (40.2 M with unlimited berth time); berth contention adds the rest on that month, and
+all of it on a queue at one berth (tests/test_bound.py: there it meets the shortest-first
+optimum).
 """
 
 from __future__ import annotations
