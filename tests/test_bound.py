@@ -76,7 +76,7 @@ def queued_problems(draw: st.DrawFn) -> Problem:
                                      time_step_minutes=step))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(queued_problems(), st.sampled_from([0.5, 1.0, 4.0]), st.sampled_from([3.0, 48.0]))
 def test_bound_never_exceeds_the_optimum(problem: Problem, bucket_hours: float, window_hours: float) -> None:
     """Buckets, start windows (a short one exercises the column for later starts), closures,
