@@ -103,6 +103,21 @@ class MipParameters:
 
 
 @dataclass(frozen=True)
+class ContentionBoundParameters:
+    """The contention-aware LP bound (optimizer.solver.bound.contention_bound) on large problems,
+    which CP-SAT's own bound and the simple one leave far below the plans."""
+
+    share: float = 0.08  # of the limit, at most ...
+    max_s: float = 15.0  # ... and at most this long
+    bucket_hours: float = 4.0  # berth time is counted per bucket this long
+    window_hours: float = 48.0  # start columns per call from its release; later starts cost as at the end
+    nonzeros_per_s: int = 150_000  # LP size attempted per second of its budget; above, not attempted
+
+    def seconds(self, time_limit_s: float) -> float:
+        return min(self.max_s, self.share * time_limit_s)
+
+
+@dataclass(frozen=True)
 class LocalSearchParameters:
     """Which call a local-search move starts from."""
 
@@ -142,5 +157,6 @@ class SearchParameters:
     repair: RepairParameters = field(default_factory=RepairParameters)
     mip: MipParameters = field(default_factory=MipParameters)
     proof: ProofParameters = field(default_factory=ProofParameters)
+    contention: ContentionBoundParameters = field(default_factory=ContentionBoundParameters)
     local_search: LocalSearchParameters = field(default_factory=LocalSearchParameters)
     serving: ServingParameters = field(default_factory=ServingParameters)

@@ -28,7 +28,7 @@ from optimizer.kpis import objective as exact_objective
 from optimizer.params import ObjectiveWeights, SearchParameters, SolveOptions
 from optimizer.plan import CallAssignment, PlanSource, SolveStatus, UnservedCall
 from optimizer.result import Improvement, Progress, Result, Yardsticks, relative_gap
-from optimizer.solver.bound import time_indexed_bound
+from optimizer.solver.bound import contention_bound, time_indexed_bound
 from optimizer.solver.construct import ConstructionParameters, construct
 from optimizer.solver.lns import Lns
 from optimizer.solver.local_search import LocalSearch
@@ -586,6 +586,9 @@ def solve(
                 _cp_sat_whole(search, model, run, deadline.left(), options.workers)
         else:
             search.full_bound = simple_bound(cp, options.weights, model.lower)
+            contention = contention_bound(cp, options.weights, model.lower, deadline,
+                                          params.contention.seconds(options.time_limit_s), params.contention)
+            search.full_bound = max(search.full_bound, contention or 0.0)
             _large_search(search, model, run, serving)
     except TimeUp:
         pass  # the start plan (or the best so far) stands
