@@ -19,6 +19,7 @@ import resource
 import statistics
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -36,7 +37,7 @@ from optimizer.domain import Problem
 from optimizer.formats.bap import BapFormatError, BapInstance, bap_objective, read_bap
 from optimizer.generator.ports import CALLS_PER_DAY_AT_SCALE_1
 from optimizer.params import ObjectiveWeights, SolveOptions
-from optimizer.plan import CallAssignment, Plan
+from optimizer.plan import CallAssignment, Plan, UnservedKind
 from optimizer.report import plan_from_result
 from optimizer.result import relative_gap
 from optimizer.solver import Progress, solve
@@ -374,6 +375,30 @@ def _int_list(text: str, option: str) -> list[int]:
     return values
 
 
+def scale_seeds(seeds: str | None, seed: int | None) -> list[int]:
+    """The seeds of `bench scale`: --seeds as a comma-separated list ("0,1,2", "5,") or a count N
+    (seeds 0..N-1), or --seed alone for one seed; 0,1,2 without either."""
+    if seed is not None:
+        if seeds is not None:
+            raise typer.BadParameter("give --seeds or --seed, not both", param_hint="--seed")
+        return [seed]
+    text = "0,1,2" if seeds is None else seeds
+    if "," in text:
+        values = _seed_list(text)
+        if len(set(values)) != len(values):
+            raise typer.BadParameter(f"{text!r}: a seed is given twice", param_hint="--seeds")
+        return values
+    try:
+        count = int(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is neither a count nor a comma-separated list of seeds",
+                                 param_hint="--seeds") from None
+    if count < 1:
+        raise typer.BadParameter(f"{text!r}: a count of seeds is at least 1 (one seed S: --seed S)",
+                                 param_hint="--seeds")
+    return list(range(count))
+
+
 def _scale_child(calls: int, days: int, seed: int, time_limit_s: float, workers: int | None,
                  out: Any, instance: str | None = None) -> None:
     """One scale run, in its own process so its peak memory is its own (ru_maxrss of the child):
@@ -404,7 +429,8 @@ def _scale_child(calls: int, days: int, seed: int, time_limit_s: float, workers:
         if workers is not None:
             options.workers = workers
         out.put(("stage", "solving"))
-        plan = plan_from_result(problem, solve(problem, options, on_progress=progress), options.weights)
+        result = solve(problem, options, on_progress=progress)
+        plan = plan_from_result(problem, result, options.weights)
         report = check(problem, plan) if plan.calls else None
         facts = plan.solver
         served = bool(plan.calls) and not plan.unserved
@@ -429,6 +455,8 @@ def _scale_child(calls: int, days: int, seed: int, time_limit_s: float, workers:
             "berth_scale": berths // (berths - copies) if copies and berths - copies else 1,
             "generate_seconds": generate_s,
             "first_feasible_seconds": first_feasible,
+            # the last improvement: after it the search only spent its time proving or trying
+            "best_seconds": result.history[-1].seconds if result.history else None,
             "seconds": facts.seconds if facts is not None else None,
             "status": facts.status.value if facts is not None else "unknown",
             "source": facts.source if facts is not None else None,
@@ -443,7 +471,10 @@ def _scale_child(calls: int, days: int, seed: int, time_limit_s: float, workers:
             "objective": facts.objective if facts is not None else None,
             "bound": facts.best_bound if facts is not None else None,
             "gap": facts.gap if facts is not None else None,
+            "served": len(plan.calls),
             "unserved": len(plan.unserved),
+            "proven": sum(1 for u in plan.unserved if u.kind == UnservedKind.PROVEN),
+            "not_found": sum(1 for u in plan.unserved if u.kind == UnservedKind.NOT_FOUND),
             "violations": len(report.violations) if report is not None else None,
             "feasible": feasible,
             # Linux reports ru_maxrss in KiB.
@@ -527,27 +558,79 @@ def scale_note(rows: list[dict[str, Any]]) -> str:
             "real ports (bench one on the real berths with --instance instances/caspian/month.json).")
 
 
+def _spread(values: list[float], digits: int = 0) -> str:
+    """The seeds' mean over their min–max (two lines, so the table stays narrow); the value alone
+    for one seed, "-" for none."""
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return _fmt(values[0], digits)
+    return f"{_fmt(statistics.fmean(values), digits)}\n{_fmt(min(values), digits)}–{_fmt(max(values), digits)}"
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.fmean(known) if known else None
+
+
+def scale_groups(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The runs of one size (or one problem file) over its seeds, in the order first run."""
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for r in rows:
+        key = ("file", r["instance"]) if r.get("instance") else ("size", r["calls"], r["days"])
+        groups.setdefault(key, []).append(r)
+    return list(groups.values())
+
+
 def scale_table(rows: list[dict[str, Any]], time_limit: float) -> Table:
+    """One row per size (or problem file) over its seeds: served and unserved calls (proven / not
+    found), dwell and objective mean (min–max), the times to the first and the best plan, the gap
+    and the peak memory; dwell and objective count only the runs that served every call."""
     what = "problem files" if rows and all(r.get("instance") for r in rows) else "generated Caspian problems"
-    table = Table(title=f"Scale: {what}, {time_limit:g} s per problem", caption=scale_note(rows),
+    table = Table(title=f"Scale: {what}, {time_limit:g} s per problem and seed", caption=scale_note(rows),
                   caption_justify="left")
-    for col in ("problem", "calls", "days", "berths", "first plan s", "dwell h", "FCFS dwell h", "below FCFS",
-                "most possible", "gap", "peak MiB", "status", "checker"):
+    # headers on several lines so that the figures fit 200 characters without wrapping
+    for col in ("problem", "calls", "days", "berths", "seeds", "served",
+                "unserved\n(proven /\nnot found)",
+                "dwell h\nmean\nmin–max", "FCFS\ndwell h", "below\nFCFS", "most\npossible",
+                "objective\nmean\nmin–max", "first\nplan s", "best\nplan s", "gap", "peak\nMiB", "status",
+                "checker"):
         left = col in ("problem", "berths", "status", "checker")
         table.add_column(col, justify="left" if left else "right")
-    for r in rows:
-        name = Path(r["instance"]).name if r.get("instance") else "generated"
-        if r.get("error"):
-            table.add_row(name, str(r["calls"]), str(r["days"]), "-", "-", "-", "-", "-", "-", "-", "-", "-",
-                          f"[red]error: {r['error'].splitlines()[0]}[/red]")
+    for group in scale_groups(rows):
+        first = group[0]
+        name = Path(first["instance"]).name if first.get("instance") else "generated"
+        seeds = ",".join(str(r["seed"]) for r in group)
+        done = [r for r in group if not r.get("error")]
+        errors = [r for r in group if r.get("error")]
+        if not done:
+            table.add_row(name, str(first["calls"]), str(first["days"]), "-", seeds, *["-"] * 12,
+                          f"[red]error: {first['error'].splitlines()[0]}[/red]")
             continue
-        checker = "[green]ok[/green]" if r["feasible"] else (
-            f"[red]{r['violations']} violations, {r['unserved']} unserved[/red]")
-        table.add_row(name, str(r["calls"]), str(r["days"]), berths_text(r),
-                      _fmt(r["first_feasible_seconds"], 1),
-                      _fmt(r["dwell_hours"], 0), _fmt(r["fcfs_dwell_hours"], 0), _pct(r["below_fcfs"]),
-                      _pct(r["bound_below_fcfs"]), _pct(r["gap"]), _fmt(r["peak_mib"], 0),
-                      f"{r['status']} ({r['source']})", checker)
+        complete = [r for r in done if not r["unserved"] and r["dwell_hours"] is not None]
+        if errors:
+            checker = f"[red]{len(errors)} error(s): {errors[0]['error'].splitlines()[0]}[/red]"
+        elif all(r["feasible"] for r in group):
+            checker = "[green]ok[/green]"
+        else:
+            checker = (f"[red]{sum(r['violations'] or 0 for r in done)} violations, "
+                       f"{sum(r['unserved'] for r in done)} unserved[/red]")
+        table.add_row(
+            name, str(done[0]["calls"]), str(done[0]["days"]), berths_text(done[0]), seeds,
+            f"{sum(r['served'] for r in done):,}/{sum(r['problem_calls'] for r in done):,}",
+            f"{sum(r['unserved'] for r in done):,} ({sum(r['proven'] for r in done):,} / "
+            f"{sum(r['not_found'] for r in done):,})",
+            _spread([r["dwell_hours"] for r in complete]),
+            _fmt(_mean(r["fcfs_dwell_hours"] for r in done)),
+            _pct(_mean(r["below_fcfs"] for r in complete)),
+            _pct(_mean(r["bound_below_fcfs"] for r in done)),
+            _spread([r["objective"] for r in complete]),
+            _fmt(_mean(r["first_feasible_seconds"] for r in done), 1),
+            _fmt(_mean(r["best_seconds"] for r in done), 1),
+            _pct(_mean(r["gap"] for r in done)),
+            _fmt(max(r["peak_mib"] for r in done), 0),
+            "\n".join(f"{status} ×{n}" for status, n in Counter(r["status"] for r in done).most_common()),
+            checker)
     return table
 
 
@@ -560,15 +643,19 @@ def scale_command(
     instance: list[Path] | None = typer.Option(None, "--instance", exists=True, dir_okay=False,
                                                help="Bench this problem file instead of generated sizes "
                                                "(repeatable), e.g. instances/caspian/month.json."),
-    seed: int = typer.Option(0, "--seed", min=0, help="Generator and solver seed."),
-    time_limit: float = typer.Option(30.0, "--time-limit", min=0.1, help="Seconds per size."),
+    seeds: str | None = typer.Option(None, "--seeds", help="Generator and solver seeds: a comma-separated "
+                                     "list, or a count N for 0..N-1 [default: 0,1,2]."),
+    seed: int | None = typer.Option(None, "--seed", min=0, help="One seed only (the same as --seeds S,)."),
+    time_limit: float = typer.Option(30.0, "--time-limit", min=0.1, help="Seconds per size and seed."),
     workers: int | None = typer.Option(None, "--workers", min=1, help="CP-SAT workers."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per size per line."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per size and seed per line."),
 ) -> None:
-    """Generated Caspian problems per size, or problem files: first plan time, dwell vs FCFS, gap,
-    peak memory, and the berths solved on (real, or copies the generator added to carry the traffic).
+    """Generated Caspian problems per size, or problem files, over several seeds: calls served and
+    unserved (proven / not found), dwell and objective vs FCFS, times to the first and best plan,
+    gap, peak memory, and the berths solved on (real, or copies the generator added).
 
-    Each size runs in its own process, so the peak memory is its own. The checker judges every plan.
+    Each size and seed runs in its own process, so the peak memory is its own. The checker judges
+    every plan; exit 1 when a plan breaks a rule, leaves a call unserved, or a run fails.
     """
     from optimizer.loading import load_problem_file
     from optimizer.validation import InvalidInput
@@ -584,13 +671,15 @@ def scale_command(
         except InvalidInput as exc:
             err.print(f"[red]cannot read {path}: {exc.issues[0].path}: {exc.issues[0].msg}[/]")
             raise typer.Exit(2) from None
+    seed_values = scale_seeds(seeds, seed)
     runs: list[tuple[str, Callable[..., dict[str, Any]]]] = [
-        (str(path), partial(run_scale_instance, path, seed, time_limit, workers)) for path in files]
+        (f"{path}, seed {s}", partial(run_scale_instance, path, s, time_limit, workers))
+        for path in files for s in seed_values]
     if not files:
         sizes = [(c, d) for c in _int_list(calls or "100,500,1000,2000", "--calls")
                  for d in _int_list(days or "30", "--days")]
-        runs = [(f"{c} calls, {d} days", partial(run_scale_size, c, d, seed, time_limit, workers))
-                for c, d in sizes]
+        runs = [(f"{c} calls, {d} days, seed {s}", partial(run_scale_size, c, d, s, time_limit, workers))
+                for c, d in sizes for s in seed_values]
     out = _stdout()
     rows: list[dict[str, Any]] = []
     with err.status("starting") as status:
@@ -611,8 +700,9 @@ def scale_command(
                 typer.echo(json.dumps(row))
             else:
                 line = (f"error {row['error'].splitlines()[0]}" if row.get("error") else
-                        f"{berths_text(row)} berths, dwell {_fmt(row['dwell_hours'])} h vs FCFS "
-                        f"{_fmt(row['fcfs_dwell_hours'])} h, peak {_fmt(row['peak_mib'])} MiB")
+                        f"{berths_text(row)} berths, {row['unserved']} unserved ({row['proven']} proven), "
+                        f"dwell {_fmt(row['dwell_hours'])} h vs FCFS {_fmt(row['fcfs_dwell_hours'])} h, "
+                        f"best plan at {_fmt(row['best_seconds'], 1)} s, peak {_fmt(row['peak_mib'])} MiB")
                 err.print(f"{head}: {line}")
     if not as_json:
         out.print(scale_table(rows, time_limit))

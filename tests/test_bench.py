@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from optimizer.bench import (
@@ -15,11 +17,13 @@ from optimizer.bench import (
     bound_in_file_units,
     instance_paths,
     scale_note,
+    scale_seeds,
+    scale_table,
     solve_bap_instance,
 )
 from optimizer.formats.bap import BapInstance, read_cordeau
 from optimizer.params import ObjectiveWeights
-from tests.builders import BAP, need_bap
+from tests.builders import BAP, at, need_bap, two_ships_one_berth_dict
 
 
 def test_bap_json_on_one_small_instance() -> None:
@@ -85,7 +89,7 @@ def test_scale_rejects_a_bad_size_list() -> None:
 @pytest.mark.slow
 def test_scale_reports_one_small_size() -> None:
     result = CliRunner().invoke(bench_app, ["scale", "--calls", "30", "--days", "3", "--time-limit", "2",
-                                            "--workers", "2", "--json"])
+                                            "--workers", "2", "--seed", "0", "--json"])
     assert result.exit_code == 0, result.output
     row = json.loads(result.stdout)
     assert row["feasible"] is True and row["calls"] == 30 and row["days"] == 3
@@ -121,8 +125,67 @@ def test_scale_instance_refuses_sizes_and_bad_files(tmp_path: Path) -> None:
 def test_scale_benches_an_instance_file_on_its_own_berths() -> None:
     week = Path(__file__).resolve().parents[1] / "instances" / "caspian" / "week.json"
     result = CliRunner().invoke(bench_app, ["scale", "--instance", str(week), "--time-limit", "2",
-                                            "--workers", "2", "--json"])
+                                            "--workers", "2", "--seeds", "1", "--json"])
     assert result.exit_code == 0, result.output
     row = json.loads(result.stdout)
     assert row["instance"] == str(week) and row["feasible"] is True
     assert (row["calls"], row["days"], row["berths"], row["berth_copies"]) == (100, 7, 27, 0)
+
+
+def _rendered(rows: list[dict[str, Any]]) -> str:
+    console = Console(width=200, record=True)
+    console.print(scale_table(rows, 1))
+    return console.export_text()
+
+
+def test_scale_seeds_are_a_list_a_count_or_one_seed() -> None:
+    assert scale_seeds(None, None) == [0, 1, 2]
+    assert scale_seeds("4", None) == [0, 1, 2, 3]
+    assert scale_seeds("4,7", None) == [4, 7]
+    assert scale_seeds("5,", None) == [5]
+    assert scale_seeds(None, 5) == [5]
+    for bad, why in (("0", "at least 1"), ("two", "neither a count"), ("1,1", "twice"), ("1,-2", ">= 0")):
+        result = CliRunner().invoke(bench_app, ["scale", "--calls", "10", "--seeds", bad])
+        assert result.exit_code == 2 and "--seeds" in result.output and why in result.output, bad
+    result = CliRunner().invoke(bench_app, ["scale", "--calls", "10", "--seeds", "0,1", "--seed", "0"])
+    assert result.exit_code == 2 and "not both" in result.output
+
+
+@pytest.mark.slow
+def test_scale_runs_every_size_once_per_seed_and_tables_them_by_size() -> None:
+    result = CliRunner().invoke(bench_app, ["scale", "--calls", "12", "--days", "2", "--seeds", "0,1",
+                                            "--time-limit", "1", "--workers", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert [(r["seed"], r["calls"], r["days"]) for r in rows] == [(0, 12, 2), (1, 12, 2)]
+    for r in rows:
+        assert (r["served"], r["unserved"], r["proven"], r["not_found"], r["feasible"]) == (12, 0, 0, 0, True)
+        assert 0 <= r["first_feasible_seconds"] <= r["best_seconds"] <= r["seconds"]
+    assert rows[0]["fcfs_dwell_hours"] != rows[1]["fcfs_dwell_hours"]  # each seed its own problem
+    table = scale_table(rows, 1)
+    assert table.row_count == 1
+    text = _rendered(rows)
+    dwell = sorted(r["dwell_hours"] for r in rows)
+    assert "0,1" in text and "24/24" in text and "0 (0 / 0)" in text and "ok" in text
+    assert f"{sum(dwell) / 2:,.0f}" in text and f"{dwell[0]:,.0f}–{dwell[1]:,.0f}" in text
+
+
+@pytest.mark.slow
+def test_scale_exits_1_when_a_seed_leaves_a_call_unserved(tmp_path: Path) -> None:
+    # C2 arrives at 1 h and needs 4 h at the berth: it cannot leave by 3 h, whatever the seed.
+    problem = two_ships_one_berth_dict()
+    problem["calls"][1]["latest_departure"] = at(3)
+    path = tmp_path / "late.json"
+    path.write_text(json.dumps(problem))
+    result = CliRunner().invoke(bench_app, ["scale", "--instance", str(path), "--seeds", "0,1",
+                                            "--time-limit", "1", "--workers", "1", "--json"])
+    assert result.exit_code == 1, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert [r["seed"] for r in rows] == [0, 1]
+    for r in rows:
+        assert (r["served"], r["unserved"], r["proven"], r["not_found"]) == (1, 1, 1, 0)
+        assert (r["violations"], r["feasible"]) == (0, False)
+    text = _rendered(rows)
+    assert scale_table(rows, 1).row_count == 1
+    assert "late.json" in text and "2/4" in text and "2 (2 / 0)" in text
+    assert "0 violations, 2 unserved" in text
