@@ -33,8 +33,8 @@ BAP ?= ../shared/benchmarks/bap
 bench: $(STAMP)
 	$(BIN)/portsync bench bap $(BAP)/cordeau_I3_partial --time-limit 60
 	$(BIN)/portsync bench bap $(BAP)/kramer_lalla_ruiz_iori_voss --time-limit 30
-	$(BIN)/portsync bench scale --calls 100,500,1000,2000 --days 30 --time-limit 120
-	$(BIN)/portsync bench scale --instance instances/caspian/month.json --time-limit 120
+	$(BIN)/portsync bench scale --calls 100,500,1000,2000 --days 30 --seeds 0,1,2 --time-limit 120
+	$(BIN)/portsync bench scale --instance instances/caspian/month.json --seeds 0,1,2 --time-limit 120
 
 serve: $(STAMP)
 	$(BIN)/portsync-api

@@ -565,7 +565,8 @@ def _spread(values: list[float], digits: int = 0) -> str:
         return "-"
     if len(values) == 1:
         return _fmt(values[0], digits)
-    return f"{_fmt(statistics.fmean(values), digits)}\n{_fmt(min(values), digits)}–{_fmt(max(values), digits)}"
+    low, high = _fmt(min(values), digits), _fmt(max(values), digits)
+    return f"{_fmt(statistics.fmean(values), digits)}\n{low}–{high}"
 
 
 def _mean(values: Iterable[float | None]) -> float | None:
