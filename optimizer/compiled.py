@@ -8,7 +8,7 @@ down, handling times round up, closed and unavailable windows grow to whole step
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from graphlib import TopologicalSorter
@@ -155,8 +155,14 @@ class CompiledProblem:
                 out[call] = (berth, self.up(a.berth_start))
         return out
 
-    def assignment(self, call: int, berth: int, arrival: int, start: int, end: int) -> CallAssignment:
-        """The exact-time assignment of a placement: frozen calls keep their exact given times."""
+    def assignment(self, call: int, berth: int, arrival: int, start: int, end: int,
+                   passed: Sequence[int] = ()) -> CallAssignment:
+        """The exact-time assignment of a placement: frozen calls keep their exact given times.
+
+        `passed`: the calls its vessel passes without stopping since its last served call (in
+        voyage order). The arrival is then kept within the whole way's slowest sailing from that
+        call's exact departure, or from the exact ETA when it passed its first call: the grid
+        rounds those (a frozen call's end, an ETA) to the late side."""
         c = self.calls[call]
         if c.frozen is not None:
             f = self.problem.calls[call].frozen
@@ -177,13 +183,21 @@ class CompiledProblem:
         arr = self.time(arrival)
         if c.prev is None:  # a first call arrives at its ETA, exactly: the grid only rounds its berthing
             arr = min(self.problem.voyage_order()[c.id][0].eta, self.time(start))
+        elif passed:
+            first = self.calls[passed[0]]
+            route = [*passed, call]
+            if first.prev is None:  # from the ETA at the first call's port
+                origin: datetime | None = self.problem.voyage_order()[first.id][0].eta
+                route = route[1:]
+            else:
+                of = self.problem.calls[first.prev].frozen
+                origin = of.berth_end if of is not None else None  # else on the grid: safe as it is
+            if origin is not None:
+                legs = [self.calls[i].sail_minutes for i in route]  # each into its call
+                arr = min(arr, _slowest_arrival(origin, sum(f for f, _ in legs), sum(s for _, s in legs)))
         elif (pf := self.problem.calls[c.prev].frozen) is not None:
             # after a frozen call's exact (off-grid) departure: no slower than the vessel can sail
-            fastest, slowest = c.sail_minutes
-            whole = timedelta(seconds=math.floor(slowest * 60))
-            latest = pf.berth_end + (whole if whole.total_seconds() >= fastest * 60 else
-                                     timedelta(minutes=slowest))
-            arr = min(arr, latest)
+            arr = min(arr, _slowest_arrival(pf.berth_end, *c.sail_minutes))
         return CallAssignment(
             call_id=c.id,
             berth_id=self.berth_ids[berth],
@@ -191,6 +205,13 @@ class CompiledProblem:
             berth_start=self.time(start),
             berth_end=self.time(end),
         )
+
+
+def _slowest_arrival(departure: datetime, fastest: float, slowest: float) -> datetime:
+    """The latest arrival sailing `slowest` minutes from an exact departure, in whole seconds
+    (plans carry whole seconds) unless that would be faster than `fastest`."""
+    whole = timedelta(seconds=math.floor(slowest * 60))
+    return departure + (whole if whole.total_seconds() >= fastest * 60 else timedelta(minutes=slowest))
 
 
 def compile_problem(p: Problem, tick: Callable[[], None] = lambda: None) -> CompiledProblem:

@@ -3,7 +3,9 @@
 Frozen calls are facts: their berth is blocked over their exact stay (rounded outwards) and
 nothing is asked of them; what other calls must keep against a frozen call uses the rounding of
 its exact times that is on the safe side for that constraint. Constraints of an optional call
-hold only when it is served, except its voyage timing, which the vessel keeps either way.
+hold only when it is served, except its voyage timing, which the vessel keeps either way: an
+unserved call is its vessel passing the port without stopping (arrival = start = end), so the
+way from its last served call over the passed ports to the next keeps the route's speed limits.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ class Constraints:
     def add_all(self, between: Callable[[], None] = lambda: None) -> None:
         """Every family; `between` runs after each (the solve's deadline check)."""
         for family in (self.one_berth_per_call, self.one_vessel_per_berth, self.closures,
-                       self.earliest_start, self.latest_departure, self.voyage_sailing, self.links):
+                       self.earliest_start, self.latest_departure, self.voyage_sailing, self.passing,
+                       self.links):
             family()
             between()
 
@@ -117,13 +120,27 @@ class Constraints:
                 continue
             if prev.frozen is not None:
                 continue  # both facts
+            # served or passed (its end is then when it passes: see passing), the vessel keeps
+            # its speed limits into the frozen call
             if f.arrival_down is not None:
                 assert f.arrival_up is not None
-                self.m.add(pv.end + c.sail_min <= f.arrival_down).only_enforce_if(pv.served)
-                self.m.add(pv.end + c.sail_max >= f.arrival_up).only_enforce_if(pv.served)
+                self.m.add(pv.end + c.sail_min <= f.arrival_down)
+                self.m.add(pv.end + c.sail_max >= f.arrival_up)
             else:
-                self.m.add(cv.arrival >= pv.end + c.sail_min).only_enforce_if(pv.served)
-                self.m.add(cv.arrival <= pv.end + c.sail_max).only_enforce_if(pv.served)
+                self.m.add(cv.arrival >= pv.end + c.sail_min)
+                self.m.add(cv.arrival <= pv.end + c.sail_max)
+
+    def passing(self) -> None:
+        """An unserved call passes its port instantly: start = end = arrival. Else the vessel could
+        linger at a port it never berths at, and the time would be counted nowhere (the next
+        arrival is timed from this end); with it every leg of the way keeps [max, min] speed, so the
+        whole way over the passed ports lies between the route's fastest and slowest sailing."""
+        for i, cv in self._movable():
+            if not self.cp.calls[i].optional:
+                continue
+            passes = cv.served.Not()
+            self.m.add(cv.start == cv.arrival).only_enforce_if(passes)
+            self.m.add(cv.end == cv.arrival).only_enforce_if(passes)
 
     def links(self) -> None:
         for link in self.cp.links:

@@ -34,6 +34,7 @@ from optimizer.steps import (
     blocked_windows,
     call_cost,
     earliest_fit,
+    passing,
     unserved_penalty,
 )
 
@@ -93,9 +94,12 @@ class LocalSearch:
         return call_cost(self.cp, self.w, i, berth, arr, start, end, self.penalty)
 
     def placements(self) -> dict[int, Placement]:
+        """The plan; an unserved call passes its port (arrival = start = end), which the moves
+        keep within its voyage's speed limits (see _evaluate)."""
         start, end = self.start, self.end
         return {c.index: Placement(self.berth[c.index], arrival(c, start[c.index], end), start[c.index],
-                                   end[c.index]) for c in self.cp.calls}
+                                   end[c.index]) if self.berth[c.index] != UNSERVED
+                else passing(start[c.index]) for c in self.cp.calls}
 
     # -- evaluation -------------------------------------------------------------------------------
 
@@ -153,6 +157,8 @@ class LocalSearch:
                     sj = new[j][1] if j in new else start[j]
                     if sj < e + cj.sail_min:
                         return None
+                    if self.berth[j] == UNSERVED and e + cj.sail_max < sj:
+                        return None  # it passes its port then, on time: no slower than min speed
                     fj = cj.frozen
                     if fj is not None and fj.arrival_down is not None and (
                             e + cj.sail_min > fj.arrival_down or e + cj.sail_max < (fj.arrival_up or 0)):
