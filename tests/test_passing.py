@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ortools.sat.python import cp_model
 
 from optimizer.baseline import fcfs_steps
 from optimizer.checker import ViolationKind, check
@@ -27,6 +28,7 @@ from optimizer.params import ObjectiveWeights, SearchParameters, SolveOptions
 from optimizer.plan import CallAssignment, Plan, UnservedCall
 from optimizer.report import build_plan, kpi_headline, kpi_table_rows
 from optimizer.solver.local_search import LocalSearch
+from optimizer.solver.model import BerthModel
 from optimizer.steps import plan_objective, to_assignments
 from tests.builders import assignment as a
 from tests.builders import at, berth, call, make_problem, port, problem_dict, solve_plan, t, vessel, voyage
@@ -301,3 +303,54 @@ def test_a_large_plan_searched_by_local_search_and_lns_passes_ports_accounted() 
     assert report.ok, report.violations[:3]
     assert report.waiting_at_sea == []
     assert plan.kpis is not None and plan.kpis.total_waiting_at_sea_hours == 0
+
+
+def test_a_frozen_arrival_after_a_passed_port_keeps_the_way_or_stands_as_a_fact() -> None:
+    # V1 is at berth at Alat (frozen) since 50 h, having arrived then; its Aktau call before it
+    # can only start at 40 h, and 270 nm from Aktau over Kuryk take at least 19.3 h: serving it,
+    # the vessel could not have made Alat. It is left unserved; from the ETA (0 h) the way takes
+    # 50 h, 5 h more than at 6 kn: a fact, shown as waiting at sea, not a violation.
+    p = make_problem(
+        [port("KZAAU", [berth("A1")]), port("KZKUR", [berth("K1")]),
+         port("AZBAK", [berth("B1")], tz="Asia/Baku")],
+        [vessel("V1")],
+        [call("Q", "V1", "KZAAU", 4, earliest_start=at(40)),
+         call("P", "V1", "KZKUR", 4, latest_departure=at(41)),
+         call("C", "V1", "AZBAK", 4, frozen={"berth_id": "B1", "berth_start": at(50), "berth_end": at(54),
+                                            "arrival": at(50)})],
+        [voyage("V1", 0, "Q", "P", "C")],
+        time_step_minutes=10,
+    )
+    plan = solve_plan(p, SolveOptions(time_limit_s=3, workers=1))
+    assert sorted(u.call_id for u in plan.unserved) == ["P", "Q"]
+    report = check(p, plan)
+    assert report.ok, report.violations
+    [sea] = report.waiting_at_sea
+    assert (sea.call_id, sea.passed) == ("C", ["Q", "P"])
+    assert sea.minutes == pytest.approx(50 * 60 - 270 / 6 * 60)  # 300 min
+
+
+def test_facts_that_break_the_way_into_a_frozen_call_leave_the_model_solvable() -> None:
+    # V1's ETA at Aktau is 0 h; it passes Aktau (C1 cannot make 2 h) and was at Kuryk, 35 nm on,
+    # only at 49 h: no plan can sail that slowly. The facts stand and the model still solves the
+    # other calls (it used to be infeasible whole).
+    p = make_problem(
+        [port("KZAAU", [berth("A1")]), port("KZKUR", [berth("K1")])],
+        [vessel("V1"), vessel("V2"), vessel("V3")],
+        [call("C1", "V1", "KZAAU", 4, latest_departure=at(2)),
+         call("C2", "V1", "KZKUR", 4, frozen={"berth_id": "K1", "berth_start": at(50), "berth_end": at(54),
+                                             "arrival": at(49)}),
+         call("D1", "V2", "KZAAU", 10), call("D2", "V3", "KZAAU", 3)],
+        [voyage("V1", 0, "C1", "C2"), voyage("V2", 1, "D1"), voyage("V3", 1, "D2")],
+        time_step_minutes=10,
+    )
+    model = BerthModel(compile_problem(p), ObjectiveWeights())
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    assert solver.solve(model.m) == cp_model.OPTIMAL
+    plan = solve_plan(p, SolveOptions(time_limit_s=3, workers=1))
+    report = check(p, plan)
+    assert report.ok and [u.call_id for u in plan.unserved] == ["C1"]
+    [sea] = report.waiting_at_sea
+    assert sea.minutes == pytest.approx(49 * 60 - 35 / 6 * 60)
+    assert plan.kpis is not None and plan.kpis.total_waiting_at_sea_hours == pytest.approx(sea.minutes / 60)
