@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from ortools.sat.python import cp_model
 
 from optimizer.baseline import fcfs_steps
+from optimizer.budget import Deadline
 from optimizer.checker import ViolationKind, check
 from optimizer.compiled import compile_problem
 from optimizer.domain import Problem
@@ -29,6 +30,7 @@ from optimizer.plan import CallAssignment, Plan, UnservedCall
 from optimizer.report import build_plan, kpi_headline, kpi_table_rows
 from optimizer.solver.local_search import LocalSearch
 from optimizer.solver.model import BerthModel
+from optimizer.solver.repair import serve_in_exact_time
 from optimizer.steps import plan_objective, to_assignments
 from tests.builders import assignment as a
 from tests.builders import at, berth, call, make_problem, port, problem_dict, solve_plan, t, vessel, voyage
@@ -354,3 +356,39 @@ def test_facts_that_break_the_way_into_a_frozen_call_leave_the_model_solvable() 
     [sea] = report.waiting_at_sea
     assert sea.minutes == pytest.approx(49 * 60 - 35 / 6 * 60)
     assert plan.kpis is not None and plan.kpis.total_waiting_at_sea_hours == pytest.approx(sea.minutes / 60)
+
+
+def test_the_exact_time_repair_serves_a_call_after_a_passed_port_within_the_way() -> None:
+    # C1 at Kuryk cannot make its window and is passed; C2 at Alat is served in exact time (the
+    # repair used to skip a call whose previous call was unserved), arriving within 235 nm of the ETA
+    p = make_problem(
+        [port("KZKUR", [berth("K1")]), port("AZBAK", [berth("B1")], tz="Asia/Baku")],
+        [vessel("V1")],
+        [call("C1", "V1", "KZKUR", 4, latest_departure=at(2)), call("C2", "V1", "AZBAK", 4)],
+        [voyage("V1", 0, "C1", "C2")],
+    )
+    [c2] = serve_in_exact_time(p, [], ["C2"], Deadline(60))
+    assert c2.call_id == "C2"
+    assert 235 / 14 - 1e-9 <= hours(c2.arrival - t(0)) <= 235 / 6 + 1e-9
+
+
+def test_the_exact_time_repair_makes_no_waiting_at_sea() -> None:
+    # V1 leaves Aktau at 4 h and, passing Kuryk (C2) and Alat (C3), is back at Kuryk for C4 at
+    # 88 h: 505 nm in 84 h, within 6 kn. Serving C2 (1 h) as early as it can (6.5 h) would leave
+    # 80.5 h for the 470 nm on to C4, 2 h 10 min more than the vessel can sail: the repair must
+    # not trade a passed port for waiting at sea.
+    p = make_problem(
+        [port("KZAAU", [berth("A1")]), port("KZKUR", [berth("K1")]),
+         port("AZBAK", [berth("B1")], tz="Asia/Baku")],
+        [vessel("V1")],
+        [call("C1", "V1", "KZAAU", 4), call("C2", "V1", "KZKUR", 1),
+         call("C3", "V1", "AZBAK", 4, latest_departure=at(5)), call("C4", "V1", "KZKUR", 4)],
+        [voyage("V1", 0, "C1", "C2", "C3", "C4")],
+    )
+    plan = [a("C1", "A1", 0, 0, 4), a("C4", "K1", 88, 88, 92)]
+    assert compute_kpis(p, plan).total_waiting_at_sea_hours == 0
+    repaired = serve_in_exact_time(p, plan, ["C2"], Deadline(60))
+    by_call = {x.call_id: x for x in repaired}
+    if "C2" in by_call:  # served only where the vessel can still sail on to C4
+        assert hours(by_call["C4"].arrival - by_call["C2"].berth_end) <= 470 / 6 + 1e-9
+    assert compute_kpis(p, repaired).total_waiting_at_sea_hours == 0
