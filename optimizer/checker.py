@@ -456,6 +456,7 @@ def summary(report: CheckReport) -> str:
         parts.append(f"{len(report.unserved)} calls listed as unserved")
     if report.waiting_at_sea:
         total = sum(w.minutes for w in report.waiting_at_sea)
-        parts.append(f"{fmt_minutes(total)} waiting at sea on {len(report.waiting_at_sea)} ways over "
+        n = len(report.waiting_at_sea)
+        parts.append(f"{fmt_minutes(total)} waiting at sea on {n} way{'s' if n > 1 else ''} over "
                      "passed ports")
     return "; ".join(parts)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -392,3 +393,26 @@ def test_the_exact_time_repair_makes_no_waiting_at_sea() -> None:
     if "C2" in by_call:  # served only where the vessel can still sail on to C4
         assert hours(by_call["C4"].arrival - by_call["C2"].berth_end) <= 470 / 6 + 1e-9
     assert compute_kpis(p, repaired).total_waiting_at_sea_hours == 0
+
+
+def test_portsync_check_shows_waiting_at_sea(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from optimizer.cli import app
+
+    p = round_trip()
+    problem_file = tmp_path / "problem.json"
+    problem_file.write_text(p.model_dump_json())
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(partial(p, [a("C1", "K1", 0, 0, 4), a("C3", "K1", 94, 94, 98)]).model_dump_json())
+    result = CliRunner().invoke(app, ["check", str(problem_file), str(plan_file)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())  # as wide as the terminal
+    assert "11 h 40 min waiting at sea on 1 way over passed ports" in text
+    assert "waiting at sea, call C3: vessel V1 sails KZKUR -> AZBAK (passed) -> KZKUR, 470 nm" in text
+    assert "waiting at sea 11.7 h" in text
+    as_json = CliRunner().invoke(app, ["check", str(problem_file), str(plan_file), "--json"])
+    [sea] = json.loads(as_json.output)["waiting_at_sea"]
+    assert sea["call_id"] == "C3" and sea["minutes"] == pytest.approx(700)
