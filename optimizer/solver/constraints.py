@@ -173,8 +173,8 @@ class Constraints:
         arrival is timed from this end); with it every leg of the way keeps [max, min] speed, so the
         whole way over the passed ports lies between the route's fastest and slowest sailing."""
         for i, cv in self._movable():
-            if not self.cp.calls[i].optional:
-                continue
+            if not self.cp.calls[i].optional or self.cp.next_call[i] is None:
+                continue  # always served, or nothing after it is timed from its passage
             passes = cv.served.Not()
             self.m.add(cv.start == cv.arrival).only_enforce_if(passes)
             self.m.add(cv.end == cv.arrival).only_enforce_if(passes)
