@@ -176,7 +176,8 @@ class CompiledProblem:
             arr = min(self.problem.voyage_order()[c.id][0].eta, berth_start)
         else:
             arr = min(self.time(arrival), berth_start)
-            latest = self.latest_arrival(call, passed)
+            # (a frozen call straight after a frozen call: two facts, the leg between is theirs)
+            latest = self.latest_arrival(call, passed) if c.frozen is None or passed else None
             if latest is not None:
                 arr = min(arr, latest)
         return CallAssignment(call_id=c.id, berth_id=berth_id, arrival=arr, berth_start=berth_start,
