@@ -48,14 +48,20 @@ def breaks_deadline(cp: CompiledProblem, placed: dict[int, Placement], i: int, s
             continue
         if end + link.min_gap > f.start or (link.max_gap is not None and f.start_up > end + link.max_gap):
             return True
-    j = cp.next_call[i]
-    if j is not None and (f := cp.calls[j].frozen) is not None:
+    # the vessel's next frozen call, over the calls between (at best passed at max speed: served,
+    # they take longer still), and straight after it no slower than min speed either
+    j, sailing, direct = cp.next_call[i], 0, True
+    while j is not None and (cp.calls[j].optional or cp.calls[j].frozen is not None):
         nxt = cp.calls[j]
-        latest_arrival = f.arrival_down if f.arrival_down is not None else f.start
-        if end + nxt.sail_min > latest_arrival:
-            return True
-        if f.arrival_up is not None and end + nxt.sail_max < f.arrival_up:
-            return True
+        sailing += nxt.sail_min
+        if (f := nxt.frozen) is not None:
+            latest_arrival = f.arrival_down if f.arrival_down is not None else f.start
+            if end + sailing > latest_arrival:
+                return True
+            if direct and f.arrival_up is not None and end + nxt.sail_max < f.arrival_up:
+                return True
+            break
+        j, direct = cp.next_call[j], False
     return False
 
 

@@ -14,7 +14,12 @@ it. Every other call must still respect it. A frozen call that was moved is flag
 
 Unserved calls: a plan may list calls it cannot serve, each with its reasons (a partial plan);
 they are not violations, but a call that is neither planned nor listed is (`missing_call`), and
-so is a call both planned and listed (`planned_and_unserved`).
+so is a call both planned and listed (`planned_and_unserved`). Its vessel passes the port without
+stopping: the way from its last served call's departure (or its ETA) over the passed ports to its
+next served call's arrival is checked against the whole route's speed limits (the legs added up).
+Faster than the vessel can sail it is `sailing_too_fast`; slower, the excess is not a violation but
+waiting at sea, listed (`waiting_at_sea`) and counted in the KPIs. A leg straight from one served
+call to the next stays the plan's own timing and must keep both limits (`sailing_too_slow`).
 """
 
 from __future__ import annotations
@@ -27,12 +32,19 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from optimizer.domain import Call, Link, Problem, Vessel, berth_misfit, handling_hours
-from optimizer.kpis import compute_kpis, first_assignments, fmt_minutes, fmt_time, minutes
+from optimizer.kpis import (
+    TOLERANCE_MINUTES,
+    Passage,
+    compute_kpis,
+    first_assignments,
+    fmt_minutes,
+    fmt_time,
+    minutes,
+    passages,
+)
 from optimizer.params import ObjectiveWeights
 from optimizer.plan import CallAssignment, Kpis, Plan
 
-#: Sailing-time and gap comparisons allow this much slack (minutes) for float hours.
-TOLERANCE_MINUTES = 1e-6
 
 #: Every kind the checker emits, for integrators that switch on it.
 class ViolationKind(StrEnum):
@@ -88,6 +100,19 @@ class FrozenFact(_Finding):
     rule: ViolationKind
 
 
+class SeaWaiting(BaseModel):
+    """A vessel that passes ports and takes longer to its next served call than sailing the route
+    at min speed: the excess is waiting at sea, counted in the KPIs (waiting_at_sea hours)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    call_id: str = Field(description="The served call the vessel sails to.")
+    vessel_id: str
+    passed: list[str] = Field(description="The calls it passes on the way.")
+    minutes: float = Field(description="Time at sea beyond the route's slowest sailing.")
+    detail: str
+
+
 class CheckReport(BaseModel):
     """The verdict on a plan: clean or not, every violation, and the KPIs recomputed."""
 
@@ -97,6 +122,9 @@ class CheckReport(BaseModel):
     violations: list[Violation]
     warnings: list[FrozenFact] = Field(default_factory=list, description="Frozen calls that break a hard "
                                       "rule: facts the plan keeps, not its fault.")
+    waiting_at_sea: list[SeaWaiting] = Field(
+        default_factory=list, description="Ways over passed ports that take longer than their slowest "
+        "sailing: not a violation (the vessel waits at sea), counted in the KPIs.")
     unserved: list[str] = Field(default_factory=list, description="Calls the plan lists as unserved.")
     kpis: Kpis
 
@@ -125,6 +153,7 @@ class _Checker:
         self.vessels = problem.vessel_map()
         self.out: list[Violation] = []
         self.warnings: list[FrozenFact] = []
+        self.at_sea: list[SeaWaiting] = []
         self.by_call = first_assignments(problem, self.assignments)
         self.as_warning = False  # while checking what only frozen facts break
 
@@ -265,6 +294,7 @@ class _Checker:
 
     def voyages(self) -> None:
         step = timedelta(minutes=self.p.time_step_minutes)
+        ways = passages(self.p, self.by_call)
         for v in self.p.voyages:
             vessel = self.vessels.get(v.vessel_id)
             for k, cid in enumerate(v.call_ids):
@@ -291,7 +321,16 @@ class _Checker:
                     continue
                 prev_id = v.call_ids[k - 1]
                 prev = self.by_call.get(prev_id)
-                if prev is None or vessel is None:
+                if vessel is None:
+                    continue
+                if prev is None:  # the vessel passes the port(s) before: the whole way is checked
+                    way = ways.get(cid)
+                    if way is not None:
+                        origin = way.origin_call_id
+                        self.as_warning = self.frozen_fact(cid) and (origin is None
+                                                                     or self.frozen_fact(origin))
+                        self._passage(vessel, way, a)
+                        self.as_warning = False
                     continue
                 self.as_warning = self.frozen_fact(prev_id, cid)
                 self._leg(v.vessel_id, vessel, prev_id, prev, cid, a)
@@ -322,6 +361,30 @@ class _Checker:
                      f"arrives for {cid} at {fmt_time(a.arrival)}); at its min speed "
                      f"{vessel.min_speed_kn:g} kn it takes at most {fmt_minutes(slowest)}",
                      cid, a.berth_id)
+
+    def _passage(self, vessel: Vessel, way: Passage, a: CallAssignment) -> None:
+        """A way over passed ports, against the route's speed limits (its legs added up): faster
+        than the vessel can sail it is a violation; slower, the excess is waiting at sea."""
+        cid, origin = way.call_id, way.origin_call_id
+        passed = ", ".join(way.passed)
+        since = (f"leaves {origin} at {fmt_time(way.departure)}" if origin is not None else
+                 f"is due at {way.ports[0]} at its ETA {fmt_time(way.departure)}")
+        sails = (f"vessel {vessel.id} sails {way.route()} (passing {passed}) in "
+                 f"{fmt_minutes(way.minutes)} ({since}, arrives for {cid} at {fmt_time(a.arrival)})")
+        if origin is not None and way.minutes < 0:
+            self.add(K.VOYAGE_ORDER, f"call {cid} of vessel {vessel.id} arrives at {fmt_time(a.arrival)}, "
+                     f"before the vessel leaves its last served call {origin} at "
+                     f"{fmt_time(way.departure)} (passing {passed})", cid, a.berth_id)
+        elif way.minutes + TOLERANCE_MINUTES < way.fastest_minutes:
+            self.add(K.SAILING_TOO_FAST, f"{sails}; at its max speed {vessel.max_speed_kn:g} kn it "
+                     f"needs {fmt_minutes(way.fastest_minutes)}", cid, a.berth_id)
+        elif way.waiting_at_sea_minutes > 0:
+            self.at_sea.append(SeaWaiting(
+                call_id=cid, vessel_id=vessel.id, passed=list(way.passed),
+                minutes=way.waiting_at_sea_minutes,
+                detail=f"{sails}; at its min speed {vessel.min_speed_kn:g} kn it takes at most "
+                       f"{fmt_minutes(way.slowest_minutes)}: {fmt_minutes(way.waiting_at_sea_minutes)} "
+                       "waiting at sea"))
 
     def links(self) -> None:
         for link in self.p.links:
@@ -373,7 +436,8 @@ def check(problem: Problem, plan: Plan | Sequence[CallAssignment],
     checker = _Checker(problem, assignments)
     violations = checker.run(unserved)
     return CheckReport(ok=not violations, violations=violations, warnings=checker.warnings,
-                       unserved=sorted(unserved), kpis=compute_kpis(problem, assignments, weights))
+                       waiting_at_sea=checker.at_sea, unserved=sorted(unserved),
+                       kpis=compute_kpis(problem, assignments, weights))
 
 
 def summary(report: CheckReport) -> str:
@@ -390,4 +454,9 @@ def summary(report: CheckReport) -> str:
         parts.append(f"{len(report.warnings)} warnings (frozen facts that break a rule): {counts}")
     if report.unserved:
         parts.append(f"{len(report.unserved)} calls listed as unserved")
+    if report.waiting_at_sea:
+        total = sum(w.minutes for w in report.waiting_at_sea)
+        n = len(report.waiting_at_sea)
+        parts.append(f"{fmt_minutes(total)} waiting at sea on {n} way{'s' if n > 1 else ''} over "
+                     "passed ports")
     return "; ".join(parts)

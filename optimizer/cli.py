@@ -317,9 +317,12 @@ def check_plan(
             for v in report.violations:
                 table.add_row(v.kind, v.call_id or "", v.berth_id or "", escape(v.detail))
             out.print(table)
+        for sw in report.waiting_at_sea:
+            out.print(f"  waiting at sea, call {sw.call_id}: {escape(sw.detail)}")
         k = report.kpis
         out.print(
             f"total dwell {k.total_dwell_hours:,.1f} h, waiting {k.total_waiting_hours:,.1f} h, "
+            f"waiting at sea {k.total_waiting_at_sea_hours:,.1f} h, "
             f"lateness {k.total_lateness_hours:,.1f} h, objective {k.objective:,.0f}"
         )
     raise typer.Exit(EXIT_CLEAN if report.ok else EXIT_VIOLATIONS)

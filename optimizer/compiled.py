@@ -8,7 +8,7 @@ down, handling times round up, closed and unavailable windows grow to whole step
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from graphlib import TopologicalSorter
@@ -155,42 +155,58 @@ class CompiledProblem:
                 out[call] = (berth, self.up(a.berth_start))
         return out
 
-    def assignment(self, call: int, berth: int, arrival: int, start: int, end: int) -> CallAssignment:
-        """The exact-time assignment of a placement: frozen calls keep their exact given times."""
+    def assignment(self, call: int, berth: int, arrival: int, start: int, end: int,
+                   passed: Sequence[int] = ()) -> CallAssignment:
+        """The exact-time assignment of a placement: frozen calls keep their exact given times.
+
+        `passed`: the calls its vessel passes without stopping since its last served call (in
+        voyage order). The arrival is kept within the way's slowest sailing from that call's
+        exact departure, or from the exact ETA when it passed its first call: the grid rounds
+        those (a frozen call's end, an ETA) to the late side (see latest_arrival)."""
         c = self.calls[call]
+        f = self.problem.calls[call].frozen
         if c.frozen is not None:
-            f = self.problem.calls[call].frozen
             assert f is not None
-            if f.arrival is not None:
-                arr = f.arrival
-            elif c.prev is None:
-                arr = min(self.problem.voyage_order()[c.id][0].eta, f.berth_start)
-            else:
-                arr = min(self.time(arrival), f.berth_start)
-            return CallAssignment(
-                call_id=c.id,
-                berth_id=f.berth_id,
-                arrival=arr,
-                berth_start=f.berth_start,
-                berth_end=f.berth_end,
-            )
-        arr = self.time(arrival)
-        if c.prev is None:  # a first call arrives at its ETA, exactly: the grid only rounds its berthing
-            arr = min(self.problem.voyage_order()[c.id][0].eta, self.time(start))
-        elif (pf := self.problem.calls[c.prev].frozen) is not None:
-            # after a frozen call's exact (off-grid) departure: no slower than the vessel can sail
-            fastest, slowest = c.sail_minutes
-            whole = timedelta(seconds=math.floor(slowest * 60))
-            latest = pf.berth_end + (whole if whole.total_seconds() >= fastest * 60 else
-                                     timedelta(minutes=slowest))
-            arr = min(arr, latest)
-        return CallAssignment(
-            call_id=c.id,
-            berth_id=self.berth_ids[berth],
-            arrival=arr,
-            berth_start=self.time(start),
-            berth_end=self.time(end),
-        )
+            berth_id, berth_start, berth_end = f.berth_id, f.berth_start, f.berth_end
+        else:
+            berth_id, berth_start, berth_end = self.berth_ids[berth], self.time(start), self.time(end)
+        if f is not None and f.arrival is not None:
+            arr = f.arrival  # a fact
+        elif c.prev is None:  # a first call arrives at its ETA, exactly: the grid only rounds its berthing
+            arr = min(self.problem.voyage_order()[c.id][0].eta, berth_start)
+        else:
+            arr = min(self.time(arrival), berth_start)
+            # (a frozen call straight after a frozen call: two facts, the leg between is theirs)
+            latest = self.latest_arrival(call, passed) if c.frozen is None or passed else None
+            if latest is not None:
+                arr = min(arr, latest)
+        return CallAssignment(call_id=c.id, berth_id=berth_id, arrival=arr, berth_start=berth_start,
+                              berth_end=berth_end)
+
+    def latest_arrival(self, call: int, passed: Sequence[int] = ()) -> datetime | None:
+        """The latest exact arrival of call (not its voyage's first) sailing at min speed from
+        its vessel's last served call, over the calls `passed` since, when that departure is off
+        the grid: a frozen call's exact end, or the exact ETA when the vessel passed its first
+        call. None when it is on the grid (the model's slowest sailing is then safe as it is)."""
+        route = [*passed, call]  # each leg is the one into its call
+        origin_call = self.calls[route[0]].prev
+        if origin_call is None:  # from the ETA at the first call's port
+            origin = self.problem.voyage_order()[self.calls[route[0]].id][0].eta
+            route = route[1:]
+        else:
+            of = self.problem.calls[origin_call].frozen
+            if of is None:
+                return None
+            origin = of.berth_end
+        legs = [self.calls[i].sail_minutes for i in route]
+        return _slowest_arrival(origin, sum(fast for fast, _ in legs), sum(slow for _, slow in legs))
+
+
+def _slowest_arrival(departure: datetime, fastest: float, slowest: float) -> datetime:
+    """The latest arrival sailing `slowest` minutes from an exact departure, in whole seconds
+    (plans carry whole seconds) unless that would be faster than `fastest`."""
+    whole = timedelta(seconds=math.floor(slowest * 60))
+    return departure + (whole if whole.total_seconds() >= fastest * 60 else timedelta(minutes=slowest))
 
 
 def compile_problem(p: Problem, tick: Callable[[], None] = lambda: None) -> CompiledProblem:

@@ -10,12 +10,13 @@ show the order of magnitude a just-in-time arrival saves, not a bunker forecast.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from optimizer.domain import Problem, Vessel, VesselType
+from optimizer.domain import Call, Problem, Vessel, VesselType
 from optimizer.params import ObjectiveWeights
 from optimizer.plan import CallAssignment, Kpis, PortKpis
 
@@ -32,6 +33,9 @@ DEFAULT_FUEL_T_PER_DAY: dict[VesselType, float] = {
     VesselType.GENERAL_CARGO: 10.0,
     VesselType.OTHER: 12.0,
 }
+
+#: Sailing-time and gap comparisons allow this much slack (minutes) for float hours.
+TOLERANCE_MINUTES = 1e-6
 
 #: ESTIMATE: at anchor a ship burns this share of its service-speed main-engine fuel per hour
 #: (generators, boilers), which is what waiting costs against slow steaming.
@@ -145,6 +149,95 @@ def leg_fuel_saved_t(vessel: Vessel, distance_nm: float, leg_hours: float) -> fl
     return service_fuel - sea_fuel_t(vessel, distance_nm, distance_nm / leg_hours)
 
 
+# -- passages: a vessel's way from one served call to the next ---------------------------------
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A vessel's way to a served call: from its last served call's departure (or, when it served
+    none before, from its voyage ETA at the first call's port) over the ports of the calls it
+    passes without stopping, to its arrival. The route's fastest and slowest sailing are its legs'
+    added up, at the vessel's max and min speed.
+
+    Time beyond the slowest sailing cannot be spent sailing: the vessel waits at sea (off a port
+    it passes, or drifting). `waiting_at_sea_minutes` counts it; it is neither anchorage waiting
+    nor dwell, which both count from the arrival at the port.
+    """
+
+    call_id: str  # the served call the vessel sails to
+    vessel_id: str
+    origin_call_id: str | None  # the last served call before it; None: from the voyage ETA
+    departure: datetime  # that call's berth end, or the ETA
+    arrival: datetime
+    passed: tuple[str, ...]  # the calls passed on the way, in voyage order
+    ports: tuple[str, ...]  # the route's ports, from where it leaves to where it arrives
+    distance_nm: float
+    fastest_minutes: float
+    slowest_minutes: float
+
+    @property
+    def minutes(self) -> float:
+        return minutes(self.arrival - self.departure)
+
+    @property
+    def waiting_at_sea_minutes(self) -> float:
+        excess = self.minutes - self.slowest_minutes
+        return excess if excess > TOLERANCE_MINUTES else 0.0
+
+    @property
+    def sailing_minutes(self) -> float:
+        """The time spent sailing: the passage, less what is waited at sea."""
+        return min(self.minutes, self.slowest_minutes)
+
+    def route(self) -> str:
+        """'KZKUR -> AZBAK (passed) -> KZKUR, 470 nm'."""
+        inner = [f"{p} (passed)" for p in self.ports[1:-1]]
+        return " -> ".join([self.ports[0], *inner, self.ports[-1]]) + f", {self.distance_nm:g} nm"
+
+
+def passages(problem: Problem, by_call: Mapping[str, CallAssignment]) -> dict[str, Passage]:
+    """The passage into every assigned call that is not its voyage's first, keyed by call id:
+    from the last assigned call before it (the calls between are passed), or from the ETA when
+    none is. Left out where a vessel or a distance is unknown (the checker names those)."""
+    calls = problem.call_map()
+    vessels = problem.vessel_map()
+    out: dict[str, Passage] = {}
+    for v in problem.voyages:
+        vessel = vessels.get(v.vessel_id)
+        if vessel is None:
+            continue
+        origin: tuple[str | None, datetime, int] = (None, v.eta, 0)  # call, departure, index
+        for k, cid in enumerate(v.call_ids):
+            a = by_call.get(cid)
+            if a is None or cid not in calls:
+                continue
+            if k > 0:
+                passage = _passage(problem, vessel, v.call_ids[origin[2]:k + 1], origin, a, calls)
+                if passage is not None:
+                    out[cid] = passage
+            origin = (cid, a.berth_end, k)
+    return out
+
+
+def _passage(problem: Problem, vessel: Vessel, route: list[str], origin: tuple[str | None, datetime, int],
+             a: CallAssignment, calls: Mapping[str, Call]) -> Passage | None:
+    if any(cid not in calls for cid in route):
+        return None
+    ports = tuple(calls[cid].port_id for cid in route)
+    nm = 0.0
+    for here, there in pairwise(ports):
+        leg = problem.distance_nm(here, there)
+        if leg is None:
+            return None
+        nm += leg
+    origin_call, departure, _ = origin
+    passed = tuple(route[1:-1]) if origin_call is not None else tuple(route[:-1])
+    return Passage(call_id=a.call_id, vessel_id=vessel.id, origin_call_id=origin_call,
+                   departure=departure, arrival=a.arrival, passed=passed, ports=ports,
+                   distance_nm=nm, fastest_minutes=nm / vessel.max_speed_kn * 60,
+                   slowest_minutes=nm / vessel.min_speed_kn * 60)
+
+
 # -- per call ------------------------------------------------------------------------------------
 
 
@@ -162,6 +255,7 @@ class CallMetrics:
     inbound_distance_nm: float | None
     inbound_speed_kn: float | None
     fuel_saved_t: float | None
+    waiting_at_sea_minutes: float = 0.0
 
 
 def first_assignments(problem: Problem, assignments: Iterable[CallAssignment]) -> dict[str, CallAssignment]:
@@ -179,7 +273,7 @@ def call_metrics(problem: Problem, assignments: Iterable[CallAssignment]) -> dic
     by_call = first_assignments(problem, assignments)
     calls = problem.call_map()
     vessels = problem.vessel_map()
-    order = problem.voyage_order()
+    ways = passages(problem, by_call)
     out: dict[str, CallMetrics] = {}
     for cid, a in by_call.items():
         c = calls[cid]
@@ -189,26 +283,23 @@ def call_metrics(problem: Problem, assignments: Iterable[CallAssignment]) -> dic
         distance: float | None = None
         speed: float | None = None
         fuel: float | None = None
-        voyage_pos = order.get(cid)
+        at_sea = 0.0
+        way = ways.get(cid)
         vessel = vessels.get(c.vessel_id)
-        if voyage_pos is not None and voyage_pos[1] > 0 and vessel is not None:
-            voyage, k = voyage_pos
-            prev_id = voyage.call_ids[k - 1]
-            prev_call = calls.get(prev_id)
-            if prev_call is not None:
-                distance = problem.distance_nm(prev_call.port_id, c.port_id)
-            prev = by_call.get(prev_id)
-            if prev is not None and distance is not None and distance > 0:
-                leg_hours = minutes(a.arrival - prev.berth_end) / 60.0
-                if leg_hours > 0:
-                    speed = distance / leg_hours
-                    fuel = leg_fuel_saved_t(vessel, distance, leg_hours)
+        if way is not None and vessel is not None:
+            # over the ports it passes: the whole route, sailed no slower than the vessel can
+            distance, at_sea = way.distance_nm, way.waiting_at_sea_minutes
+            sailing_hours = way.sailing_minutes / 60.0
+            if distance > 0 and sailing_hours > 0:
+                speed = distance / sailing_hours
+                fuel = leg_fuel_saved_t(vessel, distance, sailing_hours)
         out[cid] = CallMetrics(
             call_id=cid, port_id=c.port_id, vessel_id=c.vessel_id, weight=c.weight,
             waiting_minutes=minutes(a.berth_start - a.arrival),
             dwell_minutes=minutes(a.berth_end - a.arrival),
             lateness_minutes=lateness,
             inbound_distance_nm=distance, inbound_speed_kn=speed, fuel_saved_t=fuel,
+            waiting_at_sea_minutes=at_sea,
         )
     return out
 
@@ -290,6 +381,7 @@ def _port_kpis(port_id: str, ms: Sequence[CallMetrics], busy: float, available: 
         port_id=port_id, calls=n,
         total_dwell_hours=dwell, mean_dwell_hours=_mean(dwell, n),
         total_waiting_hours=waiting, mean_waiting_hours=_mean(waiting, n),
+        total_waiting_at_sea_hours=sum(m.waiting_at_sea_minutes for m in ms) / 60.0,
         total_lateness_hours=sum(m.lateness_minutes for m in ms) / 60.0,
         late_calls=sum(1 for m in ms if m.lateness_minutes > 0),
         berth_utilization=busy / available if available > 0 else 0.0,
@@ -314,6 +406,7 @@ def compute_kpis(problem: Problem, assignments: Iterable[CallAssignment],
         calls=total.calls,
         total_dwell_hours=total.total_dwell_hours, mean_dwell_hours=total.mean_dwell_hours,
         total_waiting_hours=total.total_waiting_hours, mean_waiting_hours=total.mean_waiting_hours,
+        total_waiting_at_sea_hours=total.total_waiting_at_sea_hours,
         total_lateness_hours=total.total_lateness_hours, late_calls=total.late_calls,
         berth_utilization=total.berth_utilization,
         weighted_dwell_minutes=sum(m.weight * m.dwell_minutes for m in ms),

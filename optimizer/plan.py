@@ -79,6 +79,10 @@ class CallPlan(CallAssignment):
     berth_start_local: datetime | None = None
     berth_end_local: datetime | None = None
     waiting_minutes: float | None = Field(default=None, description="At anchorage: berth_start - arrival.")
+    waiting_at_sea_minutes: float | None = Field(
+        default=None, description="Before arrival, at sea: how much longer the way here (from the "
+        "vessel's last served call, over any port it passes, or from its ETA) takes than sailing it "
+        "at min speed. Not part of waiting_minutes or dwell_minutes.")
     dwell_minutes: float | None = Field(default=None, description="berth_end - arrival.")
     lateness_minutes: float | None = Field(default=None, description="Past the requested departure.")
     inbound_speed_kn: float | None = Field(
@@ -130,6 +134,12 @@ class UnservedCall(Out):
         return self
 
 
+WAITING_AT_SEA = ("Hours vessels spend at sea beyond the slowest sailing of their way to the calls "
+                  "(over the ports they pass): time they cannot spend sailing, so wait, off a port. "
+                  "Counted at the port they arrive at; not part of waiting or dwell, which count "
+                  "from the arrival.")
+
+
 class PortKpis(Out):
     port_id: str
     calls: int
@@ -137,6 +147,7 @@ class PortKpis(Out):
     mean_dwell_hours: float
     total_waiting_hours: float
     mean_waiting_hours: float
+    total_waiting_at_sea_hours: float = Field(default=0.0, description=WAITING_AT_SEA)
     total_lateness_hours: float
     late_calls: int
     berth_utilization: float = Field(description="Busy berth-hours / available berth-hours in the horizon.")
@@ -150,6 +161,7 @@ class Kpis(Out):
     mean_dwell_hours: float
     total_waiting_hours: float
     mean_waiting_hours: float
+    total_waiting_at_sea_hours: float = Field(default=0.0, description=WAITING_AT_SEA)
     total_lateness_hours: float
     late_calls: int
     berth_utilization: float

@@ -83,6 +83,7 @@ def build_plan(problem: Problem, assignments: Iterable[CallAssignment], *,
             berth_start_local=local_time(problem, c.port_id, a.berth_start),
             berth_end_local=local_time(problem, c.port_id, a.berth_end),
             waiting_minutes=m.waiting_minutes,
+            waiting_at_sea_minutes=m.waiting_at_sea_minutes,
             dwell_minutes=m.dwell_minutes,
             lateness_minutes=m.lateness_minutes,
             inbound_speed_kn=m.inbound_speed_kn,
@@ -161,6 +162,7 @@ _METRICS: list[Metric] = [
     ("mean dwell h", lambda k: k.mean_dwell_hours, "{:.2f}", True),
     ("total waiting h", lambda k: k.total_waiting_hours, "{:.1f}", True),
     ("mean waiting h", lambda k: k.mean_waiting_hours, "{:.2f}", True),
+    ("waiting at sea h", lambda k: k.total_waiting_at_sea_hours, "{:.1f}", True),
     ("lateness h", lambda k: k.total_lateness_hours, "{:.1f}", True),
     ("late calls", lambda k: k.late_calls, "{:.0f}", True),
     ("berth utilization %", lambda k: k.berth_utilization * 100, "{:.1f}", False),
@@ -263,14 +265,18 @@ def kpi_headline(plan: Plan) -> list[tuple[str, bool]]:
     pieces = [("Total dwell ", False), (fmt_hours(k.total_dwell_hours), True),
               (f" over {k.calls} calls", False)]
     pct = saving_pct(k.total_dwell_hours, base.total_dwell_hours) if base is not None else None
+    # waiting at sea is named only where there is some (a plan that makes vessels pass ports)
+    at_sea = ([(f"; waiting at sea {fmt_hours(k.total_waiting_at_sea_hours)}", False)]
+              if k.total_waiting_at_sea_hours > 0 else [])
     if base is None or pct is None:
-        return [*pieces, (f"; waiting {fmt_hours(k.total_waiting_hours)}", False)]
+        return [*pieces, (f"; waiting {fmt_hours(k.total_waiting_hours)}", False), *at_sea]
     return [
         *pieces,
         (", ", False),
         (f"{fmt_percent(abs(pct))} {'below' if pct >= 0 else 'above'}", True),
         (f" first come, first served ({fmt_hours(base.total_dwell_hours)}); waiting "
          f"{fmt_hours(k.total_waiting_hours)} against {fmt_hours(base.total_waiting_hours)}", False),
+        *at_sea,
     ]
 
 

@@ -57,9 +57,20 @@ def frozen_placement(c: CompiledCall, arrival: int) -> Placement:
 
 
 def to_assignments(cp: CompiledProblem, placed: dict[int, Placement]) -> list[CallAssignment]:
-    """The served calls' exact-time assignments."""
-    return [cp.assignment(i, p.berth, p.arrival, p.start, p.end) for i, p in sorted(placed.items())
-            if p.served]
+    """The served calls' exact-time assignments, each arrival kept within the way from its
+    vessel's last served call over the ports it passes (CompiledProblem.assignment)."""
+    return [cp.assignment(i, p.berth, p.arrival, p.start, p.end, passed_before(cp, placed, i))
+            for i, p in sorted(placed.items()) if p.served]
+
+
+def passed_before(cp: CompiledProblem, placed: dict[int, Placement], i: int) -> list[int]:
+    """The calls call i's vessel passes since its last served call, in voyage order."""
+    out: list[int] = []
+    j = cp.calls[i].prev
+    while j is not None and j in placed and not placed[j].served:
+        out.append(j)
+        j = cp.calls[j].prev
+    return out[::-1]
 
 
 def unserved_calls(placed: dict[int, Placement]) -> list[int]:

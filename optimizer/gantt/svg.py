@@ -304,6 +304,9 @@ def _call_tip(bar: Bar) -> str:
         lines.append(f"late by {fmt_hours(cp.lateness_minutes / 60)} against the requested departure")
     if cp.inbound_speed_kn is not None:
         lines.append(f"inbound speed {cp.inbound_speed_kn:.1f} kn")
+    if cp.waiting_at_sea_minutes:
+        lines.append(f"waited at sea {fmt_hours(cp.waiting_at_sea_minutes / 60)} on the way here "
+                     "(beyond sailing it at min speed)")
     lines.extend(f"waited for: {r.detail}" for r in cp.waited_for)
     if bar.frozen:
         lines.append("frozen: kept at this berth and these times")

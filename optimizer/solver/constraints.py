@@ -3,18 +3,21 @@
 Frozen calls are facts: their berth is blocked over their exact stay (rounded outwards) and
 nothing is asked of them; what other calls must keep against a frozen call uses the rounding of
 its exact times that is on the safe side for that constraint. Constraints of an optional call
-hold only when it is served, except its voyage timing, which the vessel keeps either way.
+hold only when it is served, except its voyage timing, which the vessel keeps either way: an
+unserved call is its vessel passing the port without stopping (arrival = start = end), so the
+way from its last served call over the passed ports to the next keeps the route's speed limits.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 
 from ortools.sat.python import cp_model
 
 from optimizer.compiled import CompiledProblem
 from optimizer.solver.variables import CallVariables, Variables
-from optimizer.steps import blocked_windows
+from optimizer.steps import blocked_windows, earliest_starts
 
 
 class Constraints:
@@ -22,11 +25,13 @@ class Constraints:
                  tick: Callable[[], None] = lambda: None):
         """`tick` runs once per call in each family (the solve's deadline check)."""
         self.m, self.cp, self.v, self.tick = m, cp, v, tick
+        self._arrival_lower: list[int] | None = None  # when a frozen call needs them
 
     def add_all(self, between: Callable[[], None] = lambda: None) -> None:
         """Every family; `between` runs after each (the solve's deadline check)."""
         for family in (self.one_berth_per_call, self.one_vessel_per_berth, self.closures,
-                       self.earliest_start, self.latest_departure, self.voyage_sailing, self.links):
+                       self.earliest_start, self.latest_departure, self.voyage_sailing, self.passing,
+                       self.links):
             family()
             between()
 
@@ -117,13 +122,62 @@ class Constraints:
                 continue
             if prev.frozen is not None:
                 continue  # both facts
+            # Served, the previous call keeps the speed limits into the frozen call. Passed (its end
+            # is when it passes: see passing), so does the way from the call before it, unless the
+            # facts make that impossible whatever the plan does (an ETA or a frozen departure too
+            # early or too late for the frozen arrival): then the facts stand, and the checker shows
+            # what they imply.
+            passing_lo, passing_hi = self._passing_window(c.prev)
             if f.arrival_down is not None:
                 assert f.arrival_up is not None
-                self.m.add(pv.end + c.sail_min <= f.arrival_down).only_enforce_if(pv.served)
-                self.m.add(pv.end + c.sail_max >= f.arrival_up).only_enforce_if(pv.served)
+                keeps = (passing_lo + c.sail_min <= f.arrival_down and passing_hi + c.sail_max >= f.arrival_up
+                         and f.arrival_up - c.sail_max <= f.arrival_down - c.sail_min)
+                when = [] if keeps else [pv.served]
+                self.m.add(pv.end + c.sail_min <= f.arrival_down).only_enforce_if(when)
+                self.m.add(pv.end + c.sail_max >= f.arrival_up).only_enforce_if(when)
             else:
-                self.m.add(cv.arrival >= pv.end + c.sail_min).only_enforce_if(pv.served)
-                self.m.add(cv.arrival <= pv.end + c.sail_max).only_enforce_if(pv.served)
+                when = [] if passing_lo + c.sail_min <= f.start else [pv.served]
+                self.m.add(cv.arrival >= pv.end + c.sail_min).only_enforce_if(when)
+                self.m.add(cv.arrival <= pv.end + c.sail_max).only_enforce_if(when)
+
+    def _passing_window(self, i: int) -> tuple[float, float]:
+        """The earliest and the latest its vessel can pass call i's port, over every choice of
+        serving or passing the calls before it (a served call may leave late, up to its latest
+        departure)."""
+        if self._arrival_lower is None:
+            self._arrival_lower = earliest_starts(self.cp)[1]
+        chain = [i]
+        while (j := self.cp.calls[chain[-1]].prev) is not None and self.cp.calls[j].frozen is None:
+            chain.append(j)
+        first = self.cp.calls[chain[-1]]
+        if first.prev is None:
+            assert first.eta is not None
+            latest: float = first.eta
+        else:
+            fp = self.cp.calls[first.prev].frozen
+            assert fp is not None
+            latest = fp.end + first.sail_max
+        for k in reversed(chain[:-1]):  # each passed after the one before it, served or passed
+            prev = self.cp.calls[k].prev
+            assert prev is not None
+            before = self.cp.calls[prev]
+            leaves = -math.inf
+            if before.can_serve and before.options:
+                leaves = math.inf if before.latest_end is None else before.latest_end
+            latest = max(leaves, latest) + self.cp.calls[k].sail_max
+        return self._arrival_lower[i], latest
+
+    def passing(self) -> None:
+        """An unserved call passes its port instantly: start = end = arrival. Else the vessel could
+        linger at a port it never berths at, and the time would be counted nowhere (the next
+        arrival is timed from this end); with it every leg of the way keeps [max, min] speed, so the
+        whole way over the passed ports lies between the route's fastest and slowest sailing."""
+        for i, cv in self._movable():
+            if not self.cp.calls[i].optional or self.cp.next_call[i] is None:
+                continue  # always served, or nothing after it is timed from its passage
+            passes = cv.served.Not()
+            self.m.add(cv.start == cv.arrival).only_enforce_if(passes)
+            self.m.add(cv.end == cv.arrival).only_enforce_if(passes)
 
     def links(self) -> None:
         for link in self.cp.links:

@@ -34,6 +34,7 @@ from optimizer.steps import (
     blocked_windows,
     call_cost,
     earliest_fit,
+    passing,
     unserved_penalty,
 )
 
@@ -93,9 +94,12 @@ class LocalSearch:
         return call_cost(self.cp, self.w, i, berth, arr, start, end, self.penalty)
 
     def placements(self) -> dict[int, Placement]:
+        """The plan; an unserved call passes its port (arrival = start = end), which the moves
+        keep within its voyage's speed limits (see _evaluate)."""
         start, end = self.start, self.end
         return {c.index: Placement(self.berth[c.index], arrival(c, start[c.index], end), start[c.index],
-                                   end[c.index]) for c in self.cp.calls}
+                                   end[c.index]) if self.berth[c.index] != UNSERVED
+                else passing(start[c.index]) for c in self.cp.calls}
 
     # -- evaluation -------------------------------------------------------------------------------
 
@@ -132,7 +136,7 @@ class LocalSearch:
                 t = e
         delta = 0
         recost: set[int] = set()
-        for i, (_, s, e) in new.items():
+        for i, (_, s, e) in list(new.items()):  # passed calls re-timed below join `new`
             c = cp.calls[i]
             if c.latest_end is not None and e > c.latest_end:
                 return None
@@ -148,14 +152,18 @@ class LocalSearch:
                     return None
             if e != end[i]:
                 j = cp.next_call[i]
-                if j is not None:
+                after = (j, e) if j is not None else None
+                if j is not None and self.berth[j] == UNSERVED:
+                    after = self._pass_on(j, e, new)  # the ports it passes, then its next served call
+                if after is not None:
+                    j, t = after
                     cj = cp.calls[j]
                     sj = new[j][1] if j in new else start[j]
-                    if sj < e + cj.sail_min:
+                    if sj < t + cj.sail_min:
                         return None
                     fj = cj.frozen
                     if fj is not None and fj.arrival_down is not None and (
-                            e + cj.sail_min > fj.arrival_down or e + cj.sail_max < (fj.arrival_up or 0)):
+                            t + cj.sail_min > fj.arrival_down or t + cj.sail_max < (fj.arrival_up or 0)):
                         return None
                     recost.add(j)
                 for link in cp.links_from[i]:
@@ -180,6 +188,26 @@ class LocalSearch:
             b, s, e = new[i] if i in new else (self.berth[i], start[i], end[i])
             delta += self.call_cost(i, b, s, e, ends) - self.cost[i]
         return delta, new
+
+    def _pass_on(self, j: int, departure: int, new: dict[int, Times]) -> tuple[int, int] | None:
+        """Re-time the calls the vessel passes after leaving at `departure` (j the first): each
+        passed when it was where the vessel's speed limits still allow, else as near as they do
+        (arrival = start = end, so the whole way keeps them). Adds the changes to `new`. Returns
+        the vessel's next served call and when it passes the last port before it, or None when
+        the change does not reach it (a passage keeps its time, or the voyage ends)."""
+        cp = self.cp
+        t = departure
+        k: int | None = j
+        while k is not None and self.berth[k] == UNSERVED:
+            ck = cp.calls[k]
+            was = self.start[k]
+            p = min(max(was, t + ck.sail_min), t + ck.sail_max)
+            if p == was:
+                return None
+            new[k] = (UNSERVED, p, p)
+            t = p
+            k = cp.next_call[k]
+        return None if k is None else (k, t)
 
     def _commit(self, changed: Changes, delta: int, new: dict[int, Times]) -> None:
         cp = self.cp

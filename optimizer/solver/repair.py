@@ -4,16 +4,20 @@ On a coarse time step (say 60 min) a call whose window is only a little longer t
 handling may not fit the grid although it fits in exact time. For each unserved call this tries
 the starts that can matter (its earliest exact start, and the ends of whatever blocks each
 compatible berth), in exact time, and keeps the first one the independent checker passes with
-the rest of the plan unchanged.
+the rest of the plan unchanged and no more waiting at sea: a call after ports its vessel passes
+arrives within the whole way's speed limits from its last served call (or its ETA), and serving
+it must not leave the vessel's way on to its next served call longer than it can sail.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 from optimizer.budget import Deadline
 from optimizer.checker import check
 from optimizer.domain import Problem, berth_fits, handling_hours
+from optimizer.kpis import TOLERANCE_MINUTES, first_assignments, passages
 from optimizer.params import RepairParameters
 from optimizer.plan import CallAssignment
 
@@ -38,12 +42,13 @@ def serve_in_exact_time(problem: Problem, assignments: list[CallAssignment], uns
         if k == 0:
             lo, hi = voyage.eta, voyage.eta
         else:
-            prev = by_call.get(voyage.call_ids[k - 1])
-            if prev is None:
-                continue
-            nm = problem.distance_nm(calls[prev.call_id].port_id, c.port_id) or 0.0
-            lo = prev.berth_end + timedelta(hours=nm / vessel.max_speed_kn)
-            hi = prev.berth_end + timedelta(hours=nm / vessel.min_speed_kn)
+            # from the last served call's departure, or the ETA, over the ports passed between
+            j = next((j for j in range(k - 1, -1, -1) if voyage.call_ids[j] in by_call), None)
+            origin = by_call[voyage.call_ids[j]].berth_end if j is not None else voyage.eta
+            ports = [calls[x].port_id for x in voyage.call_ids[(j or 0):k + 1]]
+            nm = sum(problem.distance_nm(a, b) or 0.0 for a, b in pairwise(ports))
+            lo = origin + timedelta(hours=nm / vessel.max_speed_kn)
+            hi = origin + timedelta(hours=nm / vessel.min_speed_kn)
         port = problem.port(c.port_id)
         first = max(lo, c.earliest_start or lo)
         for link in problem.links:
@@ -60,6 +65,7 @@ def _first_fit(problem: Problem, plan: list[CallAssignment], cid: str, lo: datet
                first: datetime, berths: list, vessel: object, closures: list,
                max_trials: int) -> CallAssignment | None:
     c = problem.call_map()[cid]
+    at_sea = _waiting_at_sea_hours(problem, plan)
     trials = 0
     for b in berths:
         if not berth_fits(c, vessel, b):  # type: ignore[arg-type]
@@ -80,6 +86,13 @@ def _first_fit(problem: Problem, plan: list[CallAssignment], cid: str, lo: datet
             if trial.arrival < lo:
                 continue
             # calls still unserved show as missing here; anything else breaks a rule
-            if all(v.kind == "missing_call" for v in check(problem, [*plan, trial]).violations):
+            report = check(problem, [*plan, trial])
+            if all(v.kind == "missing_call" for v in report.violations) and \
+                    report.kpis.total_waiting_at_sea_hours <= at_sea + TOLERANCE_MINUTES / 60:
                 return trial
     return None
+
+
+def _waiting_at_sea_hours(problem: Problem, plan: list[CallAssignment]) -> float:
+    ways = passages(problem, first_assignments(problem, plan))
+    return sum(w.waiting_at_sea_minutes for w in ways.values()) / 60
