@@ -149,9 +149,9 @@ class SearchParameters:
     full_model_share: float = 0.25  # of the limit, for the whole model beside local search (large)
     dispatch_calls: int = 1000  # above, the dispatch rules (quadratic) cost more than they win
     ls_patience: int = 20_000  # moves without a new best before a CP-SAT neighbourhood round ...
-    ls_burst_s: float = 2.0  # ... or this long (several workers), whichever comes first
+    ls_burst_s: float = 0.5  # ... or this long (several workers), whichever comes first
     report_every_s: float = 0.5  # local search reports its best at most this often
-    lns_round_s: float = 0.5  # CP-SAT time per neighbourhood round (several workers)
+    lns_round_s: float = 1.0  # CP-SAT time per neighbourhood round (several workers)
     one_worker: OneWorkerBudgets = field(default_factory=OneWorkerBudgets)
     reserve: ReportReserve = field(default_factory=ReportReserve)
     repair: RepairParameters = field(default_factory=RepairParameters)
