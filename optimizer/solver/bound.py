@@ -163,6 +163,8 @@ def _start_columns(lp: pywraplp.Solver, cp: CompiledProblem, unit: dict[int, int
                     objective.SetCoefficient(x, unit[c.index] * (end - c.eta))
                 cols.append((x, t, end))
                 berth_of[x] = o.berth
+                if len(cols) % 256 == 0 and late():  # a long call's columns alone take a while
+                    return None
         if not cols:
             return None  # no start at all: no plan is better than the incumbent
         columns_of[c.index] = cols
