@@ -162,6 +162,7 @@ class Lns:
         that improves that plan's times keeping what it serves. None when it finds none;
         `proven_out` then says whether CP-SAT proved that this neighbourhood has none."""
         cp, v = self.cp, self.model.v
+        self.proven_out = False
         choice = [i for i in free
                   if cp.calls[i].optional and cp.calls[i].can_serve and cp.calls[i].frozen is None]
         now = sum(1 for i in choice if placed[i].served)

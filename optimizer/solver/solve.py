@@ -480,7 +480,11 @@ class Serving:
     """CP-SAT rounds around each call the plan leaves unserved (its voyage, its links, the calls on
     its berths in the window it could use; every second try also their voyage neighbours, and a
     window twice as wide every two tries). A round that serves one more call beats any plan that
-    does not (the penalty); one that finds none leaves the plan as it was."""
+    does not (the penalty); one that finds none leaves the plan as it was.
+
+    When a round that frees every call not frozen proves it cannot serve more, no plan can: the
+    rounds end for good. On small problems (up to `full_model_calls`) the first round is that one.
+    """
 
     def __init__(self, search: Search, model: BerthModel, run: CpSatRun):
         self.search, self.run = search, run
@@ -489,10 +493,15 @@ class Serving:
         self.tried: dict[int, int] = {}
         self.timeouts: dict[int, int] = {}
         self.hour = max(1, round(60 / search.cp.step))
+        self.movable = {c.index for c in search.cp.calls if c.frozen is None}
+        self.exhausted = False  # proven: no plan serves more calls than the incumbent
+        self.whole_first = len(search.cp.calls) <= search.params.full_model_calls
 
     def left(self, limit: int | None) -> list[int]:
         """The unserved calls a round may still try (each at most `limit` times)."""
         cp = self.search.cp
+        if self.exhausted:
+            return []
         return [i for i in unserved_calls(self.search.placed)
                 if cp.calls[i].can_serve and (limit is None or self.tried.get(i, 0) < limit)]
 
@@ -508,7 +517,11 @@ class Serving:
             self.tried[u] = k + 1
             done += 1
             radius = round(params.radius_hours * self.hour * 2 ** min(k // 2, params.max_doublings))
-            free = self.lns.serving_neighbourhood(search.placed, u, radius, params.max_free, wide=k % 2 == 1)
+            if self.whole_first:
+                free, self.whole_first = set(self.movable), False
+            else:
+                free = self.lns.serving_neighbourhood(search.placed, u, radius, params.max_free,
+                                                      wide=k % 2 == 1)
             # a round that runs out of time (rather than proving it cannot) gets twice the time next
             grow = 2 ** self.timeouts.get(u, 0)
             if search.options.workers == 1:
@@ -519,6 +532,8 @@ class Serving:
                 found = self.lns.serve(search.placed, search.value, free, seconds, self.run.run)
             if found is not None:
                 search.offer(found[0], PlanSource.SERVING, found[1])
+            elif self.lns.proven_out and free >= self.movable:
+                self.exhausted = True
             elif not self.lns.proven_out:
                 self.timeouts[u] = min(self.timeouts.get(u, 0) + 1, params.max_doublings)
 
