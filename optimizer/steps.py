@@ -159,6 +159,16 @@ def service_arrival(c: CompiledCall, placed: Mapping[int, Placement]) -> int:
     return placed[c.prev].end + c.sail_service
 
 
+def earliest_arrival(cp: CompiledProblem, i: int, placed: Mapping[int, Placement]) -> int:
+    """When the vessel of call i arrives at the earliest: at top speed from its previous call as
+    placed (passing its port when unserved), or at its ETA for a first call."""
+    c = cp.calls[i]
+    if c.prev is None:
+        assert c.eta is not None
+        return c.eta
+    return placed[c.prev].end + c.sail_min
+
+
 def earliest_starts(cp: CompiledProblem) -> tuple[list[int], list[int]]:
     """Lower bounds on each call's start when served, and on its arrival, from ETAs, earliest
     starts, voyages and links. An optional predecessor may be unserved (the vessel passes its

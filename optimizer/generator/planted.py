@@ -18,12 +18,14 @@ planted plan's objective is a yardstick no real plan needs to exceed.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from optimizer.baseline import ready
 from optimizer.checker import check
 from optimizer.compiled import CompiledProblem, compile_problem
 from optimizer.domain import Problem
@@ -143,28 +145,19 @@ def _random_plan(cp: CompiledProblem, rng: random.Random) -> dict[int, Placement
         _, i = heapq.heappop(heap)
         c = cp.calls[i]
         arr = arrivals[i]
-        lb = max(arr, c.earliest)
-        for p, gap in cp.preds[i]:
-            lb = max(lb, placed[p].end + gap)
+        lb = ready(cp, i, arr, placed)
         if rng.random() < 0.15:
             lb += rng.randint(0, 4 * hour)  # held back: a plan no greedy rule would make
         fits = sorted((earliest_fit(cp, busy[o.berth], c.port, lb, o.steps), o.steps, o.berth)
                       for o in c.options)
         start, steps, berth = fits[0] if rng.random() < 0.7 else rng.choice(fits)
-        busy[berth].insert(_index(busy[berth], start), (start, start + steps))
+        bisect.insort(busy[berth], (start, start + steps))
         placed[i] = Placement(berth, min(arr, start), start, start + steps)
         for j in cp.succs[i]:
             waiting[j] -= 1
             if waiting[j] == 0:
                 release(j)
     return placed
-
-
-def _index(windows: list[tuple[int, int]], start: int) -> int:
-    k = 0
-    while k < len(windows) and windows[k][0] < start:
-        k += 1
-    return k
 
 
 def _later(t: datetime, hours: float, step_minutes: int) -> str:

@@ -20,15 +20,15 @@ from optimizer.baseline import breaks_deadline, ready
 from optimizer.compiled import CompiledProblem, compile_problem
 from optimizer.domain import Problem
 from optimizer.plan import CallAssignment
-from optimizer.steps import Placement, arrival, blocked_windows, earliest_fit, frozen_placement, passing
-
-
-def _earliest_arrival(cp: CompiledProblem, i: int, placed: dict[int, Placement]) -> int:
-    c = cp.calls[i]
-    if c.prev is None:
-        assert c.eta is not None
-        return c.eta
-    return placed[c.prev].end + c.sail_min
+from optimizer.steps import (
+    Placement,
+    arrival,
+    blocked_windows,
+    earliest_arrival,
+    earliest_fit,
+    frozen_placement,
+    passing,
+)
 
 
 def _fit(cp: CompiledProblem, busy: list[tuple[int, int]], port: int, lb: int, steps: int) -> tuple[int, int]:
@@ -57,7 +57,7 @@ def shift_repair(cp: CompiledProblem, prefer: dict[int, tuple[int, int]]) -> dic
     heap: list[tuple[int, int]] = []
 
     def release(i: int) -> None:
-        key = prefer[i][1] if i in prefer else ready(cp, i, _earliest_arrival(cp, i, placed), placed)
+        key = prefer[i][1] if i in prefer else ready(cp, i, earliest_arrival(cp, i, placed), placed)
         heapq.heappush(heap, (key, i))
 
     for i in range(len(cp.calls)):
@@ -66,7 +66,7 @@ def shift_repair(cp: CompiledProblem, prefer: dict[int, tuple[int, int]]) -> dic
     while heap:
         _, i = heapq.heappop(heap)
         c = cp.calls[i]
-        lo_arrival = _earliest_arrival(cp, i, placed)
+        lo_arrival = earliest_arrival(cp, i, placed)
         if c.frozen is not None:
             placed[i] = frozen_placement(c, lo_arrival)
         else:

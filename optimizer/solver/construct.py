@@ -19,10 +19,18 @@ import bisect
 import heapq
 from dataclasses import dataclass
 
-from optimizer.baseline import breaks_deadline
+from optimizer.baseline import breaks_deadline, ready
 from optimizer.budget import Deadline
 from optimizer.compiled import CompiledProblem
-from optimizer.steps import Placement, arrival, blocked_windows, earliest_fit, frozen_placement, passing
+from optimizer.steps import (
+    Placement,
+    arrival,
+    blocked_windows,
+    earliest_arrival,
+    earliest_fit,
+    frozen_placement,
+    passing,
+)
 
 INF = 10**12
 
@@ -92,17 +100,8 @@ class Construction:
 
     def ready(self, i: int) -> tuple[int, int]:
         """Call i's earliest arrival (at top speed from its previous call as placed) and start."""
-        c, placed = self.cp.calls[i], self.placed
-        if c.prev is None:
-            assert c.eta is not None
-            arr = c.eta
-        else:
-            arr = placed[c.prev].end + c.sail_min
-        lb = max(arr, c.earliest)
-        for p, gap in self.cp.preds[i]:
-            if placed[p].served:
-                lb = max(lb, placed[p].end + gap)
-        return arr, lb
+        arr = earliest_arrival(self.cp, i, self.placed)
+        return arr, ready(self.cp, i, arr, self.placed)
 
     def fits(self, i: int, start: int, end: int) -> bool:
         """Whether call i at [start, end) keeps every hard limit against the calls placed, those

@@ -4,8 +4,8 @@ Every phase reads one Deadline (time limit and stop request), so a solve ends wi
 limit plus a short grace at any size. The start plan always exists and breaks no hard rule: FCFS,
 the dispatch rules, or a feasibility-first construction, whichever serves most; calls it cannot
 serve are left unserved. CP-SAT rounds around each of those then look for a way to serve it
-(serve_unserved) before the search improves the rest; the search only ever replaces a plan by a
-better one. A plan serves as many calls as the search could find a way to, and among those is as
+(optimizer.solver.serving) before the search improves the rest; the search only ever replaces a
+plan by a better one. A plan serves as many calls as the search could find a way to, and among those is as
 good as it could make the rest (see optimizer.solver.objective).
 """
 
@@ -36,6 +36,7 @@ from optimizer.solver.model import BerthModel
 from optimizer.solver.objective import exact_slack
 from optimizer.solver.proof import ProofBudget, explain_unserved, searched_note
 from optimizer.solver.repair import serve_in_exact_time
+from optimizer.solver.serving import Serving
 from optimizer.steps import (
     Placement,
     arrival,
@@ -435,7 +436,7 @@ def _local_search(search: Search, ls: LocalSearch, should_stop: Callable[[], boo
 def _large_search(search: Search, model: BerthModel, run: CpSatRun, serving: Serving) -> None:
     """CP-SAT on the whole model (for its bound) beside local search, then local search and
     CP-SAT neighbourhood rounds in turn; while calls are left unserved, every round is a serving
-    round (optimizer.solver.solve.Serving) instead."""
+    round (optimizer.solver.serving.Serving) instead."""
     options, deadline, params = search.options, search.deadline, search.params
     ls = LocalSearch(search.cp, search.weights, search.placed, seed=options.seed, params=params.local_search)
     if options.workers > 1:
@@ -474,68 +475,6 @@ def _large_search(search: Search, model: BerthModel, run: CpSatRun, serving: Ser
             found = lns.round(search.placed, search.value, min(deadline.left(), params.lns_round_s), run.run)
         if found is not None:
             search.offer(found[0], PlanSource.LNS, found[1])
-
-
-class Serving:
-    """CP-SAT rounds around each call the plan leaves unserved (its voyage, its links, the calls on
-    its berths in the window it could use; every second try also their voyage neighbours, and a
-    window twice as wide every two tries). A round that serves one more call beats any plan that
-    does not (the penalty); one that finds none leaves the plan as it was.
-
-    When a round that frees every call not frozen proves it cannot serve more, no plan can: the
-    rounds end for good. On small problems (up to `full_model_calls`) the first round is that one.
-    """
-
-    def __init__(self, search: Search, model: BerthModel, run: CpSatRun):
-        self.search, self.run = search, run
-        self.params = search.params.serving
-        self.lns = Lns(model, search.weights, search.options.seed, search.options.workers)
-        self.tried: dict[int, int] = {}
-        self.timeouts: dict[int, int] = {}
-        self.hour = max(1, round(60 / search.cp.step))
-        self.movable = {c.index for c in search.cp.calls if c.frozen is None}
-        self.exhausted = False  # proven: no plan serves more calls than the incumbent
-        self.whole_first = len(search.cp.calls) <= search.params.full_model_calls
-
-    def left(self, limit: int | None) -> list[int]:
-        """The unserved calls a round may still try (each at most `limit` times)."""
-        cp = self.search.cp
-        if self.exhausted:
-            return []
-        return [i for i in unserved_calls(self.search.placed)
-                if cp.calls[i].can_serve and (limit is None or self.tried.get(i, 0) < limit)]
-
-    def rounds(self, limit: int | None = None, most: int | None = None) -> None:
-        """Rounds until no call is left to try, `most` rounds, or the time is up."""
-        search, params, done = self.search, self.params, 0
-        while not search.deadline.expired() and (most is None or done < most):
-            left = self.left(limit)
-            if not left:
-                return
-            u = min(left, key=lambda i: (self.tried.get(i, 0), i))
-            k = self.tried.get(u, 0)
-            self.tried[u] = k + 1
-            done += 1
-            radius = round(params.radius_hours * self.hour * 2 ** min(k // 2, params.max_doublings))
-            if self.whole_first:
-                free, self.whole_first = set(self.movable), False
-            else:
-                free = self.lns.serving_neighbourhood(search.placed, u, radius, params.max_free,
-                                                      wide=k % 2 == 1)
-            # a round that runs out of time (rather than proving it cannot) gets twice the time next
-            grow = 2 ** self.timeouts.get(u, 0)
-            if search.options.workers == 1:
-                found = self.lns.serve(search.placed, search.value, free, search.deadline.left(),
-                                       self.run.run, deterministic_time=params.round_deterministic_s * grow)
-            else:
-                seconds = min(search.deadline.left(), params.round_s * grow)
-                found = self.lns.serve(search.placed, search.value, free, seconds, self.run.run)
-            if found is not None:
-                search.offer(found[0], PlanSource.SERVING, found[1])
-            elif self.lns.proven_out and free >= self.movable:
-                self.exhausted = True
-            elif not self.lns.proven_out:
-                self.timeouts[u] = min(self.timeouts.get(u, 0) + 1, params.max_doublings)
 
 
 # -- phase 4: the result -------------------------------------------------------------------------
