@@ -99,6 +99,8 @@ def planted_command(
                                       help="Share of calls with a hard latest departure."),
     replan: bool = typer.Option(False, "--replan", help="Freeze the planted plan's first calls and keep "
                                 "the rest as a previous plan."),
+    dense: bool = typer.Option(False, "--dense", help="Plant a packed plan in a shuffled order (tight: "
+                               "little room beside it)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per problem per line."),
 ) -> None:
     """Planted problems: every call should be served, at no more than the planted plan's objective."""
@@ -109,7 +111,8 @@ def planted_command(
     rows = []
     for n in sizes:
         for seed in range(first_seed, first_seed + seeds):
-            row = run_planted(PlantedSpec(calls=n, seed=seed, tight_share=tight_share, replan=replan),
+            row = run_planted(PlantedSpec(calls=n, seed=seed, tight_share=tight_share, replan=replan,
+                                          dense=dense),
                               time_limit, workers)
             rows.append(row)
             if as_json:

@@ -136,6 +136,7 @@ class ServingParameters:
     round_s: float = 1.5  # CP-SAT time per round (several workers) ...
     round_deterministic_s: float = 0.5  # ... or on CP-SAT's deterministic clock (one worker)
     max_free: int = 400  # calls a round may re-plan; a wider window is cut to the nearest in time
+    slab_after: int = 2  # berth neighbourhoods of a call proven without a way, then time slabs (all berths)
     # feasibility-first constructions, one per (urgent hours, lookahead hours): see ConstructionParameters
     constructions: tuple[tuple[float, float], ...] = ((24.0, 12.0), (12.0, 12.0), (24.0, 96.0))
 

@@ -20,7 +20,7 @@ from optimizer.solver import solve
 from optimizer.solver.construct import Construction, ConstructionParameters, construct
 from optimizer.solver.lns import Lns
 from optimizer.solver.model import BerthModel
-from optimizer.steps import plan_objective, to_assignments, unserved_calls
+from optimizer.steps import Placement, passing, plan_objective, to_assignments, unserved_calls
 from tests.builders import berth, call, make_problem, port, vessel, voyage
 
 
@@ -53,7 +53,7 @@ def test_the_planted_plan_serves_every_call_and_keeps_the_limits_derived_from_it
     calls=st.integers(8, 45), seed=st.integers(0, 10_000),
     time_step_minutes=st.sampled_from([5, 10, 15, 30]),
     tight_share=st.floats(0.3, 1.0), closures=st.booleans(), links=st.booleans(),
-    replan=st.booleans(), start_offset_minutes=st.integers(0, 59),
+    replan=st.booleans(), start_offset_minutes=st.integers(0, 59), dense=st.booleans(),
 ))
 def test_every_call_of_a_planted_problem_is_served_no_worse_than_the_planted_plan(spec: PlantedSpec) -> None:
     made = planted(spec)
@@ -164,3 +164,45 @@ def test_no_call_of_a_planted_problem_is_proven_unservable(seed: int, calls: int
     result = solve(made.problem, SolveOptions(time_limit_s=0.5, workers=1, seed=seed))
     assert all(u.kind == UnservedKind.NOT_FOUND for u in result.unserved), [
         (u.call_id, u.rule, u.reasons) for u in result.unserved if u.kind != UnservedKind.NOT_FOUND]
+
+
+def test_when_a_calls_own_berths_hold_no_way_a_time_slab_frees_the_blockers_on_other_berths() -> None:
+    """U (deep) fits only berth A, where X sits; X could go to B, where Y sits; Y could go to C
+    (X and Y cannot wait: their latest departures are their stays' ends).
+    With everything off U's berths fixed, no way is proven; the slab (every berth in U's window)
+    frees Y, and U is served."""
+    problem = make_problem(
+        [port("KZAAU", [berth("A", draft=12), berth("B", draft=9), berth("C", draft=7)])],
+        [vessel("X", draft=8), vessel("Y", draft=5), vessel("U", draft=10)],
+        [call("X1", "X", "KZAAU", 10, latest_departure="2026-11-02T10:00:00+00:00"),
+         call("Y1", "Y", "KZAAU", 10, latest_departure="2026-11-02T10:00:00+00:00"),
+         call("U1", "U", "KZAAU", 4, latest_departure="2026-11-02T05:00:00+00:00")],
+        [voyage("X", 0, "X1"), voyage("Y", 0, "Y1"), voyage("U", 0, "U1")],
+        time_step_minutes=5,
+    )
+    cp = compile_problem(problem)
+    index = {c.id: i for i, c in enumerate(cp.calls)}
+    berths = {b: k for k, b in enumerate(cp.berth_ids)}
+    hour = 12
+    start = {index["X1"]: Placement(berths["A"], 0, 0, 10 * hour),
+             index["Y1"]: Placement(berths["B"], 0, 0, 10 * hour), index["U1"]: passing(0)}
+    assert _breaches(problem, to_assignments(cp, start)) == []
+    w = ObjectiveWeights()
+    lns = Lns(BerthModel(cp, w, Deadline(60)), w, seed=0, workers=1)
+    value = plan_objective(cp, w, start)
+    u = index["U1"]
+    free = lns.serving_neighbourhood(start, u, radius=72, wide=True)
+    assert index["Y1"] not in free
+    assert lns.serve(start, value, free, 10.0, lambda solver, m: solver.solve(m)) is None
+    assert lns.proven_out
+    slab = lns.slab_neighbourhood(start, u, radius=72)
+    assert slab == set(index.values())
+    found = lns.serve(start, value, slab, 10.0, lambda solver, m: solver.solve(m))
+    assert found is not None
+    placed = found[0]
+    assert not unserved_calls(placed)
+    where = {cp.calls[i].id: cp.berth_ids[p.berth] for i, p in placed.items()}
+    assert where == {"U1": "A", "X1": "B", "Y1": "C"}
+    assert check(problem, to_assignments(cp, placed)).ok
+    # and the solver, from whatever start, serves all three
+    assert not solve(problem, SolveOptions(time_limit_s=5, workers=1)).unserved

@@ -9,6 +9,9 @@ random speed within its limits. Then, from that plan:
 
 - a share of the calls get a hard latest departure 0–`max_slack_h` hours after the plan's departure;
 - every link gets a max gap 0–`max_slack_h` hours above the plan's gap;
+- with `dense`, the plan is packed instead: calls taken in an order shuffled up to half a day from
+  their arrivals, never held back, each at the berth where it starts first, vessels at service
+  speed. Limits derived from such a plan leave little room, and FCFS-like rules miss most of them.
 - with `replan`, the calls that berth before a "now" are frozen where the plan has them, and the
   plan's later calls become a previous plan (a live replan's situation).
 
@@ -52,6 +55,7 @@ class PlantedSpec:
     replan: bool = False  # freeze what berths before "now", keep the rest as a previous plan
     start_offset_minutes: int = 0  # horizon start after 2 Nov 2026 00:00 UTC (off the grid too)
     berth_scale: int | None = None  # copies of the real berths (default: the generator's choice)
+    dense: bool = False  # a packed plan in a shuffled order: no call held back, no berth left idle
 
     def __post_init__(self) -> None:
         if self.calls < 1:
@@ -87,7 +91,7 @@ def planted(spec: PlantedSpec | None = None, **fields: Any) -> Planted:
         link.pop("max_gap_hours", None)
     free = load_problem(data)
     cp = compile_problem(free)
-    plan = _random_plan(cp, rng)
+    plan = _random_plan(cp, rng, dense=spec.dense)
     assignments = [cp.assignment(i, p.berth, p.arrival, p.start, p.end)
                    for i, p in sorted(plan.items())]
     report = check(free, assignments)
@@ -98,10 +102,12 @@ def planted(spec: PlantedSpec | None = None, **fields: Any) -> Planted:
     data["name"] = f"planted-{spec.calls}c-seed{spec.seed}"
     slack = f"{spec.max_slack_h:g}"
     frozen_text = f", {frozen} calls frozen" if frozen else ""
+    packed = "packed " if spec.dense else ""
     data["description"] = (
-        f"Planted problem (portsync generator, seed {spec.seed}): a plan serving all {len(free.calls)} "
-        f"calls was made first; {limited} calls have a hard latest departure 0-{slack} h after it, "
-        f"links a max gap 0-{slack} h above it{frozen_text}. Traffic as the generator's, ESTIMATES included.")
+        f"Planted problem (portsync generator, seed {spec.seed}): a {packed}plan serving all "
+        f"{len(free.calls)} calls was made first; {limited} calls have a hard latest departure "
+        f"0-{slack} h after it, links a max gap 0-{slack} h above it{frozen_text}. "
+        f"Traffic as the generator's, ESTIMATES included.")
     problem = load_problem(data)
     kept = check(problem, assignments)
     if not kept.ok:
@@ -118,7 +124,7 @@ def random_plan(problem: Problem, seed: int = 0) -> list[CallAssignment]:
     return [cp.assignment(i, p.berth, p.arrival, p.start, p.end) for i, p in sorted(plan.items())]
 
 
-def _random_plan(cp: CompiledProblem, rng: random.Random) -> dict[int, Placement]:
+def _random_plan(cp: CompiledProblem, rng: random.Random, dense: bool = False) -> dict[int, Placement]:
     """Every call served, no rule broken, by a randomised list scheduler (module docstring)."""
     waiting = [len(p) for p in cp.preds]
     busy = blocked_windows(cp)
@@ -134,9 +140,11 @@ def _random_plan(cp: CompiledProblem, rng: random.Random) -> dict[int, Placement
             arr = c.eta
         else:
             end = placed[c.prev].end
-            arr = end + (c.sail_service if rng.random() < 0.6 else rng.randint(c.sail_min, c.sail_max))
+            service = dense or rng.random() < 0.6
+            arr = end + (c.sail_service if service else rng.randint(c.sail_min, c.sail_max))
         arrivals[i] = arr
-        heapq.heappush(heap, (arr + rng.uniform(-3, 3) * hour, i))
+        jitter = 12 if dense else 3
+        heapq.heappush(heap, (arr + rng.uniform(-jitter, jitter) * hour, i))
 
     for i in range(len(cp.calls)):
         if waiting[i] == 0:
@@ -146,11 +154,11 @@ def _random_plan(cp: CompiledProblem, rng: random.Random) -> dict[int, Placement
         c = cp.calls[i]
         arr = arrivals[i]
         lb = ready(cp, i, arr, placed)
-        if rng.random() < 0.15:
+        if not dense and rng.random() < 0.15:
             lb += rng.randint(0, 4 * hour)  # held back: a plan no greedy rule would make
         fits = sorted((earliest_fit(cp, busy[o.berth], c.port, lb, o.steps), o.steps, o.berth)
                       for o in c.options)
-        start, steps, berth = fits[0] if rng.random() < 0.7 else rng.choice(fits)
+        start, steps, berth = fits[0] if dense or rng.random() < 0.7 else rng.choice(fits)
         bisect.insort(busy[berth], (start, start + steps))
         placed[i] = Placement(berth, min(arr, start), start, start + steps)
         for j in cp.succs[i]:

@@ -111,6 +111,37 @@ class Lns:
                 free.update(self._voyage_neighbours(i))
         return free
 
+    def slab_neighbourhood(self, placed: dict[int, Placement], u: int, radius: int,
+                           max_free: int = 400) -> set[int]:
+        """Every movable call, on any berth, whose stay meets the window u could use widened by
+        `radius` steps (the nearest to u's earliest start when more than `max_free`), with u's whole
+        voyage: for a call whose own berths hold no way, the blockers are on other berths."""
+        cp = self.cp
+        c = cp.calls[u]
+        lo = self.model.lower[u] - radius
+        hi = (c.latest_end if c.latest_end is not None else self.model.lower[u]) + radius
+        free = set(self._voyage(u))
+        anchor = self.model.lower[u]
+        near = sorted((abs(p.start - anchor), i) for i, p in placed.items()
+                      if i not in free and cp.calls[i].frozen is None
+                      and (p.start < hi and p.end > lo if p.served else lo <= self.model.lower[i] < hi))
+        free.update(i for _, i in near[: max(0, max_free - len(free))])
+        return free
+
+    def _voyage(self, i: int) -> list[int]:
+        """The movable calls of call i's voyage."""
+        cp = self.cp
+        first = i
+        while (before := cp.calls[first].prev) is not None:
+            first = before
+        out: list[int] = []
+        k: int | None = first
+        while k is not None:
+            if cp.calls[k].frozen is None:
+                out.append(k)
+            k = cp.next_call[k]
+        return out
+
     def _voyage_neighbours(self, i: int) -> list[int]:
         """The movable calls just before and after call i on its voyage."""
         c = self.cp.calls[i]

@@ -20,7 +20,11 @@ class Serving:
     window twice as wide every two tries). A round that serves one more call beats any plan that
     does not (the penalty); one that finds none leaves the plan as it was.
 
-    When a round that frees every call not frozen proves it cannot serve more, no plan can: the
+    A berth neighbourhood proven to hold no way (everything outside it fixed) is a sign that the
+    blockers are further off: on other berths, on the voyages of the calls that block. After
+    `slab_after` such proofs for a call, its rounds free a time slab instead (every call on every
+    berth whose stay meets the call's window, the window doubling at each proof), up to the whole
+    plan. When a round that frees every call not frozen proves it cannot serve more, no plan can: the
     rounds end for good. On small problems (up to `full_model_calls`) the first round is that one.
     """
 
@@ -30,6 +34,7 @@ class Serving:
         self.lns = Lns(model, search.weights, search.options.seed, search.options.workers)
         self.tried: dict[int, int] = {}
         self.timeouts: dict[int, int] = {}
+        self.proofs: dict[int, int] = {}  # rounds around a call proven to hold no way
         self.hour = max(1, round(60 / search.cp.step))
         self.movable = {c.index for c in search.cp.calls if c.frozen is None}
         self.exhausted = False  # proven: no plan serves more calls than the incumbent
@@ -55,8 +60,12 @@ class Serving:
             self.tried[u] = k + 1
             done += 1
             radius = round(params.radius_hours * self.hour * 2 ** min(k // 2, params.max_doublings))
+            slab = self.proofs.get(u, 0) - params.slab_after
             if self.whole_first:
                 free, self.whole_first = set(self.movable), False
+            elif slab >= 0:
+                free = self.lns.slab_neighbourhood(search.placed, u, radius * 2 ** (slab + 1),
+                                                   params.max_free)
             else:
                 free = self.lns.serving_neighbourhood(search.placed, u, radius, params.max_free,
                                                       wide=k % 2 == 1)
@@ -72,5 +81,7 @@ class Serving:
                 search.offer(found[0], PlanSource.SERVING, found[1])
             elif self.lns.proven_out and free >= self.movable:
                 self.exhausted = True
+            elif self.lns.proven_out:
+                self.proofs[u] = self.proofs.get(u, 0) + 1
             elif not self.lns.proven_out:
                 self.timeouts[u] = min(self.timeouts.get(u, 0) + 1, params.max_doublings)
