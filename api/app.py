@@ -16,14 +16,14 @@ from fastapi.openapi.utils import get_openapi
 from api import errors
 from api.db import Database
 from api.jit import JitStore, include_jit
+from api.jobs.runner import Runner
 from api.limits import BodyLimitMiddleware
-from api.live import LiveStore
-from api.live_jit import LiveGateway
-from api.replanner import Replanner
+from api.live.jit_gateway import LiveGateway
+from api.live.replanner import Replanner
+from api.live.store import LiveStore
+from api.live.webhooks import Deliverer, WebhookService
 from api.routes import check, health, live_plans, schedules, solve, webhooks
-from api.runner import Runner
 from api.settings import Settings
-from api.webhooks import Deliverer, WebhookService
 
 log = logging.getLogger("portsync.api")
 
