@@ -5,6 +5,7 @@ rule. The truth here is the planted plan, which the solver never sees."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -166,7 +167,9 @@ def test_no_call_of_a_planted_problem_is_proven_unservable(seed: int, calls: int
         (u.call_id, u.rule, u.reasons) for u in result.unserved if u.kind != UnservedKind.NOT_FOUND]
 
 
-def test_when_a_calls_own_berths_hold_no_way_a_time_slab_frees_the_blockers_on_other_berths() -> None:
+@pytest.mark.parametrize("compact_calls", [0, 10**9], ids=["compact", "whole-model"])
+def test_when_a_calls_own_berths_hold_no_way_a_time_slab_frees_the_blockers_on_other_berths(
+        compact_calls: int) -> None:
     """U (deep) fits only berth A, where X sits; X could go to B, where Y sits; Y could go to C
     (X and Y cannot wait: their latest departures are their stays' ends).
     With everything off U's berths fixed, no way is proven; the slab (every berth in U's window)
@@ -188,7 +191,7 @@ def test_when_a_calls_own_berths_hold_no_way_a_time_slab_frees_the_blockers_on_o
              index["Y1"]: Placement(berths["B"], 0, 0, 10 * hour), index["U1"]: passing(0)}
     assert _breaches(problem, to_assignments(cp, start)) == []
     w = ObjectiveWeights()
-    lns = Lns(BerthModel(cp, w, Deadline(60)), w, seed=0, workers=1)
+    lns = Lns(BerthModel(cp, w, Deadline(60)), w, seed=0, workers=1, compact_calls=compact_calls)
     value = plan_objective(cp, w, start)
     u = index["U1"]
     free = lns.serving_neighbourhood(start, u, radius=72, wide=True)

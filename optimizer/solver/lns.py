@@ -18,6 +18,7 @@ from ortools.sat.python import cp_model
 
 from optimizer.params import ObjectiveWeights
 from optimizer.solver.model import BerthModel
+from optimizer.solver.subproblem import restrict
 from optimizer.steps import Placement, plan_objective
 
 
@@ -29,7 +30,8 @@ class LnsStats:
 
 
 class Lns:
-    def __init__(self, model: BerthModel, weights: ObjectiveWeights, seed: int, workers: int):
+    def __init__(self, model: BerthModel, weights: ObjectiveWeights, seed: int, workers: int,
+                 compact_calls: int = 300):
         self.model, self.cp, self.w = model, model.cp, weights
         self.rng = random.Random(seed)
         self.workers = workers
@@ -40,6 +42,9 @@ class Lns:
                 self.by_port[c.port].append(c.index)
         self.stats = LnsStats()
         self.proven_out = False  # the last serving round proved its neighbourhood cannot serve more
+        # from this size a round builds its neighbourhood as a small problem of its own (subproblem.py)
+        self.compact_calls = compact_calls
+        self.margin_hours = 48.0  # ... in which no call is pushed more than this past the latest end
 
     def neighbourhood(self, placed: dict[int, Placement]) -> set[int]:
         """Calls to re-plan: those of one port nearest in time to a random call there (half the
@@ -159,7 +164,14 @@ class Lns:
             return None
         adaptive = free is None
         free = self.neighbourhood(placed) if free is None else free
-        sub = self._fixed_outside(placed, free)
+        compact = None
+        if len(self.cp.calls) >= self.compact_calls:
+            compact = restrict(self.cp, placed, free, margin=round(self.margin_hours * 60 / self.cp.step))
+        if compact is not None:
+            small = compact.model(placed, self.w)
+            sub, read = small.m, small.read
+        else:
+            sub, read = self._fixed_outside(placed, free), self.model.read
         solver = self._solver(seconds, deterministic_time)
         t0 = time.monotonic()
         code = run(solver, sub)
@@ -177,7 +189,9 @@ class Lns:
                 self.size = max(self.size * 0.95, 6)
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
-        new = self.model.read(solver)
+        new = read(solver) if compact is None else compact.merge(placed, read(solver))
+        if new is None:
+            return None
         value = plan_objective(self.cp, self.w, new)
         if value < best:
             self.stats.improvements += 1
@@ -192,24 +206,33 @@ class Lns:
         (CP-SAT stops at the first, or proves there is none in this neighbourhood), then a round
         that improves that plan's times keeping what it serves. None when it finds none;
         `proven_out` then says whether CP-SAT proved that this neighbourhood has none."""
-        cp, v = self.cp, self.model.v
+        cp = self.cp
         self.proven_out = False
-        choice = [i for i in free
+        compact = restrict(cp, placed, free) if len(cp.calls) >= self.compact_calls else None
+        if compact is not None:  # exact (no margin): a proof here is a proof for the whole model
+            free = set(compact.calls[: compact.free])
+            small = compact.model(placed, self.w)
+            sub, v, read = small.m, small.v, small.read
+            calls = {k: i for k, i in enumerate(compact.calls[: compact.free])}
+        else:
+            sub, v, read = self._fixed_outside(placed, free), self.model.v, self.model.read
+            calls = {i: i for i in free}
+        choice = [k for k, i in calls.items()
                   if cp.calls[i].optional and cp.calls[i].can_serve and cp.calls[i].frozen is None]
-        now = sum(1 for i in choice if placed[i].served)
+        now = sum(1 for k in choice if placed[calls[k]].served)
         if now == len(choice):
             return None
-        sub = self._fixed_outside(placed, free)
-        served = [sub.get_bool_var_from_proto_index(v.calls[i].served.index) for i in choice]
         sub.clear_objective()
-        sub.add(sum(served) >= now + 1)
+        sub.add(sum(v.calls[k].served for k in choice) >= now + 1)
         solver = self._solver(seconds, deterministic_time)
         code = run(solver, sub)
         self.stats.rounds += 1
         self.proven_out = code == cp_model.INFEASIBLE
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
-        first = self.model.read(solver)
+        first = read(solver) if compact is None else compact.merge(placed, read(solver))
+        if first is None:
+            return None
         value = plan_objective(cp, self.w, first)
         if value >= best:
             return None
