@@ -106,9 +106,9 @@ def restrict(cp: CompiledProblem, placed: dict[int, Placement], free: Iterable[i
             calls.append(replace(c, index=k, prev=None if c.prev is None else index[c.prev]))
             continue
         p = placed[old]
+        # a call fixed here keeps its arrival too, as the fixed-outside model has it; a frozen call
+        # stays as the whole model has it
         f = c.frozen or FrozenSteps(p.berth, p.start, p.end, p.start, p.end, p.arrival, p.arrival)
-        if f.arrival_down is None:  # as the fixed-outside model has it: its arrival fixed too
-            f = replace(f, arrival_down=p.arrival, arrival_up=p.arrival)
         # its leg from a free call stays (the sailing constraints); from a fixed one, both are facts here
         prev = index[c.prev] if c.prev is not None and c.prev in movable else None
         calls.append(replace(c, index=k, prev=prev, eta=None, frozen=f,
