@@ -168,5 +168,6 @@ class Health(BaseModel):
 class Ready(BaseModel):
     status: str
     database: str
-    solver_processes: int
+    broker: str | None = Field(default=None, description="With a worker fleet: ok when the broker answers.")
+    solver_processes: int = Field(description="This process's job solver processes (0 on a fleet).")
     jobs: dict[str, int] = Field(default_factory=dict, description="Jobs per status.")
