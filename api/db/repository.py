@@ -455,12 +455,13 @@ class Database:
                           .values(published_at=now))
         return ids
 
-    def holders(self) -> list[tuple[str, str, int, datetime | None]]:
-        """Solving jobs on a fleet: (lease owner, job id, attempt, lease expiry), by owner."""
+    def holders(self) -> list[tuple[str, str, int, datetime | None, str]]:
+        """Solving jobs on a fleet: (lease owner, job id, attempt, lease expiry, job owner), by
+        lease owner."""
         with self.session() as s:
             rows = s.execute(
-                select(JobRow.lease_owner, JobRow.id, JobRow.attempt, JobRow.lease_expires_at)
+                select(JobRow.lease_owner, JobRow.id, JobRow.attempt, JobRow.lease_expires_at, JobRow.owner)
                 .where(JobRow.status == JobStatus.SOLVING.value, JobRow.lease_owner.is_not(None))
                 .order_by(JobRow.lease_owner, JobRow.seq)
             ).all()
-        return [(str(r[0]), str(r[1]), int(r[2]), r[3]) for r in rows]
+        return [(str(r[0]), str(r[1]), int(r[2]), r[3], str(r[4])) for r in rows]

@@ -231,6 +231,23 @@ class FleetRunner:
             raise SolveFailed(str(exc)) from exc
         return str(plan)
 
+    def workers(self, timeout_s: float = 1.0) -> dict[str, dict[str, Any]]:
+        """The workers answering a broadcast within `timeout_s`: node name -> {processes, active
+        (tasks running)}; empty when none answers."""
+        found: dict[str, dict[str, Any]] = {}
+        try:
+            inspect = self.app.control.inspect(timeout=timeout_s)
+            stats = inspect.stats() or {}
+            active = inspect.active() or {}
+        except Exception as exc:
+            log.warning("could not ask the workers: %s: %s", type(exc).__name__, exc)
+            return found
+        for name, st in stats.items():
+            pool = st.get("pool", {}) if isinstance(st, dict) else {}
+            found[name] = {"processes": int(pool.get("max-concurrency", 0) or 0),
+                           "active": len(active.get(name, []) or [])}
+        return found
+
     def queue_depth(self) -> dict[str, int | None]:
         """Messages waiting in each queue (None when the broker does not answer)."""
         depth: dict[str, int | None] = {}

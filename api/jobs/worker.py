@@ -87,7 +87,7 @@ def run(settings: Any, *, concurrency: int, queues: str, name: str, loglevel: st
     def _shutting_down(**_: Any) -> None:
         handed = 0
         with contextlib.suppress(Exception):
-            for owner, job_id, attempt, _expiry in db.holders():
+            for owner, job_id, attempt, _expiry, _client in db.holders():
                 if owner.startswith(f"{name}/") and db.release_job(job_id, attempt):
                     publish(job_id)
                     handed += 1

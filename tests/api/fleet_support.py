@@ -142,6 +142,10 @@ def fleet_on(broker_base: str, tmp: Path) -> Iterator[Fleet]:
     try:
         yield fleet
     finally:
+        for w in fleet.workers:  # all at once: each warm shutdown takes a moment
+            with suppress(ProcessLookupError):
+                w.signal(signal.SIGCONT)
+                w.signal(signal.SIGTERM)
         for w in fleet.workers:
             w.end()
         import sqlalchemy as sa
