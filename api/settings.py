@@ -120,11 +120,12 @@ class Settings(BaseSettings):
     @field_validator("broker_url")
     @classmethod
     def _broker(cls, v: str | None) -> str | None:
-        if v is None or not v.strip():
+        v = v.strip() if v is not None else None
+        if not v:
             return None
         if not v.startswith(("amqp://", "amqps://", "pyamqp://")):
             raise ValueError("PORTSYNC_BROKER_URL must be an AMQP URL (amqp://user:password@host:5672/vhost)")
-        return v.strip()
+        return v
 
     @model_validator(mode="after")
     def _fleet_store(self) -> Settings:
@@ -148,3 +149,20 @@ class Settings(BaseSettings):
     @property
     def open(self) -> bool:
         return not self.api_keys
+
+
+def settings_or_exit(program: str) -> Settings:
+    """The settings from the environment, or each bad PORTSYNC_* variable named on stderr and exit
+    code 2 (a start-up script sees what to fix, not a traceback)."""
+    import sys
+
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for e in exc.errors():
+            loc = ".".join(str(x) for x in e["loc"])
+            name = f"PORTSYNC_{loc.upper()}" if loc else "settings"
+            print(f"{program}: {name}: {e['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        raise SystemExit(2) from None

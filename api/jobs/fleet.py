@@ -112,6 +112,14 @@ class Publisher:
         self.app.send_task(SOLVE_JOB, args=[job_id], queue=JOBS_QUEUE, routing_key=JOBS_QUEUE,
                            retry=True, retry_policy=PUBLISH_RETRY)
 
+    def depth(self) -> int | None:
+        """Messages ready in the jobs queue (None when the broker does not answer)."""
+        try:
+            with self.app.connection_for_read() as conn:
+                return int(conn.default_channel.queue_declare(JOBS_QUEUE, passive=True).message_count)
+        except Exception:
+            return None
+
     def __call__(self, job_id: str) -> bool:
         """publish, logging a failure (the row is the record: the reconciler publishes it again)."""
         try:
@@ -142,7 +150,13 @@ class Reconciler:
         for job_id in expired:
             log.warning("job %s: its worker's lease ran out; queued again for another worker", job_id)
             self.publish(job_id)
-        stale = self.db.unclaimed(self.settings.republish_after_s)
+        # Only as many as the broker's queue lacks: with a long queue every job waits longer than
+        # republish_after_s, and its message is still there (a duplicate would change nothing but
+        # would grow the queue). Unknown depth (broker away): the publishes fail and are retried.
+        queued = self.db.count_by_status().get("queued", 0)
+        depth = self.publish.depth()
+        missing = queued - (depth or 0)
+        stale = self.db.unclaimed(self.settings.republish_after_s, limit=missing) if missing > 0 else []
         for job_id in stale:
             log.info("job %s: unclaimed since its message went out; published again", job_id)
             self.publish(job_id)

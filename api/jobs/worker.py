@@ -41,17 +41,9 @@ def worker_command(
 ) -> None:
     """Start a worker of the fleet: solves jobs from the broker (PORTSYNC_BROKER_URL) in the store
     (PORTSYNC_DATABASE_URL, PostgreSQL)."""
-    from pydantic import ValidationError
+    from api.settings import settings_or_exit
 
-    from api.settings import Settings
-
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        for e in exc.errors():
-            field = ".".join(str(x) for x in e["loc"]) or "settings"
-            typer.echo(f"portsync worker: PORTSYNC_{field.upper()}: {e['msg']}", err=True)
-        raise typer.Exit(2) from None
+    settings = settings_or_exit("portsync worker")
     if not settings.fleet:
         typer.echo("portsync worker: PORTSYNC_BROKER_URL is not set (amqp://user:password@host:5672/vhost); "
                    "a worker takes its jobs from the broker", err=True)

@@ -9,6 +9,7 @@ solve longer than the broker's consumer timeout is neither cut nor run twice.
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import time
 from collections.abc import Iterator
@@ -277,3 +278,22 @@ def test_a_worker_stopped_with_sigterm_hands_its_job_on_at_once(fleet: Fleet) ->
         history = improvements(c, job_id)
         assert [h.attempt for h in history if h.final] == [row.attempt]
         assert "resuming from its best stored plan" in other.text()
+
+
+def test_a_lost_message_is_published_again(fleet: Fleet, caplog: pytest.LogCaptureFixture) -> None:
+    """The broker loses a job's message (the queue purged before any worker took it): a reconciler
+    publishes it again, and both jobs, the lost one and one whose message stayed, are solved once."""
+    from kombu import Connection
+
+    with caplog.at_level(logging.INFO, logger="portsync.api.jobs"), \
+            TestClient(create_app(fleet.settings())) as c:
+        lost = submit(c, small(3), 1.0)
+        with Connection(fleet.broker_url) as conn:
+            assert conn.default_channel.queue_purge("portsync.jobs") == 1
+        kept = submit(c, small(4), 1.0)
+        w = fleet.start_worker("wa@test")
+        w.wait_ready()
+        found = wait_all(c, [lost, kept], timeout=30)
+        assert all(r.status == "done" and r.attempt == 1 for r in found.values())
+        said = w.text() + "\n".join(r.getMessage() for r in caplog.records)
+        assert f"job {lost}: unclaimed since its message went out; published again" in said
