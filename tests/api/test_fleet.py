@@ -111,18 +111,23 @@ def test_a_worker_killed_mid_run_loses_no_job(fleet: Fleet) -> None:
             p = small(i)
             ids.append(submit(c, p, 1.0))
             problems[ids[-1]] = p
-        # kill A while it holds a job, once the fleet is well under way
+        # kill A while it holds a job, once the fleet is well under way: freeze it first, so that
+        # the job it holds cannot finish between looking and killing
         deadline = time.monotonic() + 60
         killed_holding = None
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and killed_holding is None:
             found = rows(c, ids)
             done = sum(r.status in TERMINAL for r in found.values())
-            held = [r.id for r in found.values() if r.status == "solving" and r.lease_owner
-                    and r.lease_owner.startswith("wa@test/")]
-            if done >= 8 and held:
-                a.signal(signal.SIGKILL)
-                killed_holding = held[0]
-                break
+            if done >= 8 and any(r.status == "solving" and (r.lease_owner or "").startswith("wa@test/")
+                                 for r in found.values()):
+                a.signal(signal.SIGSTOP)
+                held = [r.id for r in rows(c, ids).values() if r.status == "solving"
+                        and (r.lease_owner or "").startswith("wa@test/")]
+                if held:
+                    a.signal(signal.SIGKILL)
+                    killed_holding = held[0]
+                else:
+                    a.signal(signal.SIGCONT)
             time.sleep(0.01)
         assert killed_holding is not None, "worker A never held a job"
         assert a.proc.wait(timeout=10) == -signal.SIGKILL
@@ -240,7 +245,7 @@ def test_a_solve_longer_than_the_consumer_timeout_finishes_once(tmp_path: Path) 
         w = f.start_worker("wa@test")
         w.wait_ready()
         with TestClient(create_app(f.settings())) as c:
-            long_id = submit(c, long_problem(), 20.0)
+            long_id = submit(c, long_problem(), 40.0)
             wait_held(c, long_id)
             short_id = submit(c, small(2), 1.0)
             found = wait_all(c, [long_id, short_id], timeout=60)
