@@ -48,6 +48,7 @@ from kombu import Exchange, Queue
 
 from api.db import Database
 from api.jobs.process import JobRun, WorkerConfig, solve_sync
+from api.logs import job_id_var
 from api.settings import Settings
 
 log = logging.getLogger("portsync.api.jobs")
@@ -127,7 +128,7 @@ class Publisher:
             return True
         except Exception as exc:
             log.warning("job %s: could not publish to the broker (%s: %s); the reconciler will publish "
-                        "it again", job_id, type(exc).__name__, exc)
+                        "it again", job_id, type(exc).__name__, exc, extra={"job_id": job_id})
             return False
 
 
@@ -148,7 +149,8 @@ class Reconciler:
         """One pass: (jobs whose lease ran out, queued again; unclaimed jobs published again)."""
         expired = self.db.expire_leases(self.settings.max_crashes)
         for job_id in expired:
-            log.warning("job %s: its worker's lease ran out; queued again for another worker", job_id)
+            log.warning("job %s: its worker's lease ran out; queued again for another worker", job_id,
+                        extra={"job_id": job_id})
             self.publish(job_id)
         # Only as many as the broker's queue lacks: with a long queue every job waits longer than
         # republish_after_s, and its message is still there (a duplicate would change nothing but
@@ -158,7 +160,8 @@ class Reconciler:
         missing = queued - (depth or 0)
         stale = self.db.unclaimed(self.settings.republish_after_s, limit=missing) if missing > 0 else []
         for job_id in stale:
-            log.info("job %s: unclaimed since its message went out; published again", job_id)
+            log.info("job %s: unclaimed since its message went out; published again", job_id,
+                     extra={"job_id": job_id})
             self.publish(job_id)
         return len(expired), len(stale)
 
@@ -312,15 +315,19 @@ def lease_owner(hostname: str | None) -> str:
 @celery_app.task(name=SOLVE_JOB, bind=True, ignore_result=True)
 def solve_job(task: Any, job_id: str) -> str:
     """Claim the job for a new attempt, then solve it as the embedded runner does (JobRun)."""
-    state = worker_state()
-    owner = lease_owner(getattr(task.request, "hostname", None))
-    attempt = state.db.claim_job(job_id, owner, state.settings.lease_s)
-    if attempt is None:
-        log.info("job %s: not queued any more (finished, stopped or held); message dropped", job_id)
-        return "not queued"
-    log.info("job %s: attempt %s claimed by %s", job_id, attempt, owner)
-    JobRun(state.cfg, state.db, job_id, attempt).run()
-    return "ran"
+    token = job_id_var.set(job_id)  # this task's log lines name the job (api.logs)
+    try:
+        state = worker_state()
+        owner = lease_owner(getattr(task.request, "hostname", None))
+        attempt = state.db.claim_job(job_id, owner, state.settings.lease_s)
+        if attempt is None:
+            log.info("job %s: not queued any more (finished, stopped or held); message dropped", job_id)
+            return "not queued"
+        log.info("job %s: attempt %s claimed by %s", job_id, attempt, owner)
+        JobRun(state.cfg, state.db, job_id, attempt).run()
+        return "ran"
+    finally:
+        job_id_var.reset(token)
 
 
 @celery_app.task(name=SOLVE_NOW, ignore_result=False)
