@@ -80,7 +80,12 @@ def configure(app: Celery, settings: Settings) -> Celery:
         task_acks_late=False,  # acknowledged as a worker process takes it: see the module docstring
         task_ignore_result=True,
         task_default_delivery_mode="persistent",
-        broker_transport_options={"confirm_publish": True},
+        # publisher confirms: a publish returns once the broker has the message; a broker that is
+        # away fails a publish within a second (not kombu's default of 2 + 4 s of retries): the
+        # job is stored, and the reconciler publishes it again
+        broker_transport_options={"confirm_publish": True, "max_retries": 1, "interval_start": 0,
+                                  "interval_step": 0.2, "interval_max": 0.5},
+        broker_connection_timeout=2.0,
         broker_connection_retry_on_startup=True,
         # A message prefetched while every process solves waits unacknowledged: past the consumer
         # timeout the broker closes the channel (406) and requeues it. Reconnect rather than shut

@@ -302,3 +302,21 @@ def test_a_lost_message_is_published_again(fleet: Fleet, caplog: pytest.LogCaptu
         assert all(r.status == "done" and r.attempt == 1 for r in found.values())
         said = w.text() + "\n".join(r.getMessage() for r in caplog.records)
         assert f"job {lost}: unclaimed since its message went out; published again" in said
+
+
+def test_synchronous_solves_and_readiness_on_the_fleet(fleet: Fleet) -> None:
+    """POST /v1/solve is solved by a worker and answered as on the embedded runner; /readyz names
+    the broker; the API itself runs no solver process."""
+    with TestClient(create_app(fleet.settings())) as c:
+        ready = c.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["broker"] == "ok"
+        assert ready.json()["solver_processes"] == 0
+        w = fleet.start_worker("wa@test")
+        w.wait_ready()
+        problem = small(5)
+        r = c.post("/v1/solve?time_limit_s=1", json=problem)
+        assert r.status_code == 200, r.text
+        assert r.headers["x-time-limit-s"] == "1"
+        plan = Plan.model_validate(r.json())
+        assert plan.calls and check(load_problem(json.dumps(problem)), plan).ok
+        assert "portsync.solve_now" in w.text()

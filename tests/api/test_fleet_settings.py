@@ -43,3 +43,34 @@ def test_the_commands_name_the_bad_variable_and_exit_2(command: list[str], env: 
                        text=True, timeout=60)
     assert r.returncode == 2 and says in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_with_the_broker_away_a_job_is_still_accepted_and_readyz_says_so(
+        pg_schema: tuple[str, str], free_tcp_port: int) -> None:
+    """The job row is the record: a submit whose publish fails answers 202 all the same (the
+    reconciler publishes it once the broker is back); /readyz is 503 naming the broker."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.api.conftest import tiny_problem
+
+    url, schema = pg_schema
+    settings = Settings(database_url=url, database_schema=schema,
+                        broker_url=f"amqp://guest:guest@127.0.0.1:{free_tcp_port}//")
+    with TestClient(create_app(settings)) as c:
+        r = c.post("/v1/schedules", json=tiny_problem())
+        assert r.status_code == 202, r.text
+        assert c.get(r.headers["location"]).json()["status"] == "queued"
+        ready = c.get("/readyz")
+        assert ready.status_code == 503 and "broker" in ready.json()["detail"]
+
+
+@pytest.fixture
+def free_tcp_port() -> int:
+    """A loopback port nothing listens on."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
