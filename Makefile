@@ -1,10 +1,10 @@
-# portsync: make demo | make live-demo | make test | make lint | make serve | make bench
+# portsync: make demo | make live-demo | make test | make test-fleet | make lint | make serve | make bench
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo live-demo test lint serve bench clean
+.PHONY: setup demo live-demo test test-fleet lint serve bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ live-demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest -q
+
+# The job API's tests again, on a worker fleet (RabbitMQ + PostgreSQL of this machine; skipped without)
+test-fleet: $(STAMP)
+	PORTSYNC_TEST_BACKEND=fleet $(BIN)/pytest -q tests/api/test_runner.py tests/api/test_workers.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check optimizer api tests tools

@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
@@ -22,8 +22,12 @@ from api.live.jit_gateway import LiveGateway
 from api.live.replanner import Replanner
 from api.live.store import LiveStore
 from api.live.webhooks import Deliverer, WebhookService
-from api.routes import check, health, live_plans, schedules, solve, webhooks
+from api.logs import setup_logging
+from api.routes import check, health, live_plans, schedules, solve, webhooks, workers
 from api.settings import Settings
+
+if TYPE_CHECKING:
+    from api.jobs.fleet import FleetRunner
 
 log = logging.getLogger("portsync.api")
 
@@ -43,12 +47,17 @@ Errors are `application/problem+json` (RFC 9457) with the failing fields.
 
 
 def _logging(settings: Settings) -> None:
-    logger = logging.getLogger("portsync")
-    if not logger.handlers and not logging.getLogger().handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logger.addHandler(handler)
-    logger.setLevel(settings.log_level.upper())
+    setup_logging(settings.log_level, settings.log_format)
+
+
+def _hide(url: str | None) -> str:
+    """A URL without its password, for the log."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url or "").render_as_string(hide_password=True)
+    except Exception:
+        return "(unparsable URL)"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -59,7 +68,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _logging(settings)
     db = Database(settings.database_url, settings.database_schema, settings.sqlite_busy_timeout_s)
     db.migrate()
-    runner = Runner(settings, db)
+    runner: Runner | FleetRunner
+    if settings.fleet:  # jobs go to `portsync worker` processes through the broker (api.jobs.fleet)
+        from api.jobs.fleet import FleetRunner
+
+        runner = FleetRunner(settings, db)
+    else:
+        runner = Runner(settings, db)
     hooks = WebhookService(db, settings)
     deliverer = Deliverer(hooks)
     live_store = LiveStore(db)
@@ -74,8 +89,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(runner.start)
         await run_in_threadpool(deliverer.start)
         await run_in_threadpool(replanner.start)
-        log.info("portsync API ready: %d solver process(es), database %s", settings.workers,
-                 db.engine.url.render_as_string(hide_password=True))
+        if settings.fleet:
+            log.info("portsync API ready: jobs solved by the fleet (broker %s), database %s",
+                     _hide(settings.broker_url), db.engine.url.render_as_string(hide_password=True))
+        else:
+            log.info("portsync API ready: %d solver process(es), database %s", settings.workers,
+                     db.engine.url.render_as_string(hide_password=True))
         try:
             yield
         finally:
@@ -105,9 +124,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(live_plans.router)
     app.include_router(webhooks.router)
     app.include_router(health.router)
+    app.include_router(workers.router)
     # DCSA JIT 2.0 under /v2: carriers' timestamps become the live plans' events (api/jit/README.md)
     include_jit(app, db, lambda: LiveGateway(live_store, replanner.wake))
-    routers = (schedules, solve, check, live_plans, webhooks, health)
+    routers = (schedules, solve, check, live_plans, webhooks, health, workers)
     app.state.route_table = errors.route_table(
         [*app.router.routes, *(r for m in routers for r in m.router.routes)])
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

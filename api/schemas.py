@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -168,5 +168,29 @@ class Health(BaseModel):
 class Ready(BaseModel):
     status: str
     database: str
-    solver_processes: int
+    broker: str | None = Field(default=None, description="With a worker fleet: ok when the broker answers.")
+    solver_processes: int = Field(description="This process's job solver processes (0 on a fleet).")
     jobs: dict[str, int] = Field(default_factory=dict, description="Jobs per status.")
+
+
+class HeldJob(BaseModel):
+    job_id: str
+    attempt: int
+    process: str = Field(description="The worker process holding the job's lease: node/pid.")
+    lease_expires_at: datetime | None
+
+
+class WorkerView(BaseModel):
+    name: str = Field(description="The worker's node name (portsync worker --name), or 'embedded'.")
+    processes: int | None = Field(description="Its solver processes (null: it did not answer in time).")
+    answering: bool = Field(description="It answered the broadcast (a worker holding leases that does not "
+                            "answer may be gone: its leases run out and its jobs go to another).")
+    holding: int = Field(description="Jobs it holds (every client's).")
+    jobs: list[HeldJob] = Field(description="Of those, your jobs.")
+
+
+class WorkerList(BaseModel):
+    backend: Literal["embedded", "fleet"]
+    queue_depth: dict[str, int | None] = Field(
+        description="Messages waiting per broker queue (fleet), or jobs queued (embedded: 'jobs').")
+    workers: list[WorkerView]

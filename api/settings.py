@@ -6,9 +6,9 @@ Every limit a client can hit lives here so an operator can change it without cod
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from api.db.engine import DEFAULT_SQLITE_BUSY_TIMEOUT_S
@@ -93,6 +93,51 @@ class Settings(BaseSettings):
         "other processes' events); a local enqueue wakes it at once."
     )
     log_level: str = "info"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text, or json: one JSON object a line, with the job or live plan id."
+    )
+    # -- a worker fleet (api.jobs.fleet): Celery on RabbitMQ, PostgreSQL as the store ------------
+    broker_url: str | None = Field(
+        default=None, description="amqp://user:password@host:5672/vhost: solve jobs on a fleet of "
+        "`portsync worker` processes; unset, the API solves them in its own solver processes.",
+    )
+    lease_s: float = Field(
+        default=30.0, ge=2, le=3600, description="Fleet: a worker's claim on a job runs out this long after "
+        "its last heartbeat (one a second); then the job is queued again for another worker.",
+    )
+    reconcile_interval_s: float = Field(
+        default=5.0, gt=0, le=600,
+        description="Fleet: how often expired leases and unclaimed jobs are looked for.",
+    )
+    republish_after_s: float = Field(
+        default=120.0, gt=0, description="Fleet: a job queued this long since its message was published, "
+        "and not claimed, is published again (its message may be lost; a duplicate changes nothing).",
+    )
+    worker_concurrency: int = Field(
+        default_factory=_cores, ge=1, le=256, description="Fleet: solver processes of one `portsync worker`.",
+    )
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker(cls, v: str | None) -> str | None:
+        v = v.strip() if v is not None else None
+        if not v:
+            return None
+        if not v.startswith(("amqp://", "amqps://", "pyamqp://")):
+            raise ValueError("PORTSYNC_BROKER_URL must be an AMQP URL (amqp://user:password@host:5672/vhost)")
+        return v
+
+    @model_validator(mode="after")
+    def _fleet_store(self) -> Settings:
+        if self.broker_url is not None and not self.database_url.startswith("postgresql"):
+            raise ValueError("PORTSYNC_BROKER_URL needs a PostgreSQL PORTSYNC_DATABASE_URL "
+                             "(postgresql+psycopg://...): the workers and the API share the store")
+        return self
+
+    @property
+    def fleet(self) -> bool:
+        """Jobs are solved by `portsync worker` processes through the broker."""
+        return self.broker_url is not None
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -104,3 +149,20 @@ class Settings(BaseSettings):
     @property
     def open(self) -> bool:
         return not self.api_keys
+
+
+def settings_or_exit(program: str) -> Settings:
+    """The settings from the environment, or each bad PORTSYNC_* variable named on stderr and exit
+    code 2 (a start-up script sees what to fix, not a traceback)."""
+    import sys
+
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for e in exc.errors():
+            loc = ".".join(str(x) for x in e["loc"])
+            name = f"PORTSYNC_{loc.upper()}" if loc else "settings"
+            print(f"{program}: {name}: {e['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        raise SystemExit(2) from None

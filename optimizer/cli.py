@@ -473,5 +473,17 @@ def replay(
 bench_app.command("planted")(planted_command)
 app.add_typer(bench_app, name="bench", help="Benchmarks: standard BAP instances and Caspian scale.")
 
+
+def _register_worker() -> None:
+    """`portsync worker`: a worker of the service's fleet; it lives with the service (api.jobs.worker),
+    which imports its engine (Celery) only when the command runs."""
+    from api.jobs.worker import worker_command
+
+    app.command("worker", help="Start a worker of the fleet: solve the API's jobs taken from the broker "
+                "(PORTSYNC_BROKER_URL, PORTSYNC_DATABASE_URL; README, 'A worker fleet').")(worker_command)
+
+
+_register_worker()
+
 if __name__ == "__main__":  # pragma: no cover
     app()

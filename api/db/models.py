@@ -90,6 +90,7 @@ class JobRow(Base):
         UniqueConstraint("owner", "idempotency_key", name="uq_jobs_owner_idempotency_key"),
         Index("ix_jobs_owner_seq", "owner", "seq"),
         Index("ix_jobs_status_seq", "status", "seq"),
+        Index("ix_jobs_status_lease", "status", "lease_expires_at"),
     )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -122,6 +123,11 @@ class JobRow(Base):
     solver_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
     plan: Mapped[str | None] = mapped_column(Text, nullable=True)
     plan_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # On a worker fleet (api.jobs.fleet): the worker process holding the job, until when (its
+    # heartbeat extends the lease), and when the job's message last went to the broker.
+    lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class ImprovementRow(Base):

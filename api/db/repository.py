@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -268,14 +269,20 @@ class Database:
             body = s.execute(select(ProblemRow.body).where(ProblemRow.id == job.problem_id)).scalar_one()
             return job, body
 
-    def heartbeat(self, job_id: str, attempt: int, spent_s: float) -> tuple[bool, bool]:
-        """Beat; returns (still this attempt's job, stop requested)."""
+    def heartbeat(self, job_id: str, attempt: int, spent_s: float,
+                  lease_s: float | None = None) -> tuple[bool, bool]:
+        """Beat (and, on a fleet, extend the attempt's lease by `lease_s` from now); returns
+        (still this attempt's job, stop requested)."""
+        now = utcnow()
+        values: dict[str, Any] = dict(heartbeat_at=now, spent_s=spent_s)
+        if lease_s is not None:
+            values["lease_expires_at"] = now + timedelta(seconds=lease_s)
         with self.session() as s:
             res = s.execute(
                 update(JobRow)
                 .where(JobRow.id == job_id, JobRow.attempt == attempt,
                        JobRow.status == JobStatus.SOLVING.value)
-                .values(heartbeat_at=utcnow(), spent_s=spent_s)
+                .values(**values)
             )
             if getattr(res, "rowcount", 0) != 1:
                 return False, True
@@ -350,3 +357,111 @@ class Database:
                 .values(**values)
             )
             return getattr(res, "rowcount", 0) == 1
+
+    # -- a worker fleet (api.jobs.fleet): leases and the reconciler ---------------------------
+
+    def claim_job(self, job_id: str, owner: str, lease_s: float) -> int | None:
+        """Claim this queued job for a new attempt held by `owner` until its lease runs out
+        (`lease_s` from now, extended by each heartbeat); the attempt, or None when the job is not
+        queued (finished, stopped, or already held: a duplicate or late message changes nothing)."""
+        now = utcnow()
+        with self.session() as s:
+            attempt = s.execute(
+                select(JobRow.attempt).where(JobRow.id == job_id, JobRow.status == JobStatus.QUEUED.value)
+            ).scalar_one_or_none()
+            if attempt is None:
+                return None
+            res = s.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.status == JobStatus.QUEUED.value,
+                       JobRow.attempt == attempt)
+                .values(status=JobStatus.SOLVING.value, attempt=attempt + 1,
+                        started_at=func.coalesce(JobRow.started_at, now), attempt_started_at=now,
+                        heartbeat_at=now, lease_owner=owner,
+                        lease_expires_at=now + timedelta(seconds=lease_s))
+            )
+            return attempt + 1 if getattr(res, "rowcount", 0) == 1 else None
+
+    def expire_leases(self, max_crashes: int, now: datetime | None = None) -> list[str]:
+        """Jobs whose lease ran out (their worker died, hung or lost the database) are queued
+        again with a new attempt, so that every later write of the old holder is refused; each
+        counts as a crash (failed after `max_crashes`), a stop requested ends it stopped. Returns
+        the ids queued again (to be published)."""
+        now = now or utcnow()
+        queued: list[str] = []
+        with self.session() as s:
+            rows = s.execute(
+                select(JobRow.id, JobRow.attempt, JobRow.crashes, JobRow.stop_requested)
+                .where(JobRow.status == JobStatus.SOLVING.value, JobRow.lease_expires_at < now)
+            ).all()
+        for row in rows:
+            crashes = row.crashes + 1
+            values: dict[str, Any] = dict(attempt=row.attempt + 1, crashes=crashes, lease_owner=None,
+                                          lease_expires_at=None)
+            if crashes >= max_crashes:
+                values.update(status=JobStatus.FAILED.value, finished_at=now,
+                              error=f"the worker holding this job was lost {crashes} times")
+            elif row.stop_requested:
+                values.update(status=JobStatus.STOPPED.value, finished_at=now)
+            else:
+                values.update(status=JobStatus.QUEUED.value, published_at=now)
+            with self.session() as s:
+                res = s.execute(
+                    update(JobRow)
+                    .where(JobRow.id == row.id, JobRow.attempt == row.attempt,
+                           JobRow.status == JobStatus.SOLVING.value, JobRow.lease_expires_at < now)
+                    .values(**values)
+                )
+                if getattr(res, "rowcount", 0) == 1 and values["status"] == JobStatus.QUEUED.value:
+                    queued.append(row.id)
+        return queued
+
+    def release_job(self, job_id: str, attempt: int) -> bool:
+        """A worker shutting down hands its attempt back: queued again with a new attempt (a
+        restart, not a crash), or stopped when a stop was requested. True when it was queued."""
+        now = utcnow()
+        with self.session() as s:
+            stop = s.execute(
+                select(JobRow.stop_requested).where(JobRow.id == job_id, JobRow.attempt == attempt,
+                                                    JobRow.status == JobStatus.SOLVING.value)
+            ).scalar_one_or_none()
+            if stop is None:
+                return False
+            values: dict[str, Any] = dict(attempt=attempt + 1, restarts=JobRow.restarts + 1,
+                                          lease_owner=None, lease_expires_at=None)
+            if stop:
+                values.update(status=JobStatus.STOPPED.value, finished_at=now)
+            else:
+                values.update(status=JobStatus.QUEUED.value, published_at=now)
+            res = s.execute(
+                update(JobRow).where(JobRow.id == job_id, JobRow.attempt == attempt,
+                                     JobRow.status == JobStatus.SOLVING.value).values(**values))
+            return getattr(res, "rowcount", 0) == 1 and not stop
+
+    def unclaimed(self, older_than_s: float, limit: int = 1000) -> list[str]:
+        """Queued jobs whose message went out more than `older_than_s` ago (or, never marked,
+        whose job was created that long ago) and that no worker has claimed: the message may be
+        lost. Marked as published now; returns their ids, oldest first (to be published again)."""
+        now = utcnow()
+        cutoff = now - timedelta(seconds=older_than_s)
+        last = func.coalesce(JobRow.published_at, JobRow.created_at)
+        with self.session() as s:
+            ids = list(s.execute(
+                select(JobRow.id).where(JobRow.status == JobStatus.QUEUED.value, last < cutoff)
+                .order_by(JobRow.seq).limit(limit)
+            ).scalars())
+            if ids:
+                s.execute(update(JobRow).where(JobRow.id.in_(ids), JobRow.status == JobStatus.QUEUED.value)
+                          .values(published_at=now))
+        return ids
+
+    def holders(self) -> list[tuple[str, str, int, datetime | None, str]]:
+        """Solving jobs on a fleet: (lease owner, job id, attempt, lease expiry, job owner), by
+        lease owner."""
+        with self.session() as s:
+            rows = s.execute(
+                select(JobRow.lease_owner, JobRow.id, JobRow.attempt, JobRow.lease_expires_at, JobRow.owner)
+                .where(JobRow.status == JobStatus.SOLVING.value, JobRow.lease_owner.is_not(None))
+                .order_by(JobRow.lease_owner, JobRow.seq)
+            ).all()
+        return [(str(r[0]), str(r[1]), int(r[2]), r[3], str(r[4])) for r in rows]

@@ -22,6 +22,7 @@ plan is replaced only by a better one.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import math
 import os
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING
 
 from api.db import Database, JobRow, JobStatus
 from api.db.engine import DEFAULT_SQLITE_BUSY_TIMEOUT_S
+from api.logs import job_id_var
 
 if TYPE_CHECKING:
     from optimizer.domain import Problem
@@ -59,6 +61,8 @@ class WorkerConfig:
     log_level: str = "info"
     nice: int = 10
     sqlite_busy_timeout_s: float = DEFAULT_SQLITE_BUSY_TIMEOUT_S
+    #: On a worker fleet: each heartbeat extends the attempt's lease this far (None: no lease).
+    lease_s: float | None = None
 
 
 # -- the messages between the API process and a solver process ----------------------------------
@@ -204,12 +208,14 @@ class JobRun:
     def run(self) -> None:
         from optimizer.solver import solve
 
+        job_id_var.set(self.job_id)  # every log line of this solve names the job (api.logs)
         loaded = self.load()
         if loaded is None:
             return
         problem, options, weights = loaded
         initial_plan, options = self.resume_from_best(options)
-        watcher = threading.Thread(target=self.monitor, args=(problem, weights),
+        watcher = threading.Thread(target=contextvars.copy_context().run,
+                                   args=(self.monitor, problem, weights),
                                    name=f"job-{self.job_id[:8]}", daemon=True)
         watcher.start()
         try:
@@ -318,7 +324,7 @@ class JobRun:
         """Read (with `beat`, also beat) the job's row: stop the search when a client asked, or
         when the job is no longer this attempt's."""
         if beat:
-            ours, stop_req = self.db.heartbeat(self.job_id, self.attempt, self.spent())
+            ours, stop_req = self.db.heartbeat(self.job_id, self.attempt, self.spent(), self.cfg.lease_s)
         else:
             row = self.db.get_job_summary(self.job_id)
             ours = row is not None and row.attempt == self.attempt and row.status == JobStatus.SOLVING.value
@@ -330,6 +336,10 @@ class JobRun:
             self.stop.set()
 
     def _lose(self) -> None:
+        if not self.lost:
+            log.warning("job %s attempt %s: the job is no longer this attempt's (another attempt holds "
+                        "it, or it has ended); its writes are refused and the solve stops",
+                        self.job_id, self.attempt)
         self.lost = True
         self.stop.set()
 

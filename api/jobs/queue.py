@@ -23,6 +23,13 @@ implement the same four methods with the same guarantees:
   unacknowledged messages are redelivered by the broker; rows whose message is lost are
   published again). Returns how many.
 
+The fleet (api.jobs.fleet, Celery on RabbitMQ) keeps this contract with the worker pulling rather
+than the runner claiming: `submit` publishes after the commit (`Publisher`); the worker's task
+claims with `Database.claim_job` (queued -> solving, attempt + 1, a lease), the message being
+acknowledged as a worker process takes it (see api.jobs.fleet for why not late); `requeue` is
+`Database.release_job` at a warm shutdown and `Database.expire_leases` for a worker that died or
+hung; `recover` is the reconciler, which runs all the time, not only at start.
+
 Stopping a job is not the queue's business: the stop flag is in the job's row and the solving
 process polls it, wherever it runs.
 """

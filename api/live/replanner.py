@@ -23,6 +23,7 @@ from api.jobs.process import init_solver_process
 from api.live.jit_gateway import call_refs, requested_arrivals
 from api.live.store import EVENT_LIST, LiveStore
 from api.live.webhooks import WebhookService
+from api.logs import live_plan_id_var
 from optimizer.live.replan import ReplanSettings, Version, first_version, replan
 from optimizer.live.state import LiveState
 
@@ -121,10 +122,12 @@ class Replanner:
                     time.sleep(0.5)
 
     def run(self, plan_id: str) -> None:
+        token = live_plan_id_var.set(plan_id)  # every log line of this replan names the plan (api.logs)
         try:
             self._run(plan_id)
         finally:
             self.store.done(plan_id)
+            live_plan_id_var.reset(token)
 
     def _run(self, plan_id: str) -> None:
         row, last_json, waiting = self.store.load(plan_id)

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 from pydantic import BaseModel
@@ -18,6 +19,9 @@ from api.settings import Settings
 from optimizer.domain import MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_REASON_CHARS, Problem
 from optimizer.params import SolveOptions
 from optimizer.validation import InvalidProblem, Issue, validate_problem
+
+if TYPE_CHECKING:
+    from api.jobs.fleet import FleetRunner
 
 #: CP-SAT parameters a client may not set through options.cp_sat: the server decides them.
 RESERVED_CP_SAT = frozenset({
@@ -35,8 +39,9 @@ def db_of(request: Request) -> Database:
     return d
 
 
-def runner_of(request: Request) -> Runner:
-    r: Runner = request.app.state.runner
+def runner_of(request: Request) -> Runner | FleetRunner:
+    """The embedded runner (solver processes in this process) or, with a broker, the fleet's."""
+    r: Runner | FleetRunner = request.app.state.runner
     return r
 
 

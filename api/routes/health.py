@@ -16,7 +16,8 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", response_model=Ready, responses=responses(503), summary="Database and solvers are up")
+@router.get("/readyz", response_model=Ready, responses=responses(503),
+            summary="Database and solvers (or broker) are up")
 def readyz(request: Request) -> Ready:
     db = db_of(request)
     try:
@@ -25,6 +26,11 @@ def readyz(request: Request) -> Ready:
     except Exception as exc:
         raise APIError(503, f"database unreachable: {type(exc).__name__}") from exc
     runner = runner_of(request)
+    if runner.settings.fleet:
+        # the fleet: the broker must take messages; the workers are elsewhere (GET /v1/workers)
+        if not runner.ready():
+            raise APIError(503, "the broker is unreachable", headers={"Retry-After": "1"})
+        return Ready(status="ready", database="ok", broker="ok", solver_processes=0, jobs=counts)
     if not runner.alive():
         raise APIError(503, "the job runner is not running")
     if not runner.ready():

@@ -89,10 +89,33 @@ def wait_ready(c: Any, timeout: float = 60.0) -> None:
     raise AssertionError("the server did not become ready")
 
 
+#: `fleet` runs the tests that use `live` against a worker fleet (two `portsync worker` processes on
+#: the machine's RabbitMQ and PostgreSQL) instead of the embedded runner: the same API, the same answers.
+BACKEND = os.environ.get("PORTSYNC_TEST_BACKEND", "embedded")
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """The app with its runner (two solver processes), shared by a module's tests."""
-    settings = make_settings(tmp_path_factory.mktemp("live"), workers=2, api_keys=["key-a", "key-b"])
+    """The app with its runner (two solver processes, or two fleet workers with
+    PORTSYNC_TEST_BACKEND=fleet), shared by a module's tests."""
+    tmp = tmp_path_factory.mktemp("live")
+    if BACKEND == "fleet":
+        from tests.api.fleet_support import BROKER, base_of, broker_unreachable, fleet_on
+
+        why = broker_unreachable(BROKER)
+        if why:
+            pytest.skip(why)
+        with fleet_on(base_of(BROKER), tmp) as fleet:
+            workers = [fleet.start_worker(f"w{i}@live", poll_interval_s=0.1) for i in range(2)]
+            for w in workers:
+                w.wait_ready()
+            settings = fleet.settings(api_keys=["key-a", "key-b"], poll_interval_s=0.1,
+                                      sync_time_limit_cap_s=2.0)
+            with TestClient(create_app(settings)) as c:
+                wait_ready(c)
+                yield c
+        return
+    settings = make_settings(tmp, workers=2, api_keys=["key-a", "key-b"])
     with TestClient(create_app(settings)) as c:
         wait_ready(c)
         yield c
