@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.db import Database
@@ -20,7 +21,7 @@ from api.limits import BodyLimitMiddleware
 from api.live import LiveStore
 from api.live_jit import LiveGateway
 from api.replanner import Replanner
-from api.routes import check, health, live_plans, schedules, solve, webhooks
+from api.routes import board, check, docs, health, live_plans, schedules, solve, webhooks
 from api.runner import Runner
 from api.settings import Settings
 from api.webhooks import Deliverer, WebhookService
@@ -89,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc from the bundled assets (api.routes.docs)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = db
@@ -105,9 +108,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(live_plans.router)
     app.include_router(webhooks.router)
     app.include_router(health.router)
+    app.include_router(board.router)
+    app.include_router(docs.router)
+    app.mount("/static", StaticFiles(directory=board.STATIC), name="static")
     # DCSA JIT 2.0 under /v2: carriers' timestamps become the live plans' events (api/jit/README.md)
     include_jit(app, db, lambda: LiveGateway(live_store, replanner.wake))
-    routers = (schedules, solve, check, live_plans, webhooks, health)
+    routers = (schedules, solve, check, live_plans, webhooks, health, board, docs)
     app.state.route_table = errors.route_table(
         [*app.router.routes, *(r for m in routers for r in m.router.routes)])
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -20,6 +20,7 @@ from api.routes.common import (
     db_of,
     effective_options,
     job_path,
+    job_with_plan,
     request_hash,
     runner_of,
     settings_of,
@@ -229,20 +230,8 @@ def gantt(request: Request, job_id: JobId, owner: Owner) -> HTMLResponse:
     """One row per berth, grouped by port. While the job is solving the page reloads itself every
     5 seconds to show the latest best plan."""
     from optimizer.gantt import gantt_html
-    from optimizer.loading import load_problem
-    from optimizer.plan import Plan
 
-    db = db_of(request)
-    row = db.get_job(job_id, owner)
-    if row is None:
-        raise not_found("job", job_id)
-    if row.plan is None:
-        raise APIError(409, f"job {job_id} has no plan yet (status {row.status}); try again shortly",
-                       title="No plan yet")
-    body = db.problem_body(row.problem_id)
-    assert body is not None
-    problem = load_problem(body)
-    plan = Plan.model_validate_json(row.plan)
+    row, problem, plan = job_with_plan(request, job_id, owner)
     title = f"Berth plan · {problem.name} · job {row.status}"
     page = gantt_html(problem, plan, title)
     if row.status in (JobStatus.SOLVING.value, JobStatus.QUEUED.value):

@@ -1,0 +1,40 @@
+"""Plans for the board's tests without solving: a Caspian-like month of 2,000 calls planned first
+come, first served (a real plan of the optimizer's, in a second or two), stored as a finished job
+straight into a server's database."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from api.db import Database, JobStatus
+from optimizer.baseline import fcfs
+from optimizer.domain import Problem
+from optimizer.generator import generate
+from optimizer.params import SolveOptions
+from optimizer.plan import Plan, PlanSource, SolverFacts, SolveStatus
+from optimizer.report import build_plan
+
+
+@lru_cache(maxsize=4)
+def fcfs_month(calls: int = 2000, days: int = 30, seed: int = 1) -> tuple[Problem, Plan]:
+    """A generated month and its FCFS plan with KPIs, waits and reasons (FCFS against itself)."""
+    problem = generate(calls, days, seed)
+    assignments = fcfs(problem)
+    facts = SolverFacts(status=SolveStatus.FEASIBLE, source=PlanSource.FCFS, solutions=1)
+    return problem, build_plan(problem, assignments, baseline=assignments, solver=facts)
+
+
+def seed_job(database_url: str, problem: Problem, plan: Plan, owner: str = "") -> str:
+    """Store `problem` as a job that is done with `plan`: the id of the job."""
+    db = Database(database_url)
+    db.migrate()
+    try:
+        new = db.create_job(owner=owner, problem_json=problem.model_dump_json(), problem_name=problem.name,
+                            calls=len(problem.calls), options_json=SolveOptions().model_dump_json(),
+                            request_hash=f"seeded-{problem.name}-{len(problem.calls)}", idempotency_key=None)
+        claimed = db.claim_next()
+        assert claimed is not None and claimed[0] == new.id, "the seeded job was not the next in the queue"
+        assert db.record_plan(new.id, claimed[1], plan, final_status=JobStatus.DONE)
+        return new.id
+    finally:
+        db.dispose()
