@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(runner.start)
         await run_in_threadpool(deliverer.start)
         await run_in_threadpool(replanner.start)
+        await run_in_threadpool(board.warm)
         log.info("portsync API ready: %d solver process(es), database %s", settings.workers,
                  db.engine.url.render_as_string(hide_password=True))
         try:

@@ -15,13 +15,18 @@ from optimizer.plan import Plan, PlanSource, SolverFacts, SolveStatus
 from optimizer.report import build_plan
 
 
-@lru_cache(maxsize=4)
-def fcfs_month(calls: int = 2000, days: int = 30, seed: int = 1) -> tuple[Problem, Plan]:
-    """A generated month and its FCFS plan with KPIs, waits and reasons (FCFS against itself)."""
-    problem = generate(calls, days, seed)
+def fcfs_plan(problem: Problem) -> Plan:
+    """The problem's FCFS plan with KPIs, waits and their reasons (compared with itself)."""
     assignments = fcfs(problem)
     facts = SolverFacts(status=SolveStatus.FEASIBLE, source=PlanSource.FCFS, solutions=1)
-    return problem, build_plan(problem, assignments, baseline=assignments, solver=facts)
+    return build_plan(problem, assignments, baseline=assignments, solver=facts)
+
+
+@lru_cache(maxsize=4)
+def fcfs_month(calls: int = 2000, days: int = 30, seed: int = 1) -> tuple[Problem, Plan]:
+    """A generated month (or any size) and its FCFS plan."""
+    problem = generate(calls, days, seed)
+    return problem, fcfs_plan(problem)
 
 
 def seed_job(database_url: str, problem: Problem, plan: Plan, owner: str = "") -> str:

@@ -437,7 +437,7 @@
   }
   function itemTemplate(item) {
     if (!item.label) return "";
-    return el("span", {}, el("span", {class: "code", text: item.code}), item.label);
+    return el("span", {"data-call": item.id}, el("span", {class: "code", text: item.code}), item.label);
   }
   function firstWindow(d) {
     // A week opens whole; a longer plan on its first two days, a live plan around its now
@@ -704,7 +704,7 @@
     e.preventDefault();
     const kind = $("#ev-type").value, out = $("#ev-result");
     const id = `board-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-    const utc = (v) => (v ? `${v}:00Z`.replace(/:00:00Z$/, ":00Z") : null);
+    const utc = (v) => (v ? `${v.slice(0, 16)}:00Z` : null);
     let body;
     if (kind === "eta") body = {event_id: id, type: "eta", source: "berth board", call_id: $("#ev-call").value.trim(), eta: utc($("#ev-eta").value)};
     else body = {event_id: id, type: "closure", source: "berth board", port_id: $("#ev-port").value || null, start: utc($("#ev-start").value), end: utc($("#ev-end").value), reason: $("#ev-reason").value};
@@ -790,21 +790,27 @@
   }
   window.board = {zoomTo, pan, fit, goNow, csv, png, openCall, state, setZone, windowSpan};
 
+  // The plan's data is asked for before anything else (the library is still being read)
+  const early = JOB || LIVE ? loadPlan().then((d) => { window.boardTiming.data = performance.now(); return d; }) : null;
+  if (early) early.catch(() => {});
+  async function ready() {
+    if (window.vis) return;
+    await new Promise((r) => window.addEventListener("DOMContentLoaded", r, {once: true}));
+  }
+
   async function main() {
     if (!JOB && !LIVE) return listing();
     wire();
     try {
+      const d = await early;
+      await ready();
       if (JOB) {
-        const d = await loadPlan();
-        window.boardTiming.data = performance.now();
         render(d);
         banner("");
         if (d.source.status === "solving" || d.source.status === "queued") {
           setInterval(async () => { try { const n = await loadPlan(); if (n.solver.summary !== state.data.solver.summary) render(n); } catch (e) { /* kept: next try */ } }, 5000);
         }
       } else {
-        const d = await loadPlan();
-        window.boardTiming.data = performance.now();
         state.version = d.source.version; state.latest = d.source.latest;
         render(d);
         banner("");

@@ -1,0 +1,313 @@
+"""The berth board in a real browser: Debian's chromium driven by Playwright through its executable
+path (never Playwright's own browser download), against a real server on loopback. Every request
+to another address fails the test. Render times are taken in the page (window.boardTiming: ms since
+navigation, set when the first screen is drawn); screenshots go to out/ (git-ignored)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from optimizer.loading import load_problem
+from tests.api.board_support import fcfs_month, fcfs_plan, seed_job
+from tests.api.conftest import WEEK
+from tests.api.live_server import ROOT, LiveServer
+from tests.builders import T0, at, corridor_dict
+
+pytestmark = pytest.mark.slow
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+if CHROMIUM is None:
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+OUT = ROOT / "out"
+#: The issue's limit for the first screen of the board, in the page's own clock.
+RENDER_LIMIT_MS = 2000
+LOCAL = {"127.0.0.1", "localhost", "[::1]", "::1"}
+TIMINGS: dict[str, float] = {}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, dict[str, str]]]:
+    """One server for the module, its database seeded with the week and a 2,000-call month planned
+    FCFS (stored as finished jobs), and a live plan of the corridor at version 1."""
+    tmp = tmp_path_factory.mktemp("board")
+    url = f"sqlite:///{tmp / 'portsync.db'}"
+    week = load_problem(WEEK.read_text(encoding="utf-8"))
+    ids = {"week": seed_job(url, week, fcfs_plan(week))}
+    ids["month"] = seed_job(url, *fcfs_month())
+    env = {"PORTSYNC_DATABASE_URL": url, "PORTSYNC_WORKERS": "1", "PORTSYNC_LIVE_BATCH_WINDOW_S": "0.05",
+           "PORTSYNC_LOG_LEVEL": "warning"}
+    srv = LiveServer(env, tmp / "server.log")
+    srv.start()
+    try:
+        r = httpx.post(f"{srv.url}/v1/live-plans?time_limit_s=2&replan_time_limit_s=0.5",
+                       json=corridor_dict(), timeout=30)
+        assert r.status_code == 201, r.text
+        ids["live"] = r.json()["id"]
+        deadline = time.monotonic() + 60
+        while httpx.get(f"{srv.url}/v1/live-plans/{ids['live']}", timeout=10).json()["version"] < 1:
+            assert time.monotonic() < deadline, "no version 1"
+            time.sleep(0.1)
+        yield srv, ids
+    finally:
+        srv.stop()
+        OUT.mkdir(exist_ok=True)
+        if TIMINGS:
+            (OUT / "board-timings.json").write_text(json.dumps(TIMINGS, indent=2) + "\n")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh page whose requests to anything but loopback are refused and fail the test, and
+    whose script errors fail it too."""
+    context = browser.new_context(viewport={"width": 1600, "height": 1800}, accept_downloads=True)
+    outside: list[str] = []
+    errors: list[str] = []
+
+    def guard(route: Any) -> None:
+        host = urlsplit(route.request.url).hostname or ""
+        if route.request.url.startswith(("data:", "blob:")) or host in LOCAL:
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    p = context.new_page()
+    p.on("pageerror", lambda e: errors.append(str(e)))
+    p.set_default_timeout(15000)
+    yield p
+    context.close()
+    assert outside == [], f"requests outside this machine: {outside}"
+    assert errors == [], errors
+
+
+def open_board(page: Any, url: str, name: str) -> dict[str, float]:
+    page.goto(url)
+    page.wait_for_selector("body[data-rendered='1']")
+    timing: dict[str, float] = page.evaluate("window.boardTiming")
+    TIMINGS[name] = round(timing["rendered"])
+    return timing
+
+
+def shot(page: Any, name: str) -> None:
+    OUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUT / f"board-{name}.png"))
+
+
+def board_calls(page: Any) -> list[dict[str, Any]]:
+    calls: list[dict[str, Any]] = page.evaluate("window.board.state.data.calls")
+    return calls
+
+
+def shown_calls(page: Any) -> set[str]:
+    return set(page.eval_on_selector_all("#timeline [data-call]", "els => els.map(e => e.dataset.call)"))
+
+
+def test_the_week_renders_within_2_s(server: tuple[LiveServer, dict[str, str]], page: Any) -> None:
+    srv, ids = server
+    timing = open_board(page, f"{srv.url}/board?job={ids['week']}", "week_rendered_ms")
+    page.wait_for_selector("body[data-complete='1']")
+    shot(page, "week")
+    assert timing["rendered"] <= RENDER_LIMIT_MS, timing
+    week = json.loads(WEEK.read_text(encoding="utf-8"))
+    labels = page.text_content("#timeline .vis-labelset") or ""
+    for port in week["ports"]:
+        for b in port["berths"]:
+            assert b["id"] in labels
+    assert len(board_calls(page)) == len(week["calls"])
+    assert page.inner_text("#kpis").count("FCFS") >= 1 and "status feasible" in page.inner_text("#solver")
+
+
+def test_a_2000_call_month_renders_within_2_s(server: tuple[LiveServer, dict[str, str]], page: Any) -> None:
+    srv, ids = server
+    timing = open_board(page, f"{srv.url}/board?job={ids['month']}", "month_rendered_ms")
+    shot(page, "month")
+    page.wait_for_selector("body[data-complete='1']")
+    TIMINGS["month_all_items_ms"] = round(page.evaluate("window.boardTiming.complete"))
+    assert timing["rendered"] <= RENDER_LIMIT_MS, timing
+    assert len(board_calls(page)) == 2000
+    t0 = page.evaluate("performance.now()")
+    page.click("button[data-span='720']")
+    deadline = time.monotonic() + 10
+    while len(shown_calls(page)) <= 100:
+        assert time.monotonic() < deadline, "the month did not show"
+        page.wait_for_timeout(20)
+    TIMINGS["month_zoom_to_month_ms"] = round(page.evaluate("performance.now()") - t0)
+    shot(page, "month-whole")
+
+
+def test_zoom_to_one_day_shows_every_label_of_that_day(server: tuple[LiveServer, dict[str, str]],
+                                                       page: Any) -> None:
+    srv, ids = server
+    open_board(page, f"{srv.url}/board?job={ids['week']}", "week_again_ms")
+    page.click("#fit-btn")
+    page.click("button[data-span='24']")  # the Day preset, around the middle of the week
+    page.wait_for_timeout(300)
+    start, end = page.evaluate("window.board.windowSpan()")
+    day = [c for c in board_calls(page) if c["s"] * 1000 < end and c["e"] * 1000 > start]
+    assert len(day) >= 5
+    panel = page.locator("#timeline .vis-panel.vis-center").bounding_box()
+    for c in day:
+        label = page.locator(f"#timeline [data-call='{c['id']}']")
+        assert label.count() == 1, f"no label for {c['id']}"
+        assert c["n"] in label.inner_text()
+        box = label.bounding_box()
+        assert box is not None and box["width"] > 20, c["id"]
+        assert box["x"] < panel["x"] + panel["width"] and box["x"] + box["width"] > panel["x"], c["id"]
+    shot(page, "week-day")
+
+
+def test_filter_and_search(server: tuple[LiveServer, dict[str, str]], page: Any) -> None:
+    srv, ids = server
+    open_board(page, f"{srv.url}/board?job={ids['week']}", "week_filter_ms")
+    calls = {c["id"]: c for c in board_calls(page)}
+    page.select_option("#f-port", "AZBAK")
+    page.wait_for_timeout(200)
+    shown = shown_calls(page)
+    assert shown and all(calls[i]["p"] == "AZBAK" for i in shown)
+    assert "KZAAU" not in (page.text_content("#timeline .vis-labelset") or "")
+    page.select_option("#f-port", "")
+    page.select_option("#f-cargo", "grain")
+    page.wait_for_timeout(200)
+    assert all(calls[i]["k"] == "grain" for i in shown_calls(page))
+    page.select_option("#f-cargo", "")
+    target = next(c for c in calls.values() if c.get("imo"))
+    page.fill("#search", target["imo"])
+    page.wait_for_selector("#search-results li")
+    results = page.inner_text("#search-results")
+    assert target["id"] in results
+    expected = sum(1 for c in calls.values() if c.get("imo") == target["imo"])
+    assert page.inner_text("#search-count").startswith(f"{expected} call(s)")
+    page.fill("#search", target["id"])
+    page.press("#search", "Enter")
+    page.wait_for_selector("#panel:not([hidden])")
+    assert target["id"] in page.inner_text("#panel h3")
+    assert page.locator("#timeline .vis-item.call.hit").count() == 1
+    shot(page, "week-search")
+
+
+def test_clicking_a_call_opens_why_it_waited(server: tuple[LiveServer, dict[str, str]], page: Any) -> None:
+    srv, ids = server
+    open_board(page, f"{srv.url}/board?job={ids['week']}", "week_click_ms")
+    page.wait_for_selector("body[data-complete='1']")
+    start, end = page.evaluate("window.board.windowSpan()")
+    waited = [c for c in board_calls(page) if c.get("wf") and start < c["s"] * 1000 < end]
+    assert waited, "no call that waited is in view"
+    c = waited[0]
+    page.click(f"#timeline [data-call='{c['id']}']")
+    page.wait_for_selector("#panel:not([hidden])")
+    text = page.inner_text("#panel")
+    assert "Why it waited" in text and c["wf"][0]["detail"][:40] in text
+    assert "lateness" in text and "RTA" in text
+    shot(page, "week-panel")
+    page.keyboard.press("Escape")
+    assert page.locator("#panel").is_hidden()
+
+
+def test_the_local_utc_switch_changes_the_axis(server: tuple[LiveServer, dict[str, str]], page: Any) -> None:
+    srv, ids = server
+    open_board(page, f"{srv.url}/board?job={ids['week']}", "week_zone_ms")
+    page.click("button[data-span='24']")
+    page.wait_for_timeout(200)
+
+    def axis() -> list[tuple[str, int]]:
+        """The axis's labels with where they stand."""
+        out: list[tuple[str, int]] = page.eval_on_selector_all(
+            "#timeline .vis-time-axis.vis-foreground .vis-text.vis-minor",
+            "els => els.map(e => [e.textContent, Math.round(e.getBoundingClientRect().x)])")
+        return out
+
+    page.select_option("#tz", "Asia/Aqtau")
+    page.wait_for_timeout(200)
+    local, local_zone = axis(), page.inner_text("#zone-name")
+    page.select_option("#tz", "UTC")
+    page.wait_for_timeout(200)
+    utc, utc_zone = axis(), page.inner_text("#zone-name")
+    assert "Asia/Aqtau" in local_zone and "UTC+05:00" in local_zone and utc_zone == "Axis in UTC"
+    assert local and utc and local != utc
+    # each label names the hour of the instant it stands at, in the axis's zone
+    start, end = page.evaluate("window.board.windowSpan()")
+    box = page.locator("#timeline .vis-panel.vis-center").bounding_box()
+
+    def utc_hour(x: int) -> int:
+        t = start + (x - box["x"]) / box["width"] * (end - start)
+        return round(t / 3_600_000) % 24
+
+    for labels, offset in ((local, 5), (utc, 0)):
+        hours = [(int(text[:2]), utc_hour(x)) for text, x in labels if text[2:3] == ":"]
+        assert hours and all(h == (u + offset) % 24 for h, u in hours), (offset, hours)
+    page.select_option("#tz", "Asia/Baku")
+    page.wait_for_timeout(200)
+    assert "UTC+04:00" in page.inner_text("#zone-name") and axis() not in (local, utc)
+    shot(page, "week-baku-axis")
+
+
+def test_a_posted_eta_moves_its_bar_without_a_reload(server: tuple[LiveServer, dict[str, str]],
+                                                     page: Any) -> None:
+    srv, ids = server
+    open_board(page, f"{srv.url}/board?live={ids['live']}", "live_rendered_ms")
+    page.evaluate("window.__sameDocument = true")
+    page.click("#fit-btn")
+    before_call = next(c for c in board_calls(page) if c["id"] == "V2-A")
+    before = page.locator("#timeline [data-call='V2-A']").bounding_box()
+    page.click("#event-box summary")
+    page.fill("#ev-call", "V2-A")
+    eta = (T0 + timedelta(hours=9)).strftime("%Y-%m-%dT%H:%M")
+    assert at(9).startswith(eta)
+    page.fill("#ev-eta", eta)
+    page.click("#event-form button[type=submit]")
+    page.wait_for_selector("body[data-version='2']", timeout=30000)
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__sameDocument") is True  # no reload
+    after_call = next(c for c in board_calls(page) if c["id"] == "V2-A")
+    assert after_call["a"] - before_call["a"] == 6 * 3600
+    after = page.locator("#timeline [data-call='V2-A']").bounding_box()
+    assert before is not None and after is not None and after["x"] > before["x"] + 5
+    assert "V2-A" in page.evaluate("Object.keys(window.board.state.data.changes)")
+    assert page.locator("#timeline .vis-item.call.changed").count() >= 1
+    page.click("#timeline [data-call='V2-A']")
+    assert "eta-" in page.inner_text("#panel") or "event board-" in page.inner_text("#panel")
+    shot(page, "live-after-eta")
+    assert page.input_value("#version") == "2"
+
+
+def test_a_cut_stream_shows_the_banner(server: tuple[LiveServer, dict[str, str]], page: Any) -> None:
+    srv, ids = server
+    page.route("**/stream*", lambda route: route.abort())
+    open_board(page, f"{srv.url}/board?live={ids['live']}", "live_cut_ms")
+    page.wait_for_selector("#banner:not([hidden])")
+    assert "Disconnected" in page.inner_text("#banner")
+    assert page.evaluate("document.body.dataset.stream") == "down"
+    shot(page, "live-disconnected")
+
+
+@pytest.mark.parametrize("path, ready", [("/docs", ".swagger-ui .opblock"), ("/redoc", "[data-section-id]")])
+def test_docs_render_offline(server: tuple[LiveServer, dict[str, str]], page: Any, path: str,
+                             ready: str) -> None:
+    srv, _ = server
+    page.goto(f"{srv.url}{path}")
+    page.wait_for_selector(ready, timeout=30000)
+    assert page.locator(ready).count() > 10
+    shot(page, path.strip("/"))
