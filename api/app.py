@@ -20,6 +20,7 @@ from api.jit import JitStore, include_jit
 from api.limits import BodyLimitMiddleware
 from api.live import LiveStore
 from api.live_jit import LiveGateway
+from api.openapi_manual import add_examples, describe_fields
 from api.replanner import Replanner
 from api.routes import board, check, docs, health, live_plans, schedules, solve, webhooks
 from api.runner import Runner
@@ -140,6 +141,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 if str(code).isdigit() and int(code) >= 400:
                     resp["content"] = {errors.PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}}
     _event_schemas(schema)
+    describe_fields(schema)
+    add_examples(schema)
     examples = load_examples()
     for path in ("/v1/schedules", "/v1/solve"):
         op = schema.get("paths", {}).get(path, {}).get("post")

@@ -39,6 +39,7 @@ Owner = Annotated[str, Depends(caller)]
 @router.post(
     "",
     status_code=202,
+    operation_id="submitSchedule",
     response_model=JobSummary,
     responses={**responses(413, 415), 202: {"description": "Accepted: the job is stored and queued; poll its "
                                        "Location.", "headers": {"Location": {"schema": {"type": "string"}}}}},
@@ -91,7 +92,7 @@ def submit(
     return summary(request, row)
 
 
-@router.get("", response_model=JobList, summary="List your jobs, newest first")
+@router.get("", response_model=JobList, operation_id="listSchedules", summary="List your jobs, newest first")
 def list_jobs(
     request: Request,
     owner: Owner,
@@ -119,6 +120,7 @@ def _job(request: Request, job_id: str, owner: str) -> JobRow:
 @router.get(
     "/{job_id}",
     response_model=JobOut,
+    operation_id="getSchedule",
     responses=responses(404),
     summary="Read a job: status, progress, and the best plan so far",
 )
@@ -177,6 +179,7 @@ STOP_RESPONSES = {**responses(404), 202: {
 @router.post(
     "/{job_id}/stop",
     response_model=JobSummary,
+    operation_id="stopSchedule",
     responses=STOP_RESPONSES,
     summary="Stop a job and keep its best plan",
 )
@@ -190,6 +193,7 @@ async def stop_job(request: Request, response: Response, job_id: JobId, owner: O
 @router.delete(
     "/{job_id}",
     response_model=JobSummary,
+    operation_id="deleteSchedule",
     responses=STOP_RESPONSES,
     summary="Same as POST /stop: stop the job, keep its plan and record",
 )
@@ -201,6 +205,7 @@ async def delete_job(request: Request, response: Response, job_id: JobId, owner:
 @router.get(
     "/{job_id}/improvements",
     response_model=list[ImprovementOut],
+    operation_id="listScheduleImprovements",
     responses=responses(404),
     summary="The history of best-plan improvements",
 )
@@ -222,6 +227,7 @@ def improvements(
 @router.get(
     "/{job_id}/gantt",
     response_class=HTMLResponse,
+    operation_id="getScheduleGantt",
     responses={**responses(404, 409), 200: {"content": {"text/html": {"schema": {"type": "string"}}},
                                            "description": "A self-contained HTML page"}},
     summary="The job's plan as a Gantt chart (HTML)",
