@@ -301,6 +301,58 @@ def test_a_cut_stream_shows_the_banner(server: tuple[LiveServer, dict[str, str]]
     assert "Disconnected" in page.inner_text("#banner")
     assert page.evaluate("document.body.dataset.stream") == "down"
     shot(page, "live-disconnected")
+    # polling keeps the board current meanwhile: a new version appears without the stream
+    version = int(page.evaluate("document.body.dataset.version"))
+    r = httpx.post(f"{srv.url}/v1/live-plans/{ids['live']}/events",
+                   json={"event_id": f"clock-{version}", "type": "clock", "now": at(2)}, timeout=10)
+    assert r.status_code == 202, r.text
+    page.wait_for_selector(f"body[data-version='{version + 1}']", timeout=30000)
+    assert page.is_visible("#banner")
+
+
+def test_version_slider_looks_back(server: tuple[LiveServer, dict[str, str]], page: Any) -> None:
+    srv, ids = server
+    open_board(page, f"{srv.url}/board?live={ids['live']}", "live_slider_ms")
+    latest = int(page.evaluate("document.body.dataset.version"))
+    if latest < 2:
+        pytest.skip("the live plan has one version only (run with the ETA test)")
+    page.fill("#version", "1")
+    page.dispatch_event("#version", "change")
+    page.wait_for_selector("body[data-version='1']")
+    assert page.inner_text("#version-text").startswith(f"version 1 of {latest}")
+    assert page.evaluate("window.board.state.data.changes") == {}
+
+
+def test_keyboard_and_exports(server: tuple[LiveServer, dict[str, str]], page: Any, tmp_path: Path) -> None:
+    srv, ids = server
+    open_board(page, f"{srv.url}/board?job={ids['week']}", "week_keys_ms")
+    page.wait_for_selector("body[data-complete='1']")
+    page.focus("#timeline")
+    s0, e0 = page.evaluate("window.board.windowSpan()")
+    page.keyboard.press("+")
+    s1, e1 = page.evaluate("window.board.windowSpan()")
+    assert abs((e1 - s1) - (e0 - s0) / 2) < 60_000
+    page.keyboard.press("ArrowRight")
+    s2, _ = page.evaluate("window.board.windowSpan()")
+    assert s2 > s1
+    page.keyboard.press("]")
+    page.wait_for_selector("#panel:not([hidden])")
+    page.keyboard.press("Escape")
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "search"
+    with page.expect_download() as dl:
+        page.click("#csv-btn")
+    csv_path = tmp_path / "plan.csv"
+    dl.value.save_as(csv_path)
+    lines = csv_path.read_text().splitlines()
+    week = json.loads(WEEK.read_text(encoding="utf-8"))
+    assert lines[0].startswith("call_id,vessel,") and len(lines) == 1 + len(week["calls"])
+    with page.expect_download() as dl:
+        page.click("#png-btn")
+    png_path = OUT / "board-week-export.png"
+    OUT.mkdir(exist_ok=True)
+    dl.value.save_as(png_path)
+    assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png_path.stat().st_size > 5000
 
 
 @pytest.mark.parametrize("path, ready", [("/docs", ".swagger-ui .opblock"), ("/redoc", "[data-section-id]")])

@@ -488,6 +488,12 @@
         tip.style.top = `${r.bottom + window.scrollY + 6}px`;
       });
       tl.on("itemout", () => { tip.hidden = true; });
+      const zoomClass = () => {
+        const [a, b] = windowSpan();
+        $("#timeline").dataset.zoom = b - a > 4 * 24 * HOUR ? "far" : "near";
+      };
+      zoomClass();
+      tl.on("rangechanged", zoomClass);
       tl.on("select", (p) => { if (p.items.length && state.byId.has(p.items[0])) openCall(p.items[0], false); });
       tl.once("changed", () => {
         window.boardTiming.rendered = performance.now();
@@ -510,10 +516,13 @@
   }
   function windowSpan() { const w = state.timeline.getWindow(); return [w.start.getTime(), w.end.getTime()]; }
   function zoomTo(hours, centre) {
+    // kept inside the plan's span: a month of a week's plan is the whole plan
     const [s, e] = windowSpan();
-    const c = centre != null ? centre : (s + e) / 2;
-    const half = (hours * HOUR) / 2;
-    state.timeline.setWindow(c - half, c + half, {animation: false});
+    const [vs, ve] = [state.data.view[0] * 1000, state.data.view[1] * 1000];
+    const span = Math.min(hours * HOUR, ve - vs);
+    let a = (centre != null ? centre : (s + e) / 2) - span / 2;
+    a = Math.min(Math.max(a, vs), ve - span);
+    state.timeline.setWindow(a, a + span, {animation: false});
   }
   function pan(frac) {
     const [s, e] = windowSpan();
