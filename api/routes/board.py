@@ -8,11 +8,13 @@ its own jobs and live plans.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
@@ -47,8 +49,10 @@ def warm() -> None:
 
 
 @router.get("/board", include_in_schema=False)
-def board_page() -> HTMLResponse:
+def board_page(request: Request, job: str | None = None) -> HTMLResponse:
     """The board's page; `?job=<id>` or `?live=<id>` opens one plan, with neither it lists them."""
+    if job:
+        prefetch_job(request, job)
     return HTMLResponse(BOARD_HTML.read_text(encoding="utf-8"),
                         headers={"Cache-Control": "no-cache", "Content-Security-Policy": CSP})
 
@@ -107,35 +111,67 @@ BOARD_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"description": BOARD_DOC, "content": {"application/json": {"schema": {"type": "object"}}}}}
 
 
+def _job_key(head: Any) -> tuple[str, ...]:
+    """What a job's board data changes with: a better plan, the end of the job."""
+    return ("job", head.id, str(head.improvements), head.status)
+
+
+def _build_job(request: Request, job_id: str, owner: str | None) -> tuple[bytes, bytes]:
+    from optimizer.gantt.board import board_data
+
+    row, problem, plan = job_with_plan(request, job_id, owner)
+    data = board_data(problem, plan, title=f"{problem.name} · job {row.status}", extra={
+        "source": {"kind": "job", "id": job_id, "status": row.status,
+                   "links": {"self": f"/v1/schedules/{job_id}", "gantt": f"/v1/schedules/{job_id}/gantt"}},
+    })
+    return CACHE.put(_job_key(row), data)
+
+
+#: Board data being made ahead, by cache key: the page's request starts it (below), the data
+#: request waits for it rather than making it twice.
+_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="board")
+_AHEAD: dict[tuple[str, ...], Future[tuple[bytes, bytes]]] = {}
+_AHEAD_LOCK = threading.Lock()
+
+
+def prefetch_job(request: Request, job_id: str) -> None:
+    """Start making a job's board data while the browser loads the page and its scripts (a few
+    hundred ms on a 2,000-call month). Nothing is shown here: the data request checks the caller
+    as always before it answers from the cache."""
+    head = db_of(request).get_job_summary(job_id)
+    if head is None or head.plan_at is None:
+        return
+    key = _job_key(head)
+    with _AHEAD_LOCK:
+        if key in _AHEAD or CACHE.get(key) is not None:
+            return
+        future = _POOL.submit(_build_job, request, job_id, None)
+        _AHEAD[key] = future
+    future.add_done_callback(lambda _: _AHEAD.pop(key, None))
+
+
 @router.get("/v1/board/jobs/{job_id}", operation_id="getJobBoard", responses={**BOARD_RESPONSE,
             **responses(401, 404, 409)}, summary="A job's plan as board data")
 def job_board(
     request: Request, owner: Owner,
     job_id: Annotated[str, Path(description="The job id returned by POST /v1/schedules.")],
 ) -> Response:
-    from optimizer.gantt.board import board_data
-
-    db = db_of(request)
-    head = db.get_job_summary(job_id, owner)
+    head = db_of(request).get_job_summary(job_id, owner)
     if head is None:
         raise not_found("job", job_id)
-    key = ("job", job_id, str(head.improvements), head.status)
-    hit = CACHE.get(key)
-    if hit is not None:
-        return _answer(request, hit)
+    key = _job_key(head)
     t0 = time.perf_counter()
-    row, problem, plan = job_with_plan(request, job_id, owner)
-    t1 = time.perf_counter()
-    data = board_data(problem, plan, title=f"{problem.name} · job {row.status}", extra={
-        "source": {"kind": "job", "id": job_id, "status": row.status,
-                   "links": {"self": f"/v1/schedules/{job_id}", "gantt": f"/v1/schedules/{job_id}/gantt"}},
-    })
-    t2 = time.perf_counter()
-    both = CACHE.put(("job", job_id, str(row.improvements), row.status), data)
-    t3 = time.perf_counter()
+    both = CACHE.get(key)
+    if both is None:
+        with _AHEAD_LOCK:
+            ahead = _AHEAD.get(key)
+        if ahead is not None:
+            with contextlib.suppress(Exception):  # it failed: made here, with the error a caller can read
+                both = ahead.result(timeout=120)
+        if both is None:
+            both = _build_job(request, job_id, owner)
     out = _answer(request, both)
-    out.headers["Server-Timing"] = (f"read;dur={(t1 - t0) * 1000:.0f}, board;dur={(t2 - t1) * 1000:.0f}, "
-                                    f"json;dur={(t3 - t2) * 1000:.0f}")
+    out.headers["Server-Timing"] = f"board;dur={(time.perf_counter() - t0) * 1000:.0f}"
     return out
 
 

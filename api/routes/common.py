@@ -195,7 +195,7 @@ def summary(request: Request, row: JobRow) -> JobSummary:
     )
 
 
-def job_with_plan(request: Request, job_id: str, owner: str) -> tuple[JobRow, Problem, Plan]:
+def job_with_plan(request: Request, job_id: str, owner: str | None) -> tuple[JobRow, Problem, Plan]:
     """The job, its problem and its best plan, for the views of a plan (Gantt chart, board): 404
     for an unknown job, 409 while it has no plan. The stored problem was validated in full when it
     was submitted, so it is read as it is."""

@@ -4,14 +4,19 @@ straight into a server's database."""
 
 from __future__ import annotations
 
+import copy
+from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from api.db import Database, JobStatus
 from optimizer.baseline import fcfs
 from optimizer.domain import Problem
+from optimizer.explain import unplannable_reasons
 from optimizer.generator import generate
+from optimizer.loading import load_problem
 from optimizer.params import SolveOptions
-from optimizer.plan import Plan, PlanSource, SolverFacts, SolveStatus
+from optimizer.plan import Plan, PlanSource, SolverFacts, SolveStatus, UnservedKind
 from optimizer.report import build_plan
 
 
@@ -43,3 +48,23 @@ def seed_job(database_url: str, problem: Problem, plan: Plan, owner: str = "") -
         return new.id
     finally:
         db.dispose()
+
+
+def partial_week(week: dict[str, Any]) -> tuple[Problem, Plan, str]:
+    """The week with one call that no plan can serve (its latest departure an hour after its ETA,
+    shorter than its handling): its FCFS plan leaves that call unserved with the optimizer's own
+    proof and reasons. (problem, plan, the unserved call's id)"""
+    data = copy.deepcopy(week)
+    voyage = data["voyages"][0]
+    call_id = voyage["call_ids"][0]
+    eta = datetime.fromisoformat(voyage["eta"])
+    for c in data["calls"]:
+        if c["id"] == call_id:
+            c["latest_departure"] = (eta + timedelta(hours=1)).isoformat()
+            c.pop("requested_departure", None)
+    problem = load_problem(data)
+    unserved = [u for u in unplannable_reasons(problem) if u.call_id == call_id]
+    assert unserved and unserved[0].kind == UnservedKind.PROVEN, "the call should be proven unservable"
+    assignments = [a for a in fcfs(problem) if a.call_id != call_id]
+    facts = SolverFacts(status=SolveStatus.PARTIAL, source=PlanSource.FCFS, solutions=1)
+    return problem, build_plan(problem, assignments, solver=facts, unserved=unserved), call_id

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from optimizer.loading import load_problem
-from tests.api.board_support import fcfs_month, fcfs_plan, seed_job
+from tests.api.board_support import fcfs_month, fcfs_plan, partial_week, seed_job
 from tests.api.conftest import WEEK
 from tests.api.live_server import ROOT, LiveServer
 from tests.builders import T0, at, corridor_dict
@@ -36,7 +36,12 @@ OUT = ROOT / "out"
 #: The issue's limit for the first screen of the board, in the page's own clock.
 RENDER_LIMIT_MS = 2000
 LOCAL = {"127.0.0.1", "localhost", "[::1]", "::1"}
-TIMINGS: dict[str, float] = {}
+TIMINGS: dict[str, Any] = {}
+#: When the board's data request started and ended (ms since navigation), and the server's timing.
+DATA_REQUEST_JS = """performance.getEntriesByType('resource').filter(r => r.name.includes('/v1/board/'))
+  .map(r => ({start: Math.round(r.startTime), first_byte: Math.round(r.responseStart),
+              end: Math.round(r.responseEnd), bytes: r.transferSize,
+              server: r.serverTiming.map(s => `${s.name} ${s.duration}`).join(', ')}))[0]"""
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +53,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServe
     week = load_problem(WEEK.read_text(encoding="utf-8"))
     ids = {"week": seed_job(url, week, fcfs_plan(week))}
     ids["month"] = seed_job(url, *fcfs_month())
+    partial, partial_plan, ids["unserved_call"] = partial_week(json.loads(WEEK.read_text(encoding="utf-8")))
+    ids["partial"] = seed_job(url, partial, partial_plan)
     env = {"PORTSYNC_DATABASE_URL": url, "PORTSYNC_WORKERS": "1", "PORTSYNC_LIVE_BATCH_WINDOW_S": "0.05",
            "PORTSYNC_LOG_LEVEL": "warning"}
     srv = LiveServer(env, tmp / "server.log")
@@ -146,6 +153,8 @@ def test_a_2000_call_month_renders_within_2_s(server: tuple[LiveServer, dict[str
     shot(page, "month")
     page.wait_for_selector("body[data-complete='1']")
     TIMINGS["month_all_items_ms"] = round(page.evaluate("window.boardTiming.complete"))
+    request = page.evaluate(DATA_REQUEST_JS)
+    TIMINGS["month_data_request"] = request
     assert timing["rendered"] <= RENDER_LIMIT_MS, timing
     assert len(board_calls(page)) == 2000
     t0 = page.evaluate("performance.now()")
@@ -308,6 +317,35 @@ def test_a_cut_stream_shows_the_banner(server: tuple[LiveServer, dict[str, str]]
     assert r.status_code == 202, r.text
     page.wait_for_selector(f"body[data-version='{version + 1}']", timeout=30000)
     assert page.is_visible("#banner")
+
+
+def test_unserved_calls_are_listed_with_their_reasons(server: tuple[LiveServer, dict[str, str]],
+                                                       page: Any) -> None:
+    srv, ids = server
+    open_board(page, f"{srv.url}/board?job={ids['partial']}", "partial_rendered_ms")
+    cid = ids["unserved_call"]
+    row = page.locator(f"#unserved-table tr[data-call='{cid}']")
+    text = row.inner_text()
+    assert "proven: window_too_short" in text and "servable if latest departure" in text
+    assert "1 proven" in page.inner_text("#solver") and "status partial" in page.inner_text("#solver")
+    row.locator("a").click()
+    page.wait_for_selector("#panel:not([hidden])")
+    assert "Reasons" in page.inner_text("#panel") and "needs at least" in page.inner_text("#panel")
+    page.fill("#search", cid)
+    page.wait_for_selector("#search-results li")
+    assert "unserved" in page.inner_text("#search-results")
+    shot(page, "partial-unserved")
+
+
+def test_the_board_lists_plans_and_jobs(server: tuple[LiveServer, dict[str, str]], page: Any) -> None:
+    srv, ids = server
+    page.goto(f"{srv.url}/board")
+    page.wait_for_selector(f"#job-list a[href='/board?job={ids['month']}']")
+    assert page.locator(f"#live-list a[href='/board?live={ids['live']}']").count() == 1
+    assert page.locator("#job-list tbody tr").count() == 3
+    page.click(f"#job-list a[href='/board?job={ids['week']}']")
+    page.wait_for_selector("body[data-rendered='1']")
+    assert "caspian-week" in page.inner_text("#title")
 
 
 def test_version_slider_looks_back(server: tuple[LiveServer, dict[str, str]], page: Any) -> None:
