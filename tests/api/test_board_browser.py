@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from api.auth import owner_of
 from optimizer.loading import load_problem
 from tests.api.board_support import fcfs_month, fcfs_plan, partial_week, seed_job
 from tests.api.conftest import WEEK
@@ -37,6 +38,10 @@ OUT = ROOT / "out"
 RENDER_LIMIT_MS = 2000
 LOCAL = {"127.0.0.1", "localhost", "[::1]", "::1"}
 TIMINGS: dict[str, Any] = {}
+#: The server runs with API keys, as a port's would: the board asks for one and sends it.
+KEY = "board-test-key-0123456789"
+AUTH = {"X-API-Key": KEY}
+OWNER = owner_of(KEY)
 #: When the board's data request started and ended (ms since navigation), and the server's timing.
 DATA_REQUEST_JS = """performance.getEntriesByType('resource').filter(r => r.name.includes('/v1/board/'))
   .map(r => ({start: Math.round(r.startTime), first_byte: Math.round(r.responseStart),
@@ -51,21 +56,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServe
     tmp = tmp_path_factory.mktemp("board")
     url = f"sqlite:///{tmp / 'portsync.db'}"
     week = load_problem(WEEK.read_text(encoding="utf-8"))
-    ids = {"week": seed_job(url, week, fcfs_plan(week))}
-    ids["month"] = seed_job(url, *fcfs_month())
+    ids = {"week": seed_job(url, week, fcfs_plan(week), OWNER)}
+    ids["month"] = seed_job(url, *fcfs_month(), OWNER)
     partial, partial_plan, ids["unserved_call"] = partial_week(json.loads(WEEK.read_text(encoding="utf-8")))
-    ids["partial"] = seed_job(url, partial, partial_plan)
-    env = {"PORTSYNC_DATABASE_URL": url, "PORTSYNC_WORKERS": "1", "PORTSYNC_LIVE_BATCH_WINDOW_S": "0.05",
+    ids["partial"] = seed_job(url, partial, partial_plan, OWNER)
+    env = {"PORTSYNC_DATABASE_URL": url, "PORTSYNC_WORKERS": "1", "PORTSYNC_API_KEYS": KEY,
+           "PORTSYNC_LIVE_BATCH_WINDOW_S": "0.05",
            "PORTSYNC_LOG_LEVEL": "warning"}
     srv = LiveServer(env, tmp / "server.log")
     srv.start()
     try:
         r = httpx.post(f"{srv.url}/v1/live-plans?time_limit_s=2&replan_time_limit_s=0.5",
-                       json=corridor_dict(), timeout=30)
+                       json=corridor_dict(), headers=AUTH, timeout=30)
         assert r.status_code == 201, r.text
         ids["live"] = r.json()["id"]
         deadline = time.monotonic() + 60
-        while httpx.get(f"{srv.url}/v1/live-plans/{ids['live']}", timeout=10).json()["version"] < 1:
+        live = f"{srv.url}/v1/live-plans/{ids['live']}"
+        while httpx.get(live, headers=AUTH, timeout=10).json()["version"] < 1:
             assert time.monotonic() < deadline, "no version 1"
             time.sleep(0.1)
         yield srv, ids
@@ -85,10 +92,12 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A fresh page whose requests to anything but loopback are refused and fail the test, and
-    whose script errors fail it too."""
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh page, its tab holding the API key (unless the test is marked `no_key`), whose requests
+    to anything but loopback are refused and fail the test, and whose script errors fail it too."""
     context = browser.new_context(viewport={"width": 1600, "height": 1800}, accept_downloads=True)
+    if request.node.get_closest_marker("no_key") is None:
+        context.add_init_script(f"sessionStorage.setItem('portsync-api-key', {json.dumps(KEY)})")
     outside: list[str] = []
     errors: list[str] = []
 
@@ -313,7 +322,8 @@ def test_a_cut_stream_shows_the_banner(server: tuple[LiveServer, dict[str, str]]
     # polling keeps the board current meanwhile: a new version appears without the stream
     version = int(page.evaluate("document.body.dataset.version"))
     r = httpx.post(f"{srv.url}/v1/live-plans/{ids['live']}/events",
-                   json={"event_id": f"clock-{version}", "type": "clock", "now": at(2)}, timeout=10)
+                   json={"event_id": f"clock-{version}", "type": "clock", "now": at(2)}, headers=AUTH,
+                   timeout=10)
     assert r.status_code == 202, r.text
     page.wait_for_selector(f"body[data-version='{version + 1}']", timeout=30000)
     assert page.is_visible("#banner")
@@ -335,6 +345,17 @@ def test_unserved_calls_are_listed_with_their_reasons(server: tuple[LiveServer, 
     page.wait_for_selector("#search-results li")
     assert "unserved" in page.inner_text("#search-results")
     shot(page, "partial-unserved")
+
+
+@pytest.mark.no_key
+def test_the_board_asks_for_the_key(server: tuple[LiveServer, dict[str, str]], page: Any) -> None:
+    srv, ids = server
+    page.goto(f"{srv.url}/board?job={ids['week']}")
+    page.wait_for_selector("#keyform:not([hidden])")
+    page.fill("#key", KEY)
+    page.click("#keyform button")
+    page.wait_for_selector("body[data-rendered='1']")
+    assert "caspian-week" in page.inner_text("#title")
 
 
 def test_the_board_lists_plans_and_jobs(server: tuple[LiveServer, dict[str, str]], page: Any) -> None:

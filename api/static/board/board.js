@@ -440,9 +440,9 @@
     return el("span", {"data-call": item.id}, el("span", {class: "code", text: item.code}), item.label);
   }
   function firstWindow(d) {
-    // A week opens whole; a longer plan on its first two days, a live plan around its now
+    // A week opens whole; a longer plan on its first day, a live plan around its now
     const [vs, ve] = [d.view[0] * 1000, d.view[1] * 1000];
-    const days = ve - vs > 14 * 24 * HOUR ? 2 : 7;
+    const days = ve - vs > 14 * 24 * HOUR ? 1 : 7;
     if (d.now != null) {
       const s = Math.max(vs, d.now * 1000 - 6 * HOUR);
       return [s, Math.min(ve, s + days * 24 * HOUR)];
@@ -800,7 +800,13 @@
   window.board = {zoomTo, pan, fit, goNow, csv, png, openCall, state, setZone, windowSpan};
 
   // The plan's data is asked for before anything else (the library is still being read)
-  const early = JOB || LIVE ? loadPlan().then((d) => { window.boardTiming.data = performance.now(); return d; }) : null;
+  async function first() {
+    // the page's inline script asked for the data already; anything but a plain answer (a key to
+    // ask for, no plan yet) goes the usual way
+    const r = window.boardEarly ? await window.boardEarly.catch(() => null) : null;
+    return r && r.ok ? r.json() : loadPlan();
+  }
+  const early = JOB || LIVE ? first().then((d) => { window.boardTiming.data = performance.now(); return d; }) : null;
   if (early) early.catch(() => {});
   async function ready() {
     if (window.vis) return;
