@@ -311,6 +311,30 @@ def test_a_posted_eta_moves_its_bar_without_a_reload(server: tuple[LiveServer, d
     assert page.input_value("#version") == "2"
 
 
+def test_a_closure_posted_from_the_board_is_shaded(server: tuple[LiveServer, dict[str, str]],
+                                                   page: Any) -> None:
+    srv, ids = server
+    open_board(page, f"{srv.url}/board?live={ids['live']}", "live_closure_ms")
+    version = int(page.evaluate("document.body.dataset.version"))
+    page.click("#event-box summary")
+    page.select_option("#ev-type", "closure")
+    page.select_option("#ev-port", "AZBAK")
+    page.fill("#ev-start", (T0 + timedelta(hours=30)).strftime("%Y-%m-%dT%H:%M"))
+    page.fill("#ev-end", (T0 + timedelta(hours=40)).strftime("%Y-%m-%dT%H:%M"))
+    page.fill("#ev-reason", "storm warning")
+    page.click("#event-form button[type=submit]")
+    page.wait_for_selector("#ev-result:not(:empty)")
+    page.wait_for_timeout(500)
+    assert page.inner_text("#ev-result").startswith("accepted"), page.inner_text("#ev-result")
+    page.wait_for_selector(f"body[data-version='{version + 1}']", timeout=30000)
+    baku = next(p for p in page.evaluate("window.board.state.data.ports") if p["id"] == "AZBAK")
+    start = int((T0 + timedelta(hours=30)).timestamp())
+    assert [start, start + 36000, "storm warning"] in baku["closures"]
+    page.click("#fit-btn")
+    page.wait_for_selector("#timeline .vis-item.vis-background.closure")
+    shot(page, "live-closure")
+
+
 def test_a_cut_stream_shows_the_banner(server: tuple[LiveServer, dict[str, str]], page: Any) -> None:
     srv, ids = server
     page.route("**/stream*", lambda route: route.abort())
@@ -327,6 +351,14 @@ def test_a_cut_stream_shows_the_banner(server: tuple[LiveServer, dict[str, str]]
     assert r.status_code == 202, r.text
     page.wait_for_selector(f"body[data-version='{version + 1}']", timeout=30000)
     assert page.is_visible("#banner")
+    # the stream back: the board resumes it from the last version it has (Last-Event-ID)
+    resumed: list[str | None] = []
+    page.on("request",
+            lambda r: resumed.append(r.headers.get("last-event-id")) if "/stream" in r.url else None)
+    page.unroute("**/stream*")
+    page.wait_for_selector("#banner", state="hidden", timeout=20000)
+    assert resumed and resumed[-1] == str(version + 1), resumed
+    assert page.evaluate("document.body.dataset.stream") == "up"
 
 
 def test_unserved_calls_are_listed_with_their_reasons(server: tuple[LiveServer, dict[str, str]],

@@ -731,6 +731,11 @@
     const eta = $("#ev-type").value === "eta";
     document.querySelector(".ev.eta").hidden = !eta;
     document.querySelector(".ev.closure").hidden = eta;
+    // only the shown fields are required (a hidden required field would block the form)
+    $("#ev-call").required = eta;
+    $("#ev-eta").required = eta;
+    $("#ev-start").required = !eta;
+    $("#ev-end").required = !eta;
   });
   $("#ev-call").addEventListener("change", () => {
     const c = state.byId.get($("#ev-call").value.trim());
