@@ -17,15 +17,15 @@ from fastapi.staticfiles import StaticFiles
 from api import errors
 from api.db import Database
 from api.jit import JitStore, include_jit
+from api.jobs.runner import Runner
 from api.limits import BodyLimitMiddleware
-from api.live import LiveStore
-from api.live_jit import LiveGateway
+from api.live.jit_gateway import LiveGateway
+from api.live.replanner import Replanner
+from api.live.store import LiveStore
+from api.live.webhooks import Deliverer, WebhookService
 from api.openapi_manual import add_examples, describe_fields
-from api.replanner import Replanner
 from api.routes import board, check, docs, health, live_plans, schedules, solve, webhooks
-from api.runner import Runner
 from api.settings import Settings
-from api.webhooks import Deliverer, WebhookService
 
 log = logging.getLogger("portsync.api")
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from api.live import _notify
-from api.webhooks import CallMoved, EventKind
+from api.live.store import _notify
+from api.live.webhooks import CallMoved, EventKind
 from optimizer.live.causes import MoveCause
 from optimizer.live.events import EVENTS, Event
 from optimizer.live.live_plan import LivePlan

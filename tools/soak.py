@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from api.webhooks import verify_signature
+from api.live.webhooks import verify_signature
 from optimizer.checker import check
 from optimizer.domain import Problem
 from optimizer.generator import generate

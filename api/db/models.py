@@ -153,7 +153,7 @@ class DeliveryStatus(StrEnum):
 
 class WebhookSubscriptionRow(Base):
     """A subscriber's URL for the events of one live plan. `kinds` is a JSON list of event kinds
-    (api.webhooks.EventKind values); `secret` signs the deliveries and is never given out; `owner` is
+    (api.live.webhooks.EventKind values); `secret` signs the deliveries and is never given out; `owner` is
 the API key's owner id (api.auth), as for jobs.
     `live_plan_id` is a plain string, not a foreign key (the live plans have no table yet)."""
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from api.db import TERMINAL, Database, JobRow, JobStatus, utcnow
 from api.errors import VALIDATION_TYPE, APIError, field_error, invalid_problem, not_found
-from api.runner import Runner
+from api.jobs.runner import Runner
 from api.schemas import JobLinks, JobProgress, JobSummary, SubmitRequest
 from api.settings import Settings
 from optimizer.domain import MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_REASON_CHARS, Problem

@@ -1,5 +1,5 @@
 """Live plans: create, post events, read the current plan, versions and their diffs, the event
-log, and a server-sent-event stream of new versions (api.live does the work)."""
+log, and a server-sent-event stream of new versions (api.live.store does the work)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from api.auth import caller
 from api.body import JSONListBodyRoute
 from api.db.models import LivePlanRow
 from api.errors import VALIDATION_TYPE, APIError, field_error, issues_to_errors, not_found, responses
-from api.live import EVENT_LIST, LiveStore
-from api.replanner import Replanner
+from api.live.replanner import Replanner
+from api.live.store import EVENT_LIST, LiveStore
 from api.routes.common import check_limits, check_problem, effective_options, settings_of, split_body
 from api.schemas import SubmitBody
 from optimizer.diff import KpiChange, Stability

@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.auth import caller
 from api.body import JSONBodyRoute
 from api.errors import VALIDATION_TYPE, APIError, field_error, responses
+from api.jobs.runner import SolverUnavailable
 from api.routes.common import (
     check_limits,
     check_problem,
@@ -18,7 +19,6 @@ from api.routes.common import (
     settings_of,
     split_body,
 )
-from api.runner import SolverUnavailable
 from api.schemas import Plan, SubmitBody
 
 router = APIRouter(prefix="/v1", tags=["solve"], responses=responses(401, 413, 415, 422),

@@ -1,6 +1,6 @@
 """Webhook subscriptions to a live plan's events, and each subscription's delivery log.
 
-The secret a subscriber gives signs its deliveries (see api.webhooks for the exact contract) and is
+The secret a subscriber gives signs its deliveries (see api.live.webhooks for the exact contract) and is
 never given back. The bodies live here rather than in api.schemas: they belong to this resource only.
 """
 
@@ -18,7 +18,7 @@ from api.auth import caller
 from api.body import JSONBodyRoute
 from api.db.models import DeliveryStatus, WebhookDeliveryRow
 from api.errors import VALIDATION_TYPE, APIError, field_error, not_found, responses
-from api.webhooks import EventKind, Subscription, WebhookService
+from api.live.webhooks import EventKind, Subscription, WebhookService
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=responses(401, 422),
                    route_class=JSONBodyRoute)

@@ -105,7 +105,7 @@ def test_racing_requests_with_one_idempotency_key_store_one_job(db: Database) ->
 
 
 def test_a_job_stopped_before_its_first_plan_ends_stopped_not_failed(tmp_path: Path) -> None:
-    from api.jobs import JobRun, WorkerConfig
+    from api.jobs.process import JobRun, WorkerConfig
     from optimizer.params import ObjectiveWeights
     from optimizer.plan import PlanSource
     from optimizer.result import Result

@@ -152,8 +152,8 @@ def test_the_stream_sends_each_new_version(api: TestClient) -> None:
 def test_a_version_says_which_unserved_calls_are_proven_and_tells_the_webhooks(api: TestClient) -> None:
     # V3 reaches Alat at 20 h: an added Aktau call after it, due out by 10 h, can be served by no
     # plan (its own window is too short); version 2 says so, and call.unservable carries the kind.
-    from api.live import _notify
-    from api.webhooks import CallUnservable, EventKind
+    from api.live.store import _notify
+    from api.live.webhooks import CallUnservable, EventKind
     from optimizer.live.replan import Version
     from tests.builders import call
 

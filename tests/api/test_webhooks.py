@@ -23,8 +23,7 @@ from sqlalchemy import update
 
 from api.db import Database
 from api.db.models import WebhookSubscriptionRow
-from api.settings import Settings
-from api.webhooks import (
+from api.live.webhooks import (
     CallMoved,
     Deliverer,
     EventKind,
@@ -34,6 +33,7 @@ from api.webhooks import (
     sign,
     verify_signature,
 )
+from api.settings import Settings
 from optimizer.diff import Stability
 from tests.api.conftest import make_settings
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from api.db.models import LivePlanRow, LivePlanStatus
 from api.jit import CallRef
 from api.jit import EventsRefused as JitEventsRefused
-from api.live import EVENT_LIST, LiveStore
+from api.live.store import EVENT_LIST, LiveStore
 from optimizer.domain import Problem
 from optimizer.live.replan import Version
 from optimizer.live.state import EventConflict, EventsRefused, LiveState

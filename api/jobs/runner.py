@@ -6,7 +6,7 @@ that runs one task at a time, sent over a pipe. The runner keeps two groups of t
 never delays a synchronous solve. A dispatcher thread waits on every process's pipe and exit
 sentinel and on a wake-up socket:
 
-- jobs: when a job process is free it claims the next job from the `JobQueue` (api.queue) and
+- jobs: when a job process is free it claims the next job from the `JobQueue` (api.jobs.queue) and
   sends it; the process reports when the job has ended (its outcome is in the database).
 - synchronous solves: `Runner.solve` queues the request and awaits a future; the dispatcher sends
   it to a free sync process and resolves the future with the plan the process sends back.
@@ -34,8 +34,8 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from api.db import Database
-from api.jobs import Finished, Ready, SolveJob, SolveNow, Task, WorkerConfig, process_main
-from api.queue import Claim, DatabaseJobQueue, JobQueue
+from api.jobs.process import Finished, Ready, SolveJob, SolveNow, Task, WorkerConfig, process_main
+from api.jobs.queue import Claim, DatabaseJobQueue, JobQueue
 from api.settings import Settings
 
 log = logging.getLogger("portsync.api.jobs")

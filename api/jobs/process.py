@@ -2,7 +2,7 @@
 
 Why processes: a solve holds the GIL while the model is built and keeps the cores busy while it
 searches; in solver processes it never slows the event loop that answers clients. The API
-process side (starting the processes, handing them tasks, replacing dead ones) is api.runner.
+process side (starting the processes, handing them tasks, replacing dead ones) is api.jobs.runner.
 
 A process gets one task at a time over its pipe and answers each with `Finished`:
 

@@ -1,5 +1,5 @@
-"""Live plans in the service: their store and the events they accept (api.replanner turns waiting
-events into versions; api.live_jit speaks DCSA JIT for them).
+"""Live plans in the service: their store and the events they accept (api.live.replanner turns waiting
+events into versions; api.live.jit_gateway speaks DCSA JIT for them).
 
 Every accepted event is stored before the answer (202) and applied exactly once: the replanner
 takes a live plan's waiting events as one batch, plans the next version in a solver process, and
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from api.db import Database
 from api.db.models import LiveEventRow, LivePlanRow, LivePlanStatus, LiveVersionRow, utcnow
-from api.webhooks import CallMoved, CallUnservable, EventKind, VersionCreated, WebhookService
+from api.live.webhooks import CallMoved, CallUnservable, EventKind, VersionCreated, WebhookService
 from optimizer.domain import Problem
 from optimizer.live.events import EVENT, Event
 from optimizer.live.replan import ReplanSettings, Version

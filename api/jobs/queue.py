@@ -1,6 +1,6 @@
 """The job queue: how queued jobs reach a solver process, behind one small interface.
 
-`JobQueue` is what the runner (api.runner) needs from a queue; `DatabaseJobQueue` is the one in
+`JobQueue` is what the runner (api.jobs.runner) needs from a queue; `DatabaseJobQueue` is the one in
 use: the database is the queue (a job row `queued` is a message, claiming it flips it to
 `solving` with attempt + 1), and submitting only wakes the runner's dispatcher thread in this
 process. It needs nothing but the database, and it is why a job accepted survives any crash.

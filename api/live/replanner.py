@@ -1,5 +1,5 @@
 """The replanner: the thread that turns a live plan's waiting events into its next version, and
-the solver process it hands each replan to (api.live has the store and its guarantees).
+the solver process it hands each replan to (api.live.store has the store and its guarantees).
 
 Nothing solves in the API process: the replans run in a process pool of one process, niced like
 the job solvers and ended with the server (even a SIGKILL); its CP-SAT uses one worker, so a replay
@@ -19,10 +19,10 @@ import time
 
 from api.jit import JitStore
 from api.jit.publish import publish_requests
-from api.jobs import init_solver_process
-from api.live import EVENT_LIST, LiveStore
-from api.live_jit import call_refs, requested_arrivals
-from api.webhooks import WebhookService
+from api.jobs.process import init_solver_process
+from api.live.jit_gateway import call_refs, requested_arrivals
+from api.live.store import EVENT_LIST, LiveStore
+from api.live.webhooks import WebhookService
 from optimizer.live.replan import ReplanSettings, Version, first_version, replan
 from optimizer.live.state import LiveState
 
