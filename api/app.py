@@ -41,6 +41,8 @@ Submit a problem as a job (`POST /v1/schedules`), poll it (`GET /v1/schedules/{i
 best plan so far, stop it when the plan is good enough, and open its Gantt chart. Small problems
 can be solved synchronously (`POST /v1/solve`); any plan can be checked (`POST /v1/check`).
 Errors are `application/problem+json` (RFC 9457) with the failing fields.
+
+Planners open any job or live plan on the berth board at `/board` (its data: `GET /v1/board/...`).
 """
 
 
