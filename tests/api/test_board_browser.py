@@ -124,6 +124,9 @@ def open_board(page: Any, url: str, name: str) -> dict[str, float]:
     page.wait_for_selector("body[data-rendered='1']")
     timing: dict[str, float] = page.evaluate("window.boardTiming")
     TIMINGS[name] = round(timing["rendered"])
+    # when the page says it is drawn, the board is shown with its bars
+    assert page.evaluate("getComputedStyle(document.querySelector('.vis-timeline')).visibility") == "visible"
+    assert page.locator("#timeline [data-call]").count() > 0
     return timing
 
 

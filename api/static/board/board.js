@@ -467,14 +467,32 @@
       for (const it of all) (it.end >= lo && it.start <= hi ? first : rest).push(it);
       state.items = new vis.DataSet(first);
       state.groups = new vis.DataSet(buildGroups(d));
+      const drawn = () => requestAnimationFrame(() => requestAnimationFrame(() => {
+        // drawn and shown (the library keeps the board hidden until its first full draw), painted
+        window.boardTiming.rendered = performance.now();
+        performance.mark("board-rendered");
+        document.body.dataset.rendered = "1";
+        setTimeout(() => {
+          state.items.add(rest);
+          applySearch();
+          window.boardTiming.complete = performance.now();
+          document.body.dataset.complete = "1";
+        }, 0);
+      }));
       const options = {stack: false, orientation: {axis: "top", item: "top"}, start: first0, end: first1,
         min: d.view[0] * 1000 - 7 * 24 * HOUR, max: d.view[1] * 1000 + 7 * 24 * HOUR, zoomMin: 15 * 60e3, zoomMax: 92 * 24 * HOUR,
         verticalScroll: true, maxHeight: Math.max(420, window.innerHeight - 220), groupOrder: "order", selectable: true,
         margin: {item: {horizontal: 0, vertical: 4}, axis: 4},
         template: itemTemplate, groupTemplate, moment: momentFor(), showCurrentTime: d.now == null, showMajorLabels: true,
-        horizontalScroll: false};
+        horizontalScroll: false, onInitialDrawComplete: drawn};
       const tl = new vis.Timeline($("#timeline"), state.items, state.groups, options);
+      // vis-timeline 8.5.4 (pinned) shows itself at a redraw after its first range change; the
+      // range is given here (start, end), so that change has nothing to wait for
+      tl.initialRangeChangeDone = true;
       state.timeline = tl;
+      // The library shows itself at the first redraw after its first range change, which nothing
+      // asks for until its resize watch ticks (up to a second later): ask for it at once.
+      tl.once("rangechanged", () => setTimeout(() => tl.redraw(), 0));
       if (d.now != null) tl.addCustomTime(d.now * 1000, "now");
       const tip = $("#tip");
       tl.on("itemover", (p) => {
@@ -495,17 +513,6 @@
       zoomClass();
       tl.on("rangechanged", zoomClass);
       tl.on("select", (p) => { if (p.items.length && state.byId.has(p.items[0])) openCall(p.items[0], false); });
-      tl.once("changed", () => {
-        window.boardTiming.rendered = performance.now();
-        performance.mark("board-rendered");
-        document.body.dataset.rendered = "1";
-        setTimeout(() => {
-          state.items.add(rest);
-          applySearch();
-          window.boardTiming.complete = performance.now();
-          document.body.dataset.complete = "1";
-        }, 0);
-      });
     } else {
       applyFilters();
       if (d.now != null) {
