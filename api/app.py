@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.db import Database
@@ -23,7 +24,8 @@ from api.live.replanner import Replanner
 from api.live.store import LiveStore
 from api.live.webhooks import Deliverer, WebhookService
 from api.logs import setup_logging
-from api.routes import check, health, live_plans, schedules, solve, webhooks, workers
+from api.openapi_manual import add_examples, describe_fields
+from api.routes import board, check, docs, health, live_plans, schedules, solve, webhooks, workers
 from api.settings import Settings
 
 if TYPE_CHECKING:
@@ -43,6 +45,8 @@ Submit a problem as a job (`POST /v1/schedules`), poll it (`GET /v1/schedules/{i
 best plan so far, stop it when the plan is good enough, and open its Gantt chart. Small problems
 can be solved synchronously (`POST /v1/solve`); any plan can be checked (`POST /v1/check`).
 Errors are `application/problem+json` (RFC 9457) with the failing fields.
+
+Planners open any job or live plan on the berth board at `/board` (its data: `GET /v1/board/...`).
 """
 
 
@@ -89,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(runner.start)
         await run_in_threadpool(deliverer.start)
         await run_in_threadpool(replanner.start)
+        await run_in_threadpool(board.warm)
         if settings.fleet:
             log.info("portsync API ready: jobs solved by the fleet (broker %s), database %s",
                      _hide(settings.broker_url), db.engine.url.render_as_string(hide_password=True))
@@ -108,6 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc from the bundled assets (api.routes.docs)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = db
@@ -125,9 +132,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(health.router)
     app.include_router(workers.router)
+    app.include_router(board.router)
+    app.include_router(docs.router)
+    app.mount("/static", StaticFiles(directory=board.STATIC), name="static")
     # DCSA JIT 2.0 under /v2: carriers' timestamps become the live plans' events (api/jit/README.md)
     include_jit(app, db, lambda: LiveGateway(live_store, replanner.wake))
-    routers = (schedules, solve, check, live_plans, webhooks, health, workers)
+    routers = (schedules, solve, check, live_plans, webhooks, health, workers, board, docs)
     app.state.route_table = errors.route_table(
         [*app.router.routes, *(r for m in routers for r in m.router.routes)])
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -153,6 +163,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 if str(code).isdigit() and int(code) >= 400:
                     resp["content"] = {errors.PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}}
     _event_schemas(schema)
+    describe_fields(schema)
+    add_examples(schema)
     examples = load_examples()
     for path in ("/v1/schedules", "/v1/solve"):
         op = schema.get("paths", {}).get(path, {}).get("post")

@@ -174,10 +174,11 @@ class Ready(BaseModel):
 
 
 class HeldJob(BaseModel):
-    job_id: str
-    attempt: int
+    job_id: str = Field(description="The job's id (GET /v1/schedules/{job_id}).")
+    attempt: int = Field(description="Its attempt: every write of the holder carries it (fencing).")
     process: str = Field(description="The worker process holding the job's lease: node/pid.")
-    lease_expires_at: datetime | None
+    lease_expires_at: datetime | None = Field(description="When its lease runs out unless the holder "
+                                              "renews it (then the job goes to another worker).")
 
 
 class WorkerView(BaseModel):
@@ -190,7 +191,8 @@ class WorkerView(BaseModel):
 
 
 class WorkerList(BaseModel):
-    backend: Literal["embedded", "fleet"]
+    backend: Literal["embedded", "fleet"] = Field(
+        description="embedded: this server's solver processes; fleet: portsync workers through the broker.")
     queue_depth: dict[str, int | None] = Field(
         description="Messages waiting per broker queue (fleet), or jobs queued (embedded: 'jobs').")
-    workers: list[WorkerView]
+    workers: list[WorkerView] = Field(description="Each worker, what it holds.")

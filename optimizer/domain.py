@@ -71,8 +71,11 @@ class Record(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _safe_text(cls, v: Any) -> Any:
-        # Before the field's own checks, which would only say "not a valid string".
-        if isinstance(v, str | list) and (fault := _value_fault(v)):
+        # Before the field's own checks, which would only say "not a valid string". It runs on every
+        # field of every record: the common cases (not text, clean text) return at once.
+        if (type(v) is str and _UNSAFE_CHAR.search(v) is None) or not isinstance(v, str | list):
+            return v
+        if fault := _value_fault(v):
             raise PydanticCustomError("string_unsafe", "{fault}", {"fault": fault})
         return v
 

@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1", tags=["check"], responses=responses(401, 409, 4
                    route_class=JSONBodyRoute)
 
 
-@router.post("/check", response_model=CheckReport,
+@router.post("/check", response_model=CheckReport, operation_id="checkPlan",
              summary="List every violated constraint and recompute the KPIs")
 def check_plan(request: Request, body: CheckRequest, _owner: Annotated[str, Depends(caller)]) -> CheckReport:
     """Any plan (the solver's, FCFS, or one a planner made by hand) against its problem. A plan

@@ -12,12 +12,13 @@ from fastapi import Request
 from pydantic import BaseModel
 
 from api.db import TERMINAL, Database, JobRow, JobStatus, utcnow
-from api.errors import VALIDATION_TYPE, APIError, field_error, invalid_problem
+from api.errors import VALIDATION_TYPE, APIError, field_error, invalid_problem, not_found
 from api.jobs.runner import Runner
 from api.schemas import JobLinks, JobProgress, JobSummary, SubmitRequest
 from api.settings import Settings
 from optimizer.domain import MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_REASON_CHARS, Problem
 from optimizer.params import SolveOptions
+from optimizer.plan import Plan
 from optimizer.validation import InvalidProblem, Issue, validate_problem
 
 if TYPE_CHECKING:
@@ -197,3 +198,19 @@ def summary(request: Request, row: JobRow) -> JobSummary:
         links=JobLinks(self=base, gantt=f"{base}/gantt", stop=f"{base}/stop",
                        improvements=f"{base}/improvements"),
     )
+
+
+def job_with_plan(request: Request, job_id: str, owner: str | None) -> tuple[JobRow, Problem, Plan]:
+    """The job, its problem and its best plan, for the views of a plan (Gantt chart, board): 404
+    for an unknown job, 409 while it has no plan. The stored problem was validated in full when it
+    was submitted, so it is read as it is."""
+    db = db_of(request)
+    row = db.get_job(job_id, owner)
+    if row is None:
+        raise not_found("job", job_id)
+    if row.plan is None:
+        raise APIError(409, f"job {job_id} has no plan yet (status {row.status}); try again shortly",
+                       title="No plan yet")
+    body = db.problem_body(row.problem_id)
+    assert body is not None
+    return row, Problem.model_validate_json(body), Plan.model_validate_json(row.plan)

@@ -11,12 +11,12 @@ from api.schemas import Health, Ready
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", response_model=Health, summary="The process answers")
+@router.get("/healthz", response_model=Health, operation_id="getHealth", summary="The process answers")
 async def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", response_model=Ready, responses=responses(503),
+@router.get("/readyz", response_model=Ready, responses=responses(503), operation_id="getReadiness",
             summary="Database and solvers (or broker) are up")
 def readyz(request: Request) -> Ready:
     db = db_of(request)

@@ -20,6 +20,7 @@ from api.routes.common import (
     db_of,
     effective_options,
     job_path,
+    job_with_plan,
     request_hash,
     runner_of,
     settings_of,
@@ -38,6 +39,7 @@ Owner = Annotated[str, Depends(caller)]
 @router.post(
     "",
     status_code=202,
+    operation_id="submitSchedule",
     response_model=JobSummary,
     responses={**responses(413, 415), 202: {"description": "Accepted: the job is stored and queued; poll its "
                                        "Location.", "headers": {"Location": {"schema": {"type": "string"}}}}},
@@ -90,7 +92,7 @@ def submit(
     return summary(request, row)
 
 
-@router.get("", response_model=JobList, summary="List your jobs, newest first")
+@router.get("", response_model=JobList, operation_id="listSchedules", summary="List your jobs, newest first")
 def list_jobs(
     request: Request,
     owner: Owner,
@@ -118,6 +120,7 @@ def _job(request: Request, job_id: str, owner: str) -> JobRow:
 @router.get(
     "/{job_id}",
     response_model=JobOut,
+    operation_id="getSchedule",
     responses=responses(404),
     summary="Read a job: status, progress, and the best plan so far",
 )
@@ -176,6 +179,7 @@ STOP_RESPONSES = {**responses(404), 202: {
 @router.post(
     "/{job_id}/stop",
     response_model=JobSummary,
+    operation_id="stopSchedule",
     responses=STOP_RESPONSES,
     summary="Stop a job and keep its best plan",
 )
@@ -189,6 +193,7 @@ async def stop_job(request: Request, response: Response, job_id: JobId, owner: O
 @router.delete(
     "/{job_id}",
     response_model=JobSummary,
+    operation_id="deleteSchedule",
     responses=STOP_RESPONSES,
     summary="Same as POST /stop: stop the job, keep its plan and record",
 )
@@ -200,6 +205,7 @@ async def delete_job(request: Request, response: Response, job_id: JobId, owner:
 @router.get(
     "/{job_id}/improvements",
     response_model=list[ImprovementOut],
+    operation_id="listScheduleImprovements",
     responses=responses(404),
     summary="The history of best-plan improvements",
 )
@@ -221,6 +227,7 @@ def improvements(
 @router.get(
     "/{job_id}/gantt",
     response_class=HTMLResponse,
+    operation_id="getScheduleGantt",
     responses={**responses(404, 409), 200: {"content": {"text/html": {"schema": {"type": "string"}}},
                                            "description": "A self-contained HTML page"}},
     summary="The job's plan as a Gantt chart (HTML)",
@@ -229,20 +236,8 @@ def gantt(request: Request, job_id: JobId, owner: Owner) -> HTMLResponse:
     """One row per berth, grouped by port. While the job is solving the page reloads itself every
     5 seconds to show the latest best plan."""
     from optimizer.gantt import gantt_html
-    from optimizer.loading import load_problem
-    from optimizer.plan import Plan
 
-    db = db_of(request)
-    row = db.get_job(job_id, owner)
-    if row is None:
-        raise not_found("job", job_id)
-    if row.plan is None:
-        raise APIError(409, f"job {job_id} has no plan yet (status {row.status}); try again shortly",
-                       title="No plan yet")
-    body = db.problem_body(row.problem_id)
-    assert body is not None
-    problem = load_problem(body)
-    plan = Plan.model_validate_json(row.plan)
+    row, problem, plan = job_with_plan(request, job_id, owner)
     title = f"Berth plan · {problem.name} · job {row.status}"
     page = gantt_html(problem, plan, title)
     if row.status in (JobStatus.SOLVING.value, JobStatus.QUEUED.value):

@@ -28,6 +28,7 @@ router = APIRouter(prefix="/v1", tags=["solve"], responses=responses(401, 413, 4
 @router.post(
     "/solve",
     response_model=Plan,
+    operation_id="solveNow",
     responses={200: {"description": "The plan, its KPIs and the FCFS comparison",
                      "headers": {"X-Time-Limit-S": {"schema": {"type": "number"},
                                                     "description": "The time limit the solve ran with."}}}},

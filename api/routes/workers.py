@@ -16,7 +16,8 @@ from api.schemas import HeldJob, WorkerList, WorkerView
 router = APIRouter(prefix="/v1", tags=["operations"], responses=responses(401))
 
 
-@router.get("/workers", response_model=WorkerList, summary="The solver workers, what each holds, the queue")
+@router.get("/workers", response_model=WorkerList, operation_id="listWorkers",
+            summary="The solver workers, what each holds, the queue")
 def list_workers(request: Request, owner: Annotated[str, Depends(caller)]) -> WorkerList:
     """On a fleet: every worker answering a broadcast within 1 s and every worker holding a lease
     (a holder that does not answer may be gone; its lease runs out), the jobs each holds (yours
