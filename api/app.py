@@ -78,8 +78,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     hooks = WebhookService(db, settings)
     deliverer = Deliverer(hooks)
     live_store = LiveStore(db)
-    replanner = Replanner(live_store, hooks, batch_window_s=settings.live_batch_window_s, jit=JitStore(db),
-                          log_level=settings.log_level, nice=settings.solver_nice)
+    replanner: Replanner
+    if settings.fleet:  # replans go to the workers too, one at a time per live plan (api.live.fleet)
+        from api.live.fleet import FleetReplanner
+
+        assert isinstance(runner, FleetRunner)
+        replanner = FleetReplanner(live_store, runner.publish, batch_window_s=settings.live_batch_window_s,
+                                   republish_after_s=settings.republish_after_s)
+    else:
+        replanner = Replanner(live_store, hooks, batch_window_s=settings.live_batch_window_s,
+                              jit=JitStore(db), log_level=settings.log_level, nice=settings.solver_nice)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

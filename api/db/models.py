@@ -226,6 +226,11 @@ class LivePlanRow(Base):
     state: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # On a fleet (api.live.fleet): the worker process replanning it, until when, and when a
+    # message for it went out unclaimed; NULL with the embedded replanner
+    lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class LiveEventRow(Base):
