@@ -23,7 +23,7 @@ from api.live.replanner import Replanner
 from api.live.store import LiveStore
 from api.live.webhooks import Deliverer, WebhookService
 from api.logs import setup_logging
-from api.routes import check, health, live_plans, schedules, solve, webhooks, workers
+from api.routes import batches, check, health, live_plans, schedules, solve, webhooks, workers
 from api.settings import Settings
 
 if TYPE_CHECKING:
@@ -127,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.live_plan_exists = live_store.exists  # for POST /v1/webhooks
     errors.install(app)
     app.include_router(schedules.router)
+    app.include_router(batches.router)
     app.include_router(solve.router)
     app.include_router(check.router)
     app.include_router(live_plans.router)
@@ -135,7 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(workers.router)
     # DCSA JIT 2.0 under /v2: carriers' timestamps become the live plans' events (api/jit/README.md)
     include_jit(app, db, lambda: LiveGateway(live_store, replanner.wake))
-    routers = (schedules, solve, check, live_plans, webhooks, health, workers)
+    routers = (schedules, batches, solve, check, live_plans, webhooks, health, workers)
     app.state.route_table = errors.route_table(
         [*app.router.routes, *(r for m in routers for r in m.router.routes)])
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
