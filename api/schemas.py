@@ -233,6 +233,12 @@ class HeldJob(BaseModel):
     lease_expires_at: datetime | None
 
 
+class HeldLivePlan(BaseModel):
+    live_plan_id: str
+    process: str = Field(description="The worker process holding the live plan's lease: node/pid.")
+    lease_expires_at: datetime | None
+
+
 class WorkerView(BaseModel):
     name: str = Field(description="The worker's node name (portsync worker --name), or 'embedded'.")
     processes: int | None = Field(description="Its solver processes (null: it did not answer in time).")
@@ -240,6 +246,8 @@ class WorkerView(BaseModel):
                             "answer may be gone: its leases run out and its jobs go to another).")
     holding: int = Field(description="Jobs it holds (every client's).")
     jobs: list[HeldJob] = Field(description="Of those, your jobs.")
+    live_plans: list[HeldLivePlan] = Field(default_factory=list, description="Your live plans it is "
+                                           "replanning now (fleet).")
 
 
 class WorkerList(BaseModel):

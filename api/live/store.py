@@ -218,6 +218,10 @@ class LiveStore:
                 duplicates=[e.event_id for e in events if e.event_id not in fresh_ids],
             )
 
+    def replanning(self, row: LivePlanRow) -> bool:
+        """A replan of the plan is under way: in this process, or on a worker holding its lease."""
+        return row.id in self.inflight or _leased(row, utcnow())
+
     def work(self, batch_window_s: float) -> list[str]:
         """Live plans with work due: version 1 to make, or events waiting longer than the window."""
         due = datetime.now(UTC) - timedelta(seconds=batch_window_s)
@@ -379,15 +383,16 @@ class LiveStore:
             )
             return res.rowcount == 1  # type: ignore[attr-defined, no-any-return]
 
-    def leases(self) -> list[tuple[str, str, datetime | None]]:
-        """Live plans a worker replans now: (lease owner, plan id, lease expiry)."""
+    def leases(self) -> list[tuple[str, str, datetime | None, str]]:
+        """Live plans a worker replans now: (lease owner, plan id, lease expiry, plan owner)."""
         with self.db.session() as s:
             rows = s.execute(
-                select(LivePlanRow.lease_owner, LivePlanRow.id, LivePlanRow.lease_expires_at)
+                select(LivePlanRow.lease_owner, LivePlanRow.id, LivePlanRow.lease_expires_at,
+                       LivePlanRow.owner)
                 .where(LivePlanRow.lease_owner.is_not(None))
                 .order_by(LivePlanRow.lease_owner)
             ).all()
-        return [(str(r[0]), str(r[1]), r[2]) for r in rows]
+        return [(str(r[0]), str(r[1]), r[2], str(r[3])) for r in rows]
 
 
 def _leased(row: LivePlanRow, now: datetime) -> bool:

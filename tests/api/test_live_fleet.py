@@ -128,6 +128,8 @@ def test_a_worker_killed_mid_replan_loses_no_event_and_applies_none_twice(fleet:
         vs = assert_each_event_applied_once(c.app.state.live_store, plan_id, posted)  # type: ignore[attr-defined]
         assert lease_of(c, plan_id) is None
         assert "portsync.replan" in b.text() and len(vs) >= 3
+        print(f"{len(posted)} events (worker A killed after event {killed_at}) -> {len(vs)} versions, "
+              f"each event applied once")
 
 
 def test_two_live_plans_replan_in_parallel_on_two_workers(fleet: Fleet) -> None:
@@ -138,9 +140,8 @@ def test_two_live_plans_replan_in_parallel_on_two_workers(fleet: Fleet) -> None:
         w.wait_ready()
     with TestClient(create_app(fleet.settings(live_batch_window_s=0.05))) as c:
         paths, ids = [], []
-        t0 = time.monotonic()
         for seed in (11, 12):
-            r = c.post("/v1/live-plans?time_limit_s=2&replan_time_limit_s=0.8", json=generated(seed, 40))
+            r = c.post("/v1/live-plans?time_limit_s=3&replan_time_limit_s=0.8", json=generated(seed, 40))
             assert r.status_code == 201, r.text
             paths.append(r.headers["Location"])
             ids.append(r.json()["id"])
@@ -152,9 +153,13 @@ def test_two_live_plans_replan_in_parallel_on_two_workers(fleet: Fleet) -> None:
                 together = {o.split("/")[0] for o in owners if o}
             time.sleep(0.01)
         assert together == {"wa@test", "wb@test"}, "the two plans were never replanned at once"
+        # version 1 takes up to its 3 s: the leases are still held while the API is asked
+        assert all(c.get(p).json()["replanning"] for p in paths)
+        seen = {w["name"]: w for w in c.get("/v1/workers").json()["workers"]}
+        assert sorted(p["live_plan_id"] for w in seen.values() for p in w["live_plans"]) == sorted(ids)
+        assert all(len(seen[n]["live_plans"]) == 1 for n in ("wa@test", "wb@test"))
         for p in paths:
             wait_settled(c, p, 1)
-        both_first = time.monotonic() - t0
         # then an event each: replanned, each by whichever worker, once
         for p, plan_id in zip(paths, ids, strict=True):
             now = datetime.fromisoformat(c.get(f"{p}/versions/1").json()["now"])
@@ -164,7 +169,6 @@ def test_two_live_plans_replan_in_parallel_on_two_workers(fleet: Fleet) -> None:
         for p, plan_id in zip(paths, ids, strict=True):
             wait_settled(c, p, 2)
             assert_each_event_applied_once(c.app.state.live_store, plan_id, [f"clock-{plan_id[:4]}"])  # type: ignore[attr-defined]
-        assert both_first < 2 * 2.0 + 3.0  # not one after the other behind a single worker
 
 
 # -- the lost wakeup, driven step by step (PostgreSQL, no broker needed) ---------------------------
