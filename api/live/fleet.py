@@ -50,7 +50,9 @@ log = logging.getLogger("portsync.api.live")
 class LivePublisher(Protocol):
     """Sends a live plan's "replan" message (api.jobs.fleet.Publisher on a broker)."""
 
-    def publish_live(self, plan_id: str) -> bool: ...
+    def publish_live(self, plan_id: str) -> bool:
+        """True once the broker has the message."""
+        ...
 
 
 def publish_due(store: LiveStore, publish: LivePublisher, batch_window_s: float,
@@ -59,10 +61,21 @@ def publish_due(store: LiveStore, publish: LivePublisher, batch_window_s: float,
     message waits for (or one older than `republish_after_s`); how many were sent."""
     sent = 0
     for plan_id in store.work(batch_window_s):
-        if store.mark_published(plan_id, republish_after_s):
-            publish.publish_live(plan_id)
+        if _send(store, publish, plan_id, republish_after_s):
             sent += 1
     return sent
+
+
+def _send(store: LiveStore, publish: LivePublisher, plan_id: str, republish_after_s: float) -> bool:
+    """Mark the plan published and send its message; False when another publisher did already
+    (or a replan holds it), or when the broker refused it (the mark undone: tried again at the
+    next pass rather than after `republish_after_s`)."""
+    if not store.mark_published(plan_id, republish_after_s):
+        return False
+    if publish.publish_live(plan_id):
+        return True
+    store.unmark_published(plan_id)
+    return False
 
 
 class FleetReplanner(Replanner):
@@ -146,8 +159,7 @@ def replan_once(replanner: Replanner, publish: LivePublisher, plan_id: str, owne
         store.release(plan_id, owner)  # a no-op once the version write released it
     # after the release: an event accepted while this replan held the lease is seen here; one
     # accepted from now on finds the lease free and is published by the API's loop
-    if store.waiting(plan_id) and store.mark_published(plan_id, republish_after_s):
-        publish.publish_live(plan_id)
+    if store.waiting(plan_id) and _send(store, publish, plan_id, republish_after_s):
         return "ran, published again"
     return "ran"
 

@@ -383,6 +383,11 @@ class LiveStore:
             )
             return res.rowcount == 1  # type: ignore[attr-defined, no-any-return]
 
+    def unmark_published(self, plan_id: str) -> None:
+        """The message could not be sent (broker away): the next pass tries again."""
+        with self.db.session() as s:
+            s.execute(update(LivePlanRow).where(LivePlanRow.id == plan_id).values(published_at=None))
+
     def leases(self) -> list[tuple[str, str, datetime | None, str]]:
         """Live plans a worker replans now: (lease owner, plan id, lease expiry, plan owner)."""
         with self.db.session() as s:

@@ -179,8 +179,11 @@ class Recorder:
 
     def __init__(self) -> None:
         self.sent: list[str] = []
+        self.away = False  # the broker refuses every message
 
     def publish_live(self, plan_id: str) -> bool:
+        if self.away:
+            return False
         self.sent.append(plan_id)
         return True
 
@@ -289,3 +292,14 @@ def test_a_replan_whose_lease_was_taken_over_writes_nothing(pg_live: LiveStore) 
     vs = versions(store, plan_id)
     assert [v.event_ids for v in vs] == [[], [e1["event_id"]]]
     assert store.leases() == []
+
+
+def test_a_refused_publish_is_tried_again_at_the_next_pass(pg_live: LiveStore) -> None:
+    """The broker is away when a live plan's work falls due: nothing is marked as sent, and the
+    next pass once it is back sends it (not only after PORTSYNC_REPUBLISH_AFTER_S)."""
+    store, hub = pg_live, Recorder()
+    plan_id = store.create("me", tiny(), ReplanSettings(first_time_limit_s=0.5, first_workers=1), 60.0)
+    hub.away = True
+    assert publish_due(store, hub, 0.0, 3600.0) == 0
+    hub.away = False
+    assert publish_due(store, hub, 0.0, 3600.0) == 1 and hub.sent == [plan_id]
