@@ -154,7 +154,7 @@ def replan_once(replanner: Replanner, publish: LivePublisher, plan_id: str, owne
         return "held"
     try:
         with Heartbeat(store, plan_id, owner, lease_s):
-            replanner._run(plan_id, loaded=loaded, lease_owner=owner)
+            replanner.make_version(plan_id, loaded=loaded, lease_owner=owner)
     finally:
         store.release(plan_id, owner)  # a no-op once the version write released it
     # after the release: an event accepted while this replan held the lease is seen here; one

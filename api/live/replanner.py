@@ -3,7 +3,8 @@ the solver process it hands each replan to (api.live.store has the store and its
 
 Nothing solves in the API process: the replans run in a process pool of one process, niced like
 the job solvers and ended with the server (even a SIGKILL); its CP-SAT uses one worker, so a replay
-of the event log gives the same versions.
+of the event log gives the same versions. On a worker fleet (PORTSYNC_BROKER_URL) the API runs
+api.live.fleet's FleetReplanner instead, and each version is made on a worker.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ class Replanner:
     def run(self, plan_id: str) -> None:
         token = live_plan_id_var.set(plan_id)  # every log line of this replan names the plan (api.logs)
         try:
-            self._run(plan_id)
+            self.make_version(plan_id)
         finally:
             self.store.done(plan_id)
             live_plan_id_var.reset(token)
@@ -145,8 +146,9 @@ class Replanner:
             self._pool = self._new_pool()
             return None
 
-    def _run(self, plan_id: str, loaded: tuple[LivePlanRow, str | None, list[LiveEventRow]] | None = None,
-             lease_owner: str | None = None) -> None:
+    def make_version(self, plan_id: str,
+                     loaded: tuple[LivePlanRow, str | None, list[LiveEventRow]] | None = None,
+                     lease_owner: str | None = None) -> None:
         """The next version of the plan from its waiting events (`loaded` when a fleet worker's
         claim read them, its `lease_owner` fencing the version write)."""
         row, last_json, waiting = loaded if loaded is not None else self.store.load(plan_id)

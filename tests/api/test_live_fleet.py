@@ -288,7 +288,7 @@ def test_a_replan_whose_lease_was_taken_over_writes_nothing(pg_live: LiveStore) 
         s.execute(update(LivePlanRow).where(LivePlanRow.id == plan_id)
                   .values(lease_expires_at=datetime.now(UTC) - timedelta(seconds=1)))
     assert replan_once(worker, hub, plan_id, "w2/2", 5.0, 60.0) == "ran"
-    worker._run(plan_id, loaded=frozen, lease_owner="w1/1")  # w1 wakes up and finishes
+    worker.make_version(plan_id, loaded=frozen, lease_owner="w1/1")  # w1 wakes up and finishes
     vs = versions(store, plan_id)
     assert [v.event_ids for v in vs] == [[], [e1["event_id"]]]
     assert store.leases() == []
