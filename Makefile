@@ -27,7 +27,7 @@ test: $(STAMP)
 
 # The job API's tests again, on a worker fleet (RabbitMQ + PostgreSQL of this machine; skipped without)
 test-fleet: $(STAMP)
-	PORTSYNC_TEST_BACKEND=fleet $(BIN)/pytest -q tests/api/test_runner.py tests/api/test_workers.py
+	PORTSYNC_TEST_BACKEND=fleet $(BIN)/pytest -q tests/api/test_runner.py tests/api/test_workers.py tests/api/test_batches.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check optimizer api tests tools

@@ -25,7 +25,7 @@ from api.live.store import LiveStore
 from api.live.webhooks import Deliverer, WebhookService
 from api.logs import setup_logging
 from api.openapi_manual import add_examples, describe_fields
-from api.routes import board, check, docs, health, live_plans, schedules, solve, webhooks, workers
+from api.routes import batches, board, check, docs, health, live_plans, schedules, solve, webhooks, workers
 from api.settings import Settings
 
 if TYPE_CHECKING:
@@ -82,8 +82,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     hooks = WebhookService(db, settings)
     deliverer = Deliverer(hooks)
     live_store = LiveStore(db)
-    replanner = Replanner(live_store, hooks, batch_window_s=settings.live_batch_window_s, jit=JitStore(db),
-                          log_level=settings.log_level, nice=settings.solver_nice)
+    replanner: Replanner
+    if settings.fleet:  # replans go to the workers too, one at a time per live plan (api.live.fleet)
+        from api.live.fleet import FleetReplanner
+
+        assert isinstance(runner, FleetRunner)
+        replanner = FleetReplanner(live_store, runner.publish, batch_window_s=settings.live_batch_window_s,
+                                   republish_after_s=settings.republish_after_s)
+    else:
+        replanner = Replanner(live_store, hooks, batch_window_s=settings.live_batch_window_s,
+                              jit=JitStore(db), log_level=settings.log_level, nice=settings.solver_nice)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -126,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.live_plan_exists = live_store.exists  # for POST /v1/webhooks
     errors.install(app)
     app.include_router(schedules.router)
+    app.include_router(batches.router)
     app.include_router(solve.router)
     app.include_router(check.router)
     app.include_router(live_plans.router)
@@ -137,7 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=board.STATIC), name="static")
     # DCSA JIT 2.0 under /v2: carriers' timestamps become the live plans' events (api/jit/README.md)
     include_jit(app, db, lambda: LiveGateway(live_store, replanner.wake))
-    routers = (schedules, solve, check, live_plans, webhooks, health, workers, board, docs)
+    routers = (schedules, batches, solve, check, live_plans, webhooks, health, workers, board, docs)
     app.state.route_table = errors.route_table(
         [*app.router.routes, *(r for m in routers for r in m.router.routes)])
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -15,6 +15,7 @@ from pydantic import (
     Tag,
     ValidatorFunctionWrapHandler,
     WrapValidator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -141,6 +142,58 @@ class JobOut(JobSummary):
     plan: Plan | None = None
 
 
+class BatchRequest(BaseModel):
+    """Many solves from one request: `items` (each a problem and its options: the levels of a
+    capacity study), or one `problem` solved once per seed in `seeds` (a benchmark's seeds)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[SubmitRequest] | None = Field(default=None, min_length=1, description="The solves, "
+                                              "each as the body of POST /v1/schedules.")
+    problem: Problem | None = Field(default=None, description="With `seeds`: the problem of every solve.")
+    options: SolveOptions | None = Field(default=None, description="With `seeds`: the options of every "
+                                         "solve (its `seed` replaced by each of `seeds`).")
+    seeds: list[Annotated[int, Field(ge=0, le=2**31 - 1)]] | None = Field(
+        default=None, min_length=1, description="With `problem`: one solve per seed.")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> BatchRequest:
+        if (self.items is None) == (self.problem is None):
+            raise ValueError("give `items`, or `problem` with `seeds`, not both")
+        if self.problem is not None and self.seeds is None:
+            raise ValueError("`problem` needs `seeds` (one solve per seed)")
+        if self.items is not None and (self.seeds is not None or self.options is not None):
+            raise ValueError("`seeds` and `options` go with `problem`; each item has its own options")
+        return self
+
+
+class BatchBest(BaseModel):
+    job_id: str
+    objective: float
+
+
+class BatchObjective(BaseModel):
+    """Objectives of the items with a plan (the best plan so far while they solve)."""
+
+    min: float
+    median: float
+    max: float
+    items: int
+
+
+class BatchOut(BaseModel):
+    """A batch's solves gathered: each item's job (in the order given), how many are in each
+    status, and the objectives over those with a plan."""
+
+    id: str
+    status: Literal["running", "finished"] = Field(description="finished: every job done, stopped "
+                                                   "or failed.")
+    counts: dict[str, int] = Field(description="Jobs per status.")
+    best: BatchBest | None = Field(default=None, description="The item with the lowest objective.")
+    objective: BatchObjective | None = None
+    items: list[JobSummary]
+
+
 class JobList(BaseModel):
     items: list[JobSummary]
     next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next (older) page.")
@@ -181,6 +234,12 @@ class HeldJob(BaseModel):
                                               "renews it (then the job goes to another worker).")
 
 
+class HeldLivePlan(BaseModel):
+    live_plan_id: str
+    process: str = Field(description="The worker process holding the live plan's lease: node/pid.")
+    lease_expires_at: datetime | None
+
+
 class WorkerView(BaseModel):
     name: str = Field(description="The worker's node name (portsync worker --name), or 'embedded'.")
     processes: int | None = Field(description="Its solver processes (null: it did not answer in time).")
@@ -188,6 +247,8 @@ class WorkerView(BaseModel):
                             "answer may be gone: its leases run out and its jobs go to another).")
     holding: int = Field(description="Jobs it holds (every client's).")
     jobs: list[HeldJob] = Field(description="Of those, your jobs.")
+    live_plans: list[HeldLivePlan] = Field(default_factory=list, description="Your live plans it is "
+                                           "replanning now (fleet).")
 
 
 class WorkerList(BaseModel):

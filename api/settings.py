@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=20_000_000, ge=256, description="Largest request body accepted.")
     max_calls: int = Field(default=5000, ge=1, description="Largest problem (calls) a job or a check takes.")
+    max_batch_items: int = Field(default=100, ge=1, le=10_000, description="Most solves one POST /v1/batches "
+                                 "asks for.")
     max_name_chars: int = Field(default=MAX_NAME_CHARS, ge=1, le=MAX_NAME_CHARS,
                                 description="Longest name (problem, port, berth, vessel).")
     max_description_chars: int = Field(default=MAX_DESCRIPTION_CHARS, ge=1, le=MAX_DESCRIPTION_CHARS,

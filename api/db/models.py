@@ -91,6 +91,7 @@ class JobRow(Base):
         Index("ix_jobs_owner_seq", "owner", "seq"),
         Index("ix_jobs_status_seq", "status", "seq"),
         Index("ix_jobs_status_lease", "status", "lease_expires_at"),
+        Index("ix_jobs_batch_seq", "batch_id", "seq"),
     )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -128,6 +129,7 @@ class JobRow(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    batch_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # POST /v1/batches
 
 
 class ImprovementRow(Base):
@@ -226,6 +228,11 @@ class LivePlanRow(Base):
     state: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # On a fleet (api.live.fleet): the worker process replanning it, until when, and when a
+    # message for it went out unclaimed; NULL with the embedded replanner
+    lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class LiveEventRow(Base):

@@ -90,6 +90,7 @@ class Database:
         options_json: str,
         request_hash: str,
         idempotency_key: str | None,
+        batch_id: str | None = None,
     ) -> NewJob:
         """Store problem and job in one transaction; honour the idempotency key."""
         if idempotency_key is not None:
@@ -109,7 +110,7 @@ class Database:
                     id=job_id, owner=owner, idempotency_key=idempotency_key, request_hash=request_hash,
                     problem_id=problem_id, problem_name=problem_name[:200], calls=calls,
                     options=options_json, status=JobStatus.QUEUED.value,
-                    created_at=utcnow(),
+                    created_at=utcnow(), batch_id=batch_id,
                 ))
         except IntegrityError:
             # Two requests with the same key raced: the other one stored its job first.
@@ -167,6 +168,17 @@ class Database:
             if status is not None:
                 q = q.where(JobRow.status == status)
             rows = list(s.execute(q.order_by(JobRow.seq.desc()).limit(limit)).scalars())
+            for r in rows:
+                s.expunge(r)
+            return rows
+
+    def batch_jobs(self, owner: str, batch_id: str) -> list[JobRow]:
+        """The owner's jobs of a batch, in the order submitted, without their plans."""
+        with self.session() as s:
+            rows = list(s.execute(
+                select(JobRow).options(defer(JobRow.plan))
+                .where(JobRow.owner == owner, JobRow.batch_id == batch_id).order_by(JobRow.seq)
+            ).scalars())
             for r in rows:
                 s.expunge(r)
             return rows

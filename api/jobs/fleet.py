@@ -55,8 +55,11 @@ log = logging.getLogger("portsync.api.jobs")
 
 JOBS_QUEUE = "portsync.jobs"
 SOLVE_QUEUE = "portsync.solve"
+LIVE_QUEUE = "portsync.live"
 SOLVE_JOB = "portsync.solve_job"
 SOLVE_NOW = "portsync.solve_now"
+REPLAN = "portsync.replan"  # a live plan's next version (api.live.fleet)
+QUEUES = (JOBS_QUEUE, SOLVE_QUEUE, LIVE_QUEUE)
 #: How a publish is retried before it gives up (the reconciler publishes a job again later).
 PUBLISH_RETRY = {"max_retries": 3, "interval_start": 0.0, "interval_step": 0.2, "interval_max": 0.5}
 
@@ -72,10 +75,11 @@ def configure(app: Celery, settings: Settings) -> Celery:
         broker_url=settings.broker_url,
         result_backend="rpc://",
         task_queues=[Queue(name, Exchange(name, type="direct"), routing_key=name, durable=True)
-                     for name in (JOBS_QUEUE, SOLVE_QUEUE)],
+                     for name in QUEUES],
         task_default_queue=JOBS_QUEUE,
         task_routes={SOLVE_JOB: {"queue": JOBS_QUEUE, "routing_key": JOBS_QUEUE},
-                     SOLVE_NOW: {"queue": SOLVE_QUEUE, "routing_key": SOLVE_QUEUE}},
+                     SOLVE_NOW: {"queue": SOLVE_QUEUE, "routing_key": SOLVE_QUEUE},
+                     REPLAN: {"queue": LIVE_QUEUE, "routing_key": LIVE_QUEUE}},
         task_serializer="json", result_serializer="json", accept_content=["json"],
         task_acks_late=False,  # acknowledged as a worker process takes it: see the module docstring
         task_ignore_result=True,
@@ -118,6 +122,19 @@ class Publisher:
         self.app.send_task(SOLVE_JOB, args=[job_id], queue=JOBS_QUEUE, routing_key=JOBS_QUEUE,
                            retry=True, retry_policy=PUBLISH_RETRY)
 
+    def publish_live(self, plan_id: str) -> bool:
+        """Send a live plan's "replan" message (api.live.fleet); False, logged, when the broker
+        cannot take it (the plan stays marked published: it is sent again after
+        PORTSYNC_REPUBLISH_AFTER_S)."""
+        try:
+            self.app.send_task(REPLAN, args=[plan_id], queue=LIVE_QUEUE, routing_key=LIVE_QUEUE,
+                               retry=True, retry_policy=PUBLISH_RETRY)
+            return True
+        except Exception as exc:
+            log.warning("live plan %s: could not publish its replan (%s: %s); sent again later", plan_id,
+                        type(exc).__name__, exc, extra={"live_plan_id": plan_id})
+            return False
+
     def depth(self) -> int | None:
         """Messages ready in the jobs queue (None when the broker does not answer)."""
         try:
@@ -141,7 +158,8 @@ class Publisher:
 
 
 class Reconciler:
-    """Expired leases queued again and unclaimed jobs published again, every interval."""
+    """Expired leases queued again and unclaimed jobs published again, every interval; live
+    plans whose replan was lost published again."""
 
     def __init__(self, db: Database, settings: Settings, publish: Publisher):
         self.db = db
@@ -149,6 +167,7 @@ class Reconciler:
         self.publish = publish
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._live: Any = None  # the live plans' store, made on first use
 
     def once(self) -> tuple[int, int]:
         """One pass: (jobs whose lease ran out, queued again; unclaimed jobs published again)."""
@@ -168,7 +187,19 @@ class Reconciler:
             log.info("job %s: unclaimed since its message went out; published again", job_id,
                      extra={"job_id": job_id})
             self.publish(job_id)
+        self.live_once()
         return len(expired), len(stale)
+
+    def live_once(self) -> int:
+        """Live plans with work due and no replan holding them (a worker died mid-replan, a
+        message was lost, the API is away): published again (api.live.fleet); how many."""
+        from api.live.fleet import publish_due
+        from api.live.store import LiveStore
+
+        if self._live is None:
+            self._live = LiveStore(self.db)
+        return publish_due(self._live, self.publish, self.settings.live_batch_window_s,
+                           self.settings.republish_after_s)
 
     def start(self) -> None:
         self._stop.clear()
@@ -276,10 +307,10 @@ class FleetRunner:
         try:
             with self.app.connection_for_read() as conn:
                 channel = conn.default_channel
-                for name in (JOBS_QUEUE, SOLVE_QUEUE):
+                for name in QUEUES:
                     depth[name] = int(channel.queue_declare(name, passive=True).message_count)
         except Exception:
-            depth = dict.fromkeys((JOBS_QUEUE, SOLVE_QUEUE))
+            depth = dict.fromkeys(QUEUES)
         return depth
 
 

@@ -1,8 +1,9 @@
 """`portsync worker`: one worker of the fleet (api.jobs.fleet), a Celery prefork worker.
 
-Its main process consumes the queues `portsync.jobs` and `portsync.solve` (prefetch 1 per
-process), hands each message to one of its solver processes (`--concurrency`, the cores by
-default: one solve per process) and runs a reconciler thread (leases run out, lost messages).
+Its main process consumes the queues `portsync.jobs`, `portsync.solve` and `portsync.live`
+(live plans' replans, api.live.fleet), prefetch 1 per process, hands each message to one of its
+solver processes (`--concurrency`, the cores by default: one solve or replan per process) and runs a
+reconciler thread (leases run out, lost messages).
 SIGTERM (or Ctrl-C) is a warm shutdown: the jobs this worker holds are handed back at once,
 queued again with a new attempt and published, so another worker resumes each from its best
 stored plan while this one's solves see their attempt superseded and stop.
@@ -33,8 +34,9 @@ def worker_command(
     concurrency: Annotated[int | None, typer.Option(
         help="Solver processes (one solve each); default PORTSYNC_WORKER_CONCURRENCY or the cores.")] = None,
     queues: Annotated[str, typer.Option(
-        help="Queues to consume: portsync.jobs (jobs), portsync.solve (POST /v1/solve).")
-    ] = "portsync.jobs,portsync.solve",
+        help="Queues to consume: portsync.jobs (jobs), portsync.solve (POST /v1/solve), "
+             "portsync.live (live plans' replans).")
+    ] = "portsync.jobs,portsync.solve,portsync.live",
     name: Annotated[str | None, typer.Option(
         help="Node name (default portsync-<pid>@<host>): how GET /v1/workers and Flower name it.")] = None,
     loglevel: Annotated[str | None, typer.Option(help="Default PORTSYNC_LOG_LEVEL.")] = None,
@@ -93,6 +95,8 @@ def run(settings: Any, *, concurrency: int, queues: str, name: str, loglevel: st
             with contextlib.suppress(OSError):
                 os.nice(settings.solver_nice)
 
+    import api.live.fleet  # noqa: F401  registers portsync.replan
+    import optimizer.live.replan
     import optimizer.solver  # noqa: F401  imported once, before the solver processes fork
 
     app.worker_main([

@@ -3,7 +3,8 @@ the solver process it hands each replan to (api.live.store has the store and its
 
 Nothing solves in the API process: the replans run in a process pool of one process, niced like
 the job solvers and ended with the server (even a SIGKILL); its CP-SAT uses one worker, so a replay
-of the event log gives the same versions.
+of the event log gives the same versions. On a worker fleet (PORTSYNC_BROKER_URL) the API runs
+api.live.fleet's FleetReplanner instead, and each version is made on a worker.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import threading
 import time
 
+from api.db.models import LiveEventRow, LivePlanRow
 from api.jit import JitStore
 from api.jit.publish import publish_requests
 from api.jobs.process import init_solver_process
@@ -124,37 +126,52 @@ class Replanner:
     def run(self, plan_id: str) -> None:
         token = live_plan_id_var.set(plan_id)  # every log line of this replan names the plan (api.logs)
         try:
-            self._run(plan_id)
+            self.make_version(plan_id)
         finally:
             self.store.done(plan_id)
             live_plan_id_var.reset(token)
 
-    def _run(self, plan_id: str) -> None:
-        row, last_json, waiting = self.store.load(plan_id)
+    def _plan(self, plan_id: str, settings_json: str, state_json: str, last_json: str | None,
+              events_json: str) -> tuple[str, str] | None:
+        """plan_version in the solver process; None when that process died (a new one is started,
+        the events stay waiting)."""
+        assert self._pool is not None
+        try:
+            future = self._pool.submit(plan_version, settings_json, state_json, last_json, events_json)
+            return future.result()
+        except concurrent.futures.process.BrokenProcessPool:
+            if self._stop.is_set():
+                return None
+            log.error("the replan process of live plan %s died; starting a new one", plan_id)
+            self._pool = self._new_pool()
+            return None
+
+    def make_version(self, plan_id: str,
+                     loaded: tuple[LivePlanRow, str | None, list[LiveEventRow]] | None = None,
+                     lease_owner: str | None = None) -> None:
+        """The next version of the plan from its waiting events (`loaded` when a fleet worker's
+        claim read them, its `lease_owner` fencing the version write)."""
+        row, last_json, waiting = loaded if loaded is not None else self.store.load(plan_id)
         if last_json is None and row.version != 0:
             return
         if last_json is not None and not waiting:
             return
         events_json = json.dumps([json.loads(r.body) for r in waiting])
-        assert self._pool is not None
         try:
-            future = self._pool.submit(plan_version, row.settings, row.state, last_json, events_json)
-            state_json, version_json = future.result()
-        except concurrent.futures.process.BrokenProcessPool:
-            if self._stop.is_set():
-                return
-            log.error("the replan process of live plan %s died; starting a new one", plan_id)
-            self._pool = self._new_pool()
-            return
+            made = self._plan(plan_id, row.settings, row.state, last_json, events_json)
         except Exception as exc:
             log.exception("live plan %s: replan failed", plan_id)
             if last_json is None:
                 self.store.fail(plan_id, f"version 1 could not be made: {exc}")
             return
+        if made is None:
+            return
+        state_json, version_json = made
         version = Version.model_validate_json(version_json)
         previous = Version.model_validate_json(last_json) if last_json is not None else None
         if self.store.store(
-            plan_id, row.version, state_json, version, [r.seq for r in waiting], self.hooks, previous
+            plan_id, row.version, state_json, version, [r.seq for r in waiting], self.hooks, previous,
+            lease_owner=lease_owner,
         ):
             log.info(
                 "live plan %s: version %d (%d events, %.2f s)",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pydantic import TypeAdapter
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from api.db import Database
@@ -55,6 +55,21 @@ def _pending(s: Session, plan_id: str) -> list[LiveEventRow]:
             .order_by(LiveEventRow.seq)
         )
     )
+
+
+def _read(s: Session, plan_id: str) -> tuple[LivePlanRow, str | None, list[LiveEventRow]]:
+    """The plan, its current version's body and its waiting events, detached from `s`."""
+    row = s.scalar(select(LivePlanRow).where(LivePlanRow.id == plan_id))
+    assert row is not None
+    last = s.scalar(
+        select(LiveVersionRow.body).where(
+            LiveVersionRow.live_plan_id == plan_id, LiveVersionRow.number == row.version
+        )
+    )
+    waiting = _pending(s, plan_id)
+    for r in (row, *waiting):
+        s.expunge(r)
+    return row, last, waiting
 
 
 def _events(rows: Sequence[LiveEventRow]) -> list[Event]:
@@ -171,7 +186,9 @@ class LiveStore:
         """Check a batch against the facts with every waiting event applied and store the new ones
         (EventsRefused / EventConflict: nothing stored)."""
         with self.lock(plan_id), self.db.session() as s:
-            row = s.scalar(select(LivePlanRow).where(LivePlanRow.id == plan_id))
+            # the row locked (PostgreSQL): a fleet worker's claim either precedes this accept (its
+            # replan does not take these events) or follows it (it does), never half of each
+            row = s.scalar(select(LivePlanRow).where(LivePlanRow.id == plan_id).with_for_update())
             assert row is not None
             state = LiveState.model_validate_json(row.state)
             waiting = _pending(s, plan_id)
@@ -191,13 +208,19 @@ class LiveStore:
                     )
                 )
             fresh_ids = {e.event_id for e in fresh}
-            # version 1 applies no event; a replan under way applies only the events it started with
-            nxt = 2 if row.version == 0 else row.version + (2 if plan_id in self.inflight else 1)
+            # version 1 applies no event; a replan under way (in this process, or a worker's lease on
+            # a fleet) applies only the events it started with
+            busy = plan_id in self.inflight or _leased(row, utcnow())
+            nxt = 2 if row.version == 0 else row.version + (2 if busy else 1)
             return Accepted(
                 version=nxt,
                 accepted=[e.event_id for e in fresh],
                 duplicates=[e.event_id for e in events if e.event_id not in fresh_ids],
             )
+
+    def replanning(self, row: LivePlanRow) -> bool:
+        """A replan of the plan is under way: in this process, or on a worker holding its lease."""
+        return row.id in self.inflight or _leased(row, utcnow())
 
     def work(self, batch_window_s: float) -> list[str]:
         """Live plans with work due: version 1 to make, or events waiting longer than the window."""
@@ -222,17 +245,7 @@ class LiveStore:
         caller ends it with `done`)."""
         with self.lock(plan_id), self.db.session() as s:
             self.inflight.add(plan_id)
-            row = s.scalar(select(LivePlanRow).where(LivePlanRow.id == plan_id))
-            assert row is not None
-            last = s.scalar(
-                select(LiveVersionRow.body).where(
-                    LiveVersionRow.live_plan_id == plan_id, LiveVersionRow.number == row.version
-                )
-            )
-            waiting = _pending(s, plan_id)
-            for r in (row, *waiting):
-                s.expunge(r)
-            return row, last, waiting
+            return _read(s, plan_id)
 
     def store(
         self,
@@ -243,18 +256,24 @@ class LiveStore:
         event_seqs: Sequence[int],
         hooks: WebhookService | None,
         previous: Version | None,
+        lease_owner: str | None = None,
     ) -> bool:
         """The version, the facts after it and its events, at once; False when the plan is no
-        longer at `expected` (another replan stored it first: nothing is written)."""
+        longer at `expected` (another replan stored it first: nothing is written). On a fleet
+        (`lease_owner`) only the holder of the plan's lease writes, and the same transaction
+        releases the lease: an event accepted after it is the next replan's."""
+        fence = [LivePlanRow.lease_owner == lease_owner] if lease_owner is not None else []
+        released = dict(lease_owner=None, lease_expires_at=None) if lease_owner is not None else {}
         with self.lock(plan_id), self.db.session() as s:
             moved = s.execute(
                 update(LivePlanRow)
-                .where(LivePlanRow.id == plan_id, LivePlanRow.version == expected)
+                .where(LivePlanRow.id == plan_id, LivePlanRow.version == expected, *fence)
                 .values(
                     version=version.number,
                     state=state_json,
                     status=LivePlanStatus.LIVE.value,
                     updated_at=utcnow(),
+                    **released,
                 )
             )
             if moved.rowcount != 1:  # type: ignore[attr-defined]
@@ -289,6 +308,107 @@ class LiveStore:
                 .where(LivePlanRow.id == plan_id)
                 .values(status=LivePlanStatus.FAILED.value, error=error, updated_at=utcnow())
             )
+
+    # -- on a worker fleet (api.live.fleet): one replan of a plan at a time, through its lease ----
+
+    def claim(
+        self, plan_id: str, owner: str, lease_s: float
+    ) -> tuple[LivePlanRow, str | None, list[LiveEventRow]] | None:
+        """Take the plan's lease for `owner` (free, or run out) and, in the same transaction, read
+        what `load` reads; None when another replan holds it or the plan has failed."""
+        now = utcnow()
+        with self.db.session() as s:
+            took = s.execute(
+                update(LivePlanRow)
+                .where(
+                    LivePlanRow.id == plan_id,
+                    LivePlanRow.status.in_([LivePlanStatus.PLANNING.value, LivePlanStatus.LIVE.value]),
+                    _free(now),
+                )
+                .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_s),
+                        published_at=None)
+            )
+            if took.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            return _read(s, plan_id)
+
+    def extend(self, plan_id: str, owner: str, lease_s: float) -> bool:
+        """The heartbeat of a replan: its lease pushed `lease_s` ahead; False once `owner` lost it."""
+        with self.db.session() as s:
+            res = s.execute(
+                update(LivePlanRow)
+                .where(LivePlanRow.id == plan_id, LivePlanRow.lease_owner == owner)
+                .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
+            )
+            return res.rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+    def release(self, plan_id: str, owner: str) -> bool:
+        """Give the lease up (a no-op when the version write released it or another holds it)."""
+        with self.lock(plan_id), self.db.session() as s:
+            res = s.execute(
+                update(LivePlanRow)
+                .where(LivePlanRow.id == plan_id, LivePlanRow.lease_owner == owner)
+                .values(lease_owner=None, lease_expires_at=None)
+            )
+            return res.rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+    def waiting(self, plan_id: str) -> bool:
+        """Whether the plan has work no replan holds: version 1 to make or events waiting."""
+        with self.db.session() as s:
+            row = s.scalar(select(LivePlanRow).where(LivePlanRow.id == plan_id))
+            if row is None or _leased(row, utcnow()):
+                return False
+            if row.status == LivePlanStatus.PLANNING.value:
+                return True
+            return row.status == LivePlanStatus.LIVE.value and bool(
+                s.scalar(select(func.count()).select_from(LiveEventRow).where(
+                    LiveEventRow.live_plan_id == plan_id, LiveEventRow.version.is_(None)))
+            )
+
+    def mark_published(self, plan_id: str, republish_after_s: float) -> bool:
+        """Whether to send the plan's message now: True once per free lease (marked published),
+        again only after `republish_after_s` without a claim (a lost message). Two callers racing
+        (the API's loop, a worker's recheck, a reconciler) send it once."""
+        now = utcnow()
+        with self.db.session() as s:
+            res = s.execute(
+                update(LivePlanRow)
+                .where(
+                    LivePlanRow.id == plan_id,
+                    _free(now),
+                    or_(LivePlanRow.published_at.is_(None),
+                        LivePlanRow.published_at < now - timedelta(seconds=republish_after_s)),
+                )
+                .values(published_at=now)
+            )
+            return res.rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+    def unmark_published(self, plan_id: str) -> None:
+        """The message could not be sent (broker away): the next pass tries again."""
+        with self.db.session() as s:
+            s.execute(update(LivePlanRow).where(LivePlanRow.id == plan_id).values(published_at=None))
+
+    def leases(self) -> list[tuple[str, str, datetime | None, str]]:
+        """Live plans a worker replans now: (lease owner, plan id, lease expiry, plan owner)."""
+        with self.db.session() as s:
+            rows = s.execute(
+                select(LivePlanRow.lease_owner, LivePlanRow.id, LivePlanRow.lease_expires_at,
+                       LivePlanRow.owner)
+                .where(LivePlanRow.lease_owner.is_not(None))
+                .order_by(LivePlanRow.lease_owner)
+            ).all()
+        return [(str(r[0]), str(r[1]), r[2], str(r[3])) for r in rows]
+
+
+def _leased(row: LivePlanRow, now: datetime) -> bool:
+    """A replan on a worker holds the plan (its lease has not run out)."""
+    return row.lease_owner is not None and row.lease_expires_at is not None and row.lease_expires_at > now
+
+
+def _free(now: datetime) -> ColumnElement[bool]:
+    """No replan holds the plan: no lease, or one that ran out (its worker died or hung)."""
+    return or_(LivePlanRow.lease_owner.is_(None), LivePlanRow.lease_expires_at.is_(None),
+               LivePlanRow.lease_expires_at < now)
 
 
 def _notify(hooks: WebhookService, s: Session, plan_id: str, v: Version, previous: Version | None) -> None:

@@ -11,7 +11,7 @@ from api.auth import caller
 from api.db import JobStatus
 from api.errors import responses
 from api.routes.common import db_of, runner_of
-from api.schemas import HeldJob, WorkerList, WorkerView
+from api.schemas import HeldJob, HeldLivePlan, WorkerList, WorkerView
 
 router = APIRouter(prefix="/v1", tags=["operations"], responses=responses(401))
 
@@ -38,15 +38,22 @@ def list_workers(request: Request, owner: Annotated[str, Depends(caller)]) -> Wo
     from api.jobs.fleet import FleetRunner
 
     assert isinstance(runner, FleetRunner)
+    live_leases = request.app.state.live_store.leases()  # read before the broadcast's wait
     answering = runner.workers()
     held: dict[str, list[tuple[str, int, datetime | None, str, str]]] = {}
     for process, job_id, attempt, expiry, client in db.holders():
         node = process.rsplit("/", 1)[0]
         held.setdefault(node, []).append((job_id, attempt, expiry, client, process))
+    live: dict[str, list[HeldLivePlan]] = {}
+    for process, plan_id, expiry, client in live_leases:
+        if client == owner:
+            live.setdefault(process.rsplit("/", 1)[0], []).append(
+                HeldLivePlan(live_plan_id=plan_id, process=process, lease_expires_at=expiry))
     views = []
-    for node in sorted(set(answering) | set(held)):
+    for node in sorted(set(answering) | set(held) | set(live)):
         mine = [HeldJob(job_id=j, attempt=a, process=p, lease_expires_at=e)
                 for j, a, e, c, p in held.get(node, []) if c == owner]
         views.append(WorkerView(name=node, processes=answering.get(node, {}).get("processes"),
-                                answering=node in answering, holding=len(held.get(node, [])), jobs=mine))
+                                answering=node in answering, holding=len(held.get(node, [])), jobs=mine,
+                                live_plans=live.get(node, [])))
     return WorkerList(backend="fleet", queue_depth=runner.queue_depth(), workers=views)

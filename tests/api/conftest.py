@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
+from tests.api.fleet_support import BROKER, Fleet, base_of, broker_unreachable, fleet_on
 from tests.builders import two_ships_one_berth_dict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,8 +101,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     PORTSYNC_TEST_BACKEND=fleet), shared by a module's tests."""
     tmp = tmp_path_factory.mktemp("live")
     if BACKEND == "fleet":
-        from tests.api.fleet_support import BROKER, base_of, broker_unreachable, fleet_on
-
         why = broker_unreachable(BROKER)
         if why:
             pytest.skip(why)
@@ -144,3 +143,14 @@ def pg_schema() -> Iterator[tuple[str, str]]:
     with engine.begin() as conn:
         conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     engine.dispose()
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Iterator[Fleet]:
+    """A fresh vhost and schema on the machine's RabbitMQ and PostgreSQL (tests.api.fleet_support),
+    its workers ended afterwards; skipped, with the reason, when either is not there."""
+    why = broker_unreachable(BROKER)
+    if why:
+        pytest.skip(why)
+    with fleet_on(base_of(BROKER), tmp_path) as f:
+        yield f

@@ -118,7 +118,7 @@ class Fleet:
         with log.open("wb") as out:
             proc = subprocess.Popen(
                 [str(PORTSYNC), "worker", "--concurrency", str(concurrency), "--name", name,
-                 "--queues", "portsync.jobs,portsync.solve"],
+                 "--queues", "portsync.jobs,portsync.solve,portsync.live"],
                 env=self.env(**overrides), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         w = Worker(name, proc, log)
         self.workers.append(w)

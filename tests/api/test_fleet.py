@@ -12,7 +12,6 @@ import json
 import logging
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,27 +26,11 @@ from optimizer.generator import generate
 from optimizer.loading import load_problem
 from optimizer.plan import Plan
 from tests.api.conftest import long_problem
-from tests.api.fleet_support import (
-    BROKER,
-    Fleet,
-    base_of,
-    broker_unreachable,
-    fleet_on,
-    short_timeout_broker,
-)
+from tests.api.fleet_support import Fleet, fleet_on, short_timeout_broker
 
 pytestmark = [pytest.mark.fleet, pytest.mark.slow, pytest.mark.postgres]
 
 TERMINAL = ("done", "stopped", "failed")
-
-
-@pytest.fixture
-def fleet(tmp_path: Path) -> Iterator[Fleet]:
-    why = broker_unreachable(BROKER)
-    if why:
-        pytest.skip(why)
-    with fleet_on(base_of(BROKER), tmp_path) as f:
-        yield f
 
 
 def small(seed: int) -> dict[str, Any]:
@@ -199,7 +182,7 @@ def test_stops_reach_a_solve_on_a_worker_within_2_s(fleet: Fleet) -> None:
             if round_ == 0:  # GET /v1/workers: both workers, each holding one of the two jobs
                 seen = c.get("/v1/workers").json()
                 assert seen["backend"] == "fleet" and set(seen["queue_depth"]) == {
-                    "portsync.jobs", "portsync.solve"}
+                    "portsync.jobs", "portsync.solve", "portsync.live"}
                 by_name = {w["name"]: w for w in seen["workers"]}
                 assert set(by_name) == {"wa@test", "wb@test"}
                 assert all(w["answering"] and w["processes"] == 1 for w in by_name.values())
