@@ -282,6 +282,13 @@ REQUEST_EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
             {"event_id": "berth-1", "type": "actual_berthing", "call_id": "V1-KUR", "berth_id": "KZKUR-RF1",
              "time": "2026-11-02T08:10:00+05:00"},
             {"event_id": "clock-1", "type": "clock", "now": "2026-11-02T09:00:00+05:00"}]}},
+    ("/v1/batches", "post"): {
+        "seeds": {"summary": "Two ferries at Kuryk, solved with three seeds", "value": {
+            "problem": TINY_PROBLEM, "options": {"time_limit_s": 2}, "seeds": [0, 1, 2]}},
+        "levels": {"summary": "Two problems (e.g. two traffic levels), one solve each", "value": {
+            "items": [{"problem": TINY_PROBLEM, "options": {"time_limit_s": 2}},
+                      {"problem": {**TINY_PROBLEM, "name": "two-ferries-later"},
+                       "options": {"time_limit_s": 2}}]}}},
     ("/v1/webhooks", "post"): {"subscribe": {
         "summary": "Hear of every new version and moved call", "value": {
             "url": "https://ops.example.org/portsync-hook",

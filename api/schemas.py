@@ -168,30 +168,31 @@ class BatchRequest(BaseModel):
 
 
 class BatchBest(BaseModel):
-    job_id: str
-    objective: float
+    job_id: str = Field(description="The job with the lowest objective (GET /v1/schedules/{job_id}).")
+    objective: float = Field(description="Its objective (the plan's `objective`).")
 
 
 class BatchObjective(BaseModel):
     """Objectives of the items with a plan (the best plan so far while they solve)."""
 
-    min: float
-    median: float
-    max: float
-    items: int
+    min: float = Field(description="The lowest objective.")
+    median: float = Field(description="The median objective.")
+    max: float = Field(description="The highest objective.")
+    items: int = Field(description="How many items have a plan (the others are not counted).")
 
 
 class BatchOut(BaseModel):
     """A batch's solves gathered: each item's job (in the order given), how many are in each
     status, and the objectives over those with a plan."""
 
-    id: str
+    id: str = Field(description="The batch id: GET /v1/batches/{id}.")
     status: Literal["running", "finished"] = Field(description="finished: every job done, stopped "
                                                    "or failed.")
     counts: dict[str, int] = Field(description="Jobs per status.")
     best: BatchBest | None = Field(default=None, description="The item with the lowest objective.")
-    objective: BatchObjective | None = None
-    items: list[JobSummary]
+    objective: BatchObjective | None = Field(default=None, description="Over the items with a plan "
+                                             "(none yet: null).")
+    items: list[JobSummary] = Field(description="Each item's job, in the order given.")
 
 
 class JobList(BaseModel):
@@ -235,9 +236,10 @@ class HeldJob(BaseModel):
 
 
 class HeldLivePlan(BaseModel):
-    live_plan_id: str
+    live_plan_id: str = Field(description="The live plan being replanned (GET /v1/live-plans/{id}).")
     process: str = Field(description="The worker process holding the live plan's lease: node/pid.")
-    lease_expires_at: datetime | None
+    lease_expires_at: datetime | None = Field(description="When its lease runs out unless the holder "
+                                              "renews it (then another worker replans it).")
 
 
 class WorkerView(BaseModel):

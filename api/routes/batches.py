@@ -66,6 +66,7 @@ def _items(body: BatchRequest, max_items: int) -> list[Item]:
         "description": "Accepted: every solve is stored and queued; poll the Location.",
         "headers": {"Location": {"schema": {"type": "string"}}}}},
     summary="Submit many solves at once (seeds, capacity levels)",
+    operation_id="submitBatch",
 )
 def submit_batch(request: Request, response: Response, body: BatchRequest, owner: Owner) -> BatchOut:
     """One job per item (or per seed), each as POST /v1/schedules would make it, run in parallel
@@ -92,7 +93,7 @@ def submit_batch(request: Request, response: Response, body: BatchRequest, owner
     return _gather(request, owner, batch_id)
 
 
-@router.get("/{batch_id}", response_model=BatchOut, responses=responses(404),
+@router.get("/{batch_id}", response_model=BatchOut, responses=responses(404), operation_id="getBatch",
             summary="A batch's solves gathered: statuses, objectives, the best")
 def get_batch(request: Request, batch_id: BatchId, owner: Owner) -> BatchOut:
     """Each item's job (its summary; GET the job for its plan), the count per status, and the
