@@ -258,6 +258,13 @@ def test_a_plan_file_as_solve_writes_it_opens_and_keeps_its_reasons(client: Test
                                    "berth_end": "2026-11-02T09:00:00Z"}]}, "plan.0.arrival"),
     ({"problem": "WEEK", "plan": {"calls": [{"call_id": "V1"}]}}, "plan.calls.0.berth_id"),
     ({"problem": "WEEK", "plan": [], "extra": 1}, "extra"),
+    ({"problem": "WEEK", "plan": [{"call_id": "V1", "berth_id": "B", "arrival": "2026-11-02T08:00:00Z",
+                                   "berth_start": "2026-11-02T08:00:00Z",
+                                   "berth_end": "9999-12-31T23:59:59Z"}]}, "plan.0.berth_end"),
+    ({"problem": "WEEK", "plan": {"calls": [{"call_id": "V1", "berth_id": "B",
+                                             "arrival": "0001-01-01T00:00:00Z",
+                                             "berth_start": "2026-11-02T08:00:00Z",
+                                             "berth_end": "2026-11-02T09:00:00Z"}]}}, "plan.calls.0.arrival"),
 ])
 def test_garbage_is_refused_naming_the_field(client: TestClient, body: dict[str, Any], field: str) -> None:
     body = {k: (_week() if v == "WEEK" else v) for k, v in body.items()}

@@ -422,7 +422,7 @@
     if (!d.breaches.length) { b.append(el("p", {class: "ok", text: "Rule check: the plan breaks no rule (independent checker)."})); return; }
     b.append(el("h2", {text: `⚠ Rule breaches (${d.breaches.length}): ${Object.entries(d.check.kinds).map(([k, n]) => `${k.replace(/_/g, " ")} ×${n}`).join(", ")}`}));
     const ul = el("ul", {id: "breach-list"});
-    for (const x of d.breaches) {
+    for (const x of d.breaches.slice(0, 500)) {
       const li = el("li", {"data-call": x.id || null, "data-kind": x.kind}, el("span", {class: "kind", text: x.kind.replace(/_/g, " ")}), " ");
       if (x.id && state.byId.has(x.id)) li.append(el("a", {href: "#", text: x.id, onclick: (e) => { e.preventDefault(); openCall(x.id, true); }}), " ");
       else if (x.id && d.unserved.some((u) => u.id === x.id)) li.append(el("a", {href: "#", text: x.id, onclick: (e) => { e.preventDefault(); openUnserved(x.id); }}), " ");
@@ -430,6 +430,7 @@
       li.append(`— ${x.detail}`);
       ul.append(li);
     }
+    if (d.breaches.length > 500) ul.append(el("li", {class: "muted", text: `… and ${d.breaches.length - 500} more (the counts per kind are in the heading)`}));
     b.append(ul);
   }
   function legend(d) {
