@@ -419,6 +419,8 @@
     const b = $("#breaches");
     b.textContent = "";
     if (!d.breaches) return;
+    const frozen = (d.check && d.check.frozen_facts) || [];
+    if (frozen.length) b.append(el("p", {class: "muted", text: `Frozen calls that break a rule by themselves (facts the plan keeps, not its fault): ${frozen.map((x) => `${x.id || ""} ${x.kind}`).join(", ")}`}));
     if (!d.breaches.length) { b.append(el("p", {class: "ok", text: "Rule check: the plan breaks no rule (independent checker)."})); return; }
     b.append(el("h2", {text: `⚠ Rule breaches (${d.breaches.length}): ${Object.entries(d.check.kinds).map(([k, n]) => `${k.replace(/_/g, " ")} ×${n}`).join(", ")}`}));
     const ul = el("ul", {id: "breach-list"});
