@@ -227,6 +227,7 @@ def file_board_data(problem: Problem, given: Plan | Sequence[CallAssignment], *,
     for v in report.violations:
         if v.call_id is not None:
             by_call.setdefault(v.call_id, []).append(v.kind.value)
+    _mark_overlap_partners(drawn, report.violations, by_call)
     for c in data["calls"]:
         if c["id"] in by_call:
             c["br"] = by_call[c["id"]]
@@ -238,3 +239,21 @@ def file_board_data(problem: Problem, given: Plan | Sequence[CallAssignment], *,
     data["source"] = {"kind": "file", "shape": "plan" if isinstance(given, Plan) else "assignments",
                       "calls_given": len(assignments)}
     return data
+
+
+def _mark_overlap_partners(drawn: Sequence[CallAssignment], violations: Iterable[Any],
+                           by_call: dict[str, list[str]]) -> None:
+    """The checker names an overlap by its later call; the call it overlaps breaks the same rule
+    and is marked too, so that both bars of an overlap show it."""
+    on_berth: dict[str, list[CallAssignment]] = {}
+    for a in drawn:
+        on_berth.setdefault(a.berth_id, []).append(a)
+    stays = {a.call_id: a for a in drawn}
+    for v in violations:
+        if v.kind != "berth_overlap" or v.call_id not in stays:
+            continue
+        b = stays[v.call_id]
+        for a in on_berth.get(b.berth_id, []):
+            if a.call_id != b.call_id and a.berth_start < b.berth_end and b.berth_start < a.berth_end \
+                    and "berth_overlap" not in by_call.get(a.call_id, []):
+                by_call.setdefault(a.call_id, []).append("berth_overlap")
