@@ -25,7 +25,19 @@ from api.live.store import LiveStore
 from api.live.webhooks import Deliverer, WebhookService
 from api.logs import setup_logging
 from api.openapi_manual import add_examples, describe_fields
-from api.routes import batches, board, check, docs, health, live_plans, schedules, solve, webhooks, workers
+from api.routes import (
+    batches,
+    board,
+    board_files,
+    check,
+    docs,
+    health,
+    live_plans,
+    schedules,
+    solve,
+    webhooks,
+    workers,
+)
 from api.settings import Settings
 
 if TYPE_CHECKING:
@@ -142,11 +154,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(workers.router)
     app.include_router(board.router)
+    app.include_router(board_files.router)
     app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=board.STATIC), name="static")
     # DCSA JIT 2.0 under /v2: carriers' timestamps become the live plans' events (api/jit/README.md)
     include_jit(app, db, lambda: LiveGateway(live_store, replanner.wake))
-    routers = (schedules, batches, solve, check, live_plans, webhooks, health, workers, board, docs)
+    routers = (schedules, batches, solve, check, live_plans, webhooks, health, workers, board, board_files,
+               docs)
     app.state.route_table = errors.route_table(
         [*app.router.routes, *(r for m in routers for r in m.router.routes)])
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

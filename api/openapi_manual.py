@@ -268,6 +268,22 @@ REQUEST_EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
              "berth_end": "2026-11-02T14:00:00+05:00"},
             {"call_id": "V2-KUR", "berth_id": "KZKUR-RF1", "arrival": "2026-11-02T09:00:00+05:00",
              "berth_start": "2026-11-02T14:00:00+05:00", "berth_end": "2026-11-02T20:00:00+05:00"}]}}},
+    ("/v1/board/plans", "post"): {
+        "two-ferries": {
+            "summary": "A hand-made plan of two ferries at one berth, opened on the board",
+            "value": {"problem": TINY_PROBLEM, "title": "Kuryk, the shift planner's plan", "plan": [
+                {"call_id": "V1-KUR", "berth_id": "KZKUR-RF1", "arrival": T, "berth_start": T,
+                 "berth_end": "2026-11-02T14:00:00+05:00"},
+                {"call_id": "V2-KUR", "berth_id": "KZKUR-RF1", "arrival": "2026-11-02T09:00:00+05:00",
+                 "berth_start": "2026-11-02T14:00:00+05:00", "berth_end": "2026-11-02T20:00:00+05:00"}]}},
+        "overlap-and-missing": {
+            "summary": "A plan that berths the second ferry while the first is still alongside: both "
+                       "drawn, the overlap listed",
+            "value": {"problem": TINY_PROBLEM, "plan": {"calls": [
+                {"call_id": "V1-KUR", "berth_id": "KZKUR-RF1", "arrival": T, "berth_start": T,
+                 "berth_end": "2026-11-02T14:00:00+05:00"},
+                {"call_id": "V2-KUR", "berth_id": "KZKUR-RF1", "arrival": "2026-11-02T09:00:00+05:00",
+                 "berth_start": "2026-11-02T09:00:00+05:00", "berth_end": "2026-11-02T15:00:00+05:00"}]}}}},
     ("/v1/live-plans", "post"): {"two-ferries": {
         "summary": "A live plan of two ferries at Kuryk", "value": {"problem": TINY_PROBLEM,
                                                                    "options": {"time_limit_s": 5}}}},

@@ -97,6 +97,14 @@ class CheckRequest(BaseModel):
                         "problem (refused with 409 otherwise).")
 
 
+class BoardPlanRequest(CheckRequest):
+    """A problem and a plan made elsewhere (a file of `portsync solve --out`, a planner's own, another
+    tool's), to be drawn on the berth board as it is: nothing is solved and nothing is stored."""
+
+    title: str | None = Field(default=None, max_length=200, description="The board's title (default: the "
+                              "problem's name, 'plan from a file').")
+
+
 class JobProgress(BaseModel):
     """How the search is going; objective and bound are CP-SAT's (see ObjectiveWeights)."""
 

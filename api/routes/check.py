@@ -23,6 +23,15 @@ def check_plan(request: Request, body: CheckRequest, _owner: Annotated[str, Depe
     with violations is still a 200: `ok` is false and `violations` lists them all. A plan made for
     another problem (its `problem_digest` differs) is a 409 unless `force` is true."""
     from optimizer.checker import check
+
+    validate_check_body(request, body, "check it")
+    return check(body.problem, body.plan, body.weights)
+
+
+def validate_check_body(request: Request, body: CheckRequest, verb: str) -> None:
+    """The checks a body with a problem and a plan passes beyond its schema (also the board's, for
+    a plan opened from files): this server's limits, the whole problem, and a plan made for another
+    problem (its `problem_digest` differs) refused with 409 unless `force` is true."""
     from optimizer.plan import Plan
     from optimizer.report import problem_digest
 
@@ -32,7 +41,6 @@ def check_plan(request: Request, body: CheckRequest, _owner: Annotated[str, Depe
     if isinstance(plan, Plan) and plan.problem_digest is not None and not body.force \
             and plan.problem_digest != problem_digest(body.problem):
         raise APIError(409, "the plan was made for another problem (its problem_digest differs); "
-                       "send force=true to check it anyway",
+                       f"send force=true to {verb} anyway",
                        errors=[field_error(["body", "plan", "problem_digest"], "made for another problem",
                                            "problem_mismatch")])
-    return check(body.problem, plan, body.weights)

@@ -15,7 +15,8 @@ from typing import Any
 
 from optimizer.domain import Problem
 from optimizer.gantt.layout import LiveMarks, cargo_label, make_bars, make_groups, view_span
-from optimizer.plan import Plan, UnservedKind
+from optimizer.params import ObjectiveWeights
+from optimizer.plan import CallAssignment, Plan, UnservedCall, UnservedKind
 from optimizer.report import (
     kpi_headline,
     kpi_table_columns,
@@ -183,3 +184,76 @@ def _change(c: Mapping[str, Any], events: Mapping[str, Mapping[str, Any]]) -> di
         "call": c.get("cause_call_id"),
         "events": [dict(events[i], id=i) if i in events else {"id": i} for i in ids],
     })
+
+
+def file_board_data(problem: Problem, given: Plan | Sequence[CallAssignment], *, title: str | None = None,
+                    weights: ObjectiveWeights | None = None) -> dict[str, Any]:
+    """The board's data for a plan made elsewhere (a Plan as `portsync solve --out` writes it, or
+    bare assignments), drawn as it is: its waits, KPIs and FCFS beside them recomputed from its
+    times, every rule it breaks as the independent checker finds it (`breaches`, and `br` on each
+    breaching call), and every call it leaves out listed as unserved (its own reasons when the
+    plan gives them, the checker's words otherwise). A call planned twice is drawn once (its first
+    assignment): the breach list names the repeat."""
+    from optimizer.baseline import fcfs
+    from optimizer.checker import ViolationKind, check
+    from optimizer.report import build_plan
+
+    report = check(problem, given, weights)
+    if isinstance(given, Plan):
+        assignments: list[CallAssignment] = list(given.calls)
+        declared, solver = list(given.unserved), given.solver
+    else:
+        assignments, declared, solver = list(given), [], None
+    drawn: list[CallAssignment] = []
+    served: set[str] = set()
+    for a in assignments:
+        if a.call_id not in served:
+            served.add(a.call_id)
+            drawn.append(a)
+    unserved = [u for u in declared if u.call_id not in served]
+    listed = {u.call_id for u in unserved}
+    missing = {v.call_id: v.detail for v in report.violations
+               if v.kind == ViolationKind.MISSING_CALL and v.call_id is not None}
+    for c in problem.calls:
+        if c.id not in served and c.id not in listed:
+            unserved.append(UnservedCall(call_id=c.id, kind=UnservedKind.NOT_FOUND, reasons=[
+                missing.get(c.id, f"call {c.id} is not in the plan")]))
+    plan = build_plan(problem, drawn, weights=weights, solver=solver, baseline=fcfs(problem),
+                      unserved=unserved)
+    data = board_data(problem, plan, title=title or f"{problem.name} · plan from a file")
+    breaches = [_compact({"kind": v.kind.value, "id": v.call_id, "b": v.berth_id, "detail": v.detail})
+                for v in report.violations]
+    by_call: dict[str, list[str]] = {}
+    for v in report.violations:
+        if v.call_id is not None:
+            by_call.setdefault(v.call_id, []).append(v.kind.value)
+    _mark_overlap_partners(drawn, report.violations, by_call)
+    for c in data["calls"]:
+        if c["id"] in by_call:
+            c["br"] = by_call[c["id"]]
+    data["breaches"] = breaches
+    data["check"] = {"ok": report.ok, "violations": len(report.violations),
+                     "kinds": dict(sorted(report.kinds().items())),
+                     "frozen_facts": [_compact({"id": w.call_id, "kind": w.kind, "detail": w.detail})
+                                      for w in report.warnings]}
+    data["source"] = {"kind": "file", "shape": "plan" if isinstance(given, Plan) else "assignments",
+                      "calls_given": len(assignments)}
+    return data
+
+
+def _mark_overlap_partners(drawn: Sequence[CallAssignment], violations: Iterable[Any],
+                           by_call: dict[str, list[str]]) -> None:
+    """The checker names an overlap by its later call; the call it overlaps breaks the same rule
+    and is marked too, so that both bars of an overlap show it."""
+    on_berth: dict[str, list[CallAssignment]] = {}
+    for a in drawn:
+        on_berth.setdefault(a.berth_id, []).append(a)
+    stays = {a.call_id: a for a in drawn}
+    for v in violations:
+        if v.kind != "berth_overlap" or v.call_id not in stays:
+            continue
+        b = stays[v.call_id]
+        for a in on_berth.get(b.berth_id, []):
+            if a.call_id != b.call_id and a.berth_start < b.berth_end and b.berth_start < a.berth_end \
+                    and "berth_overlap" not in by_call.get(a.call_id, []):
+                by_call.setdefault(a.call_id, []).append("berth_overlap")

@@ -4,22 +4,26 @@ events behind them), size and gzip, access, and the same layout as the static ch
 
 from __future__ import annotations
 
+import copy
 import gzip
 import hashlib
 import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from optimizer.baseline import fcfs
 from optimizer.gantt import gantt_html
 from optimizer.gantt.board import board_data
+from optimizer.loading import load_problem
 from optimizer.plan import Plan
-from tests.api.board_support import fcfs_month, seed_job
-from tests.api.conftest import make_settings
+from tests.api.board_support import fcfs_month, partial_week, seed_job
+from tests.api.conftest import WEEK, make_settings
 from tests.api.test_live_plans import wait_version
 from tests.builders import at, corridor_dict
 
@@ -160,3 +164,118 @@ def test_board_data_needs_the_owners_key(tmp_path: Path) -> None:
         plan_id = r.json()["id"]
         assert c.get(f"/v1/board/live-plans/{plan_id}").status_code == 401
         assert c.get(f"/v1/board/live-plans/{plan_id}", headers={"X-API-Key": "key-b"}).status_code == 404
+
+
+def _week() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(WEEK.read_text(encoding="utf-8"))
+    return data
+
+
+def _bare(assignments: list[Any]) -> list[dict[str, Any]]:
+    """Assignments as a planner's file has them: call, berth and times, nothing derived."""
+    return [{"call_id": a.call_id, "berth_id": a.berth_id, "arrival": a.arrival.isoformat(),
+             "berth_start": a.berth_start.isoformat(), "berth_end": a.berth_end.isoformat()}
+            for a in assignments]
+
+
+def test_a_plan_written_elsewhere_opens_with_the_calls_it_leaves_out(client: TestClient) -> None:
+    week = _week()
+    problem = load_problem(week)
+    plan = fcfs(problem)
+    left_out = plan[3].call_id
+    given = _bare([a for a in plan if a.call_id != left_out])
+    r = client.post("/v1/board/plans", json={"problem": week, "plan": given})
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert data["source"] == {"kind": "file", "shape": "assignments", "calls_given": len(plan) - 1}
+    assert data["title"] == f"{problem.name} · plan from a file"
+    by_id = {c["id"]: c for c in data["calls"]}
+    assert set(by_id) == {a.call_id for a in plan} - {left_out}
+    for a in plan:
+        if a.call_id != left_out:
+            c = by_id[a.call_id]
+            assert (c["b"], c["s"], c["e"]) == (a.berth_id, int(a.berth_start.timestamp()),
+                                                int(a.berth_end.timestamp()))
+    [unserved] = data["unserved"]
+    assert unserved["id"] == left_out and unserved["kind"] == "not_found"
+    assert left_out in unserved["reasons"][0] and "has no" in unserved["reasons"][0]
+    assert data["breaches"] == [{"kind": "missing_call", "id": left_out, "detail": unserved["reasons"][0]}]
+    assert data["check"]["ok"] is False and data["check"]["kinds"] == {"missing_call": 1}
+    assert data["kpis"]["columns"][:3] == ["KPI", "plan", "FCFS"]  # beside FCFS, recomputed
+    assert any(c.get("wf") for c in data["calls"])  # why calls waited, derived from the times
+    assert client.get("/v1/schedules").json()["items"] == []  # nothing solved, nothing stored
+
+
+def test_a_breaching_plan_is_drawn_as_it_is_with_its_breaches_listed(client: TestClient) -> None:
+    week = _week()
+    problem = load_problem(week)
+    plan = fcfs(problem)
+    first = plan[0]
+    other = next(a for a in plan[1:] if a.berth_id == first.berth_id)
+    shift = other.berth_start - first.berth_start
+    moved = other.model_copy(update={"arrival": min(other.arrival, first.berth_start),
+                                     "berth_start": first.berth_start, "berth_end": other.berth_end - shift})
+    hand = [moved if a is other else a for a in plan]
+    r = client.post("/v1/board/plans", json={"problem": week, "plan": _bare(hand), "title": "Alat by hand"})
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert data["title"] == "Alat by hand" and data["unserved"] == []
+    overlaps = [b for b in data["breaches"] if b["kind"] == "berth_overlap"]
+    assert overlaps and {b["id"] for b in overlaps} & {first.call_id, other.call_id}
+    assert all(other.call_id in b["detail"] or first.call_id in b["detail"] for b in overlaps)
+    marked = {c["id"]: c.get("br") for c in data["calls"]}
+    assert "berth_overlap" in (marked[first.call_id] or [])  # both bars of the overlap are marked
+    assert "berth_overlap" in (marked[other.call_id] or [])
+    assert {c["id"] for c in data["calls"]} == {a.call_id for a in plan}
+    same = client.post("/v1/check", json={"problem": week, "plan": _bare(hand)}).json()
+    assert len(data["breaches"]) == len(same["violations"])  # the checker's own verdict
+
+
+def test_a_plan_file_as_solve_writes_it_opens_and_keeps_its_reasons(client: TestClient) -> None:
+    week = _week()
+    problem, plan, call_id = partial_week(week)
+    body = {"problem": problem.model_dump(mode="json"), "plan": plan.model_dump(mode="json")}
+    r = client.post("/v1/board/plans", json=body)
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert data["source"]["shape"] == "plan" and data["solver"]["status"] == "partial"
+    [u] = data["unserved"]
+    assert u["id"] == call_id and u["kind"] == "proven" and u["rule"] == "window_too_short"
+    assert data["breaches"] == [] and data["check"]["ok"] is True
+    other = copy.deepcopy(week)
+    other["name"] = "another week"
+    r = client.post("/v1/board/plans", json={"problem": other, "plan": body["plan"]})
+    assert r.status_code == 409 and r.json()["errors"][0]["field"] == "plan.problem_digest"
+    forced = client.post("/v1/board/plans", json={"problem": other, "plan": body["plan"], "force": True})
+    assert forced.status_code == 200
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"plan": []}, "problem"),
+    ({"problem": "week.json"}, "problem"),
+    ({"problem": "WEEK", "plan": "plan.json"}, "plan"),
+    ({"problem": "WEEK", "plan": [{"call_id": "V1", "berth_id": "B", "arrival": "soon",
+                                   "berth_start": "2026-11-02T08:00:00Z",
+                                   "berth_end": "2026-11-02T09:00:00Z"}]}, "plan.0.arrival"),
+    ({"problem": "WEEK", "plan": {"calls": [{"call_id": "V1"}]}}, "plan.calls.0.berth_id"),
+    ({"problem": "WEEK", "plan": [], "extra": 1}, "extra"),
+    ({"problem": "WEEK", "plan": [{"call_id": "V1", "berth_id": "B", "arrival": "2026-11-02T08:00:00Z",
+                                   "berth_start": "2026-11-02T08:00:00Z",
+                                   "berth_end": "9999-12-31T23:59:59Z"}]}, "plan.0.berth_end"),
+    ({"problem": "WEEK", "plan": {"calls": [{"call_id": "V1", "berth_id": "B",
+                                             "arrival": "0001-01-01T00:00:00Z",
+                                             "berth_start": "2026-11-02T08:00:00Z",
+                                             "berth_end": "2026-11-02T09:00:00Z"}]}}, "plan.calls.0.arrival"),
+])
+def test_garbage_is_refused_naming_the_field(client: TestClient, body: dict[str, Any], field: str) -> None:
+    body = {k: (_week() if v == "WEEK" else v) for k, v in body.items()}
+    r = client.post("/v1/board/plans", json=body)
+    assert r.status_code == 422, r.text
+    fields = [e["field"] for e in r.json()["errors"]]
+    assert any(f == field or f.startswith(field) for f in fields), fields
+    assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_plan_body_that_is_not_json_is_refused(client: TestClient) -> None:
+    r = client.post("/v1/board/plans", content=b"{problem:", headers={"Content-Type": "application/json"})
+    assert r.status_code == 422 and "JSON" in r.json()["detail"]

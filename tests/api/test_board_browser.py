@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from api.auth import owner_of
+from optimizer.baseline import fcfs
 from optimizer.loading import load_problem
 from tests.api.board_support import fcfs_month, fcfs_plan, partial_week, seed_job
 from tests.api.conftest import WEEK
@@ -467,3 +468,61 @@ def test_docs_render_offline(server: tuple[LiveServer, dict[str, str]], page: An
     page.wait_for_selector(ready, timeout=30000)
     assert page.locator(ready).count() > 10
     shot(page, path.strip("/"))
+
+
+def test_a_plan_from_files_opens_with_its_breaches(server: tuple[LiveServer, dict[str, str]], page: Any,
+                                                   tmp_path: Path) -> None:
+    """A planner's own files: the week's problem and a hand-made plan (FCFS with one call berthed on
+    top of another and one call left out), opened with the page's "Open files…" control."""
+    srv, _ = server
+    week = json.loads(WEEK.read_text(encoding="utf-8"))
+    plan = fcfs(load_problem(week))
+    first = plan[0]
+    other = next(a for a in plan[1:] if a.berth_id == first.berth_id)
+    shift = other.berth_start - first.berth_start
+    moved = other.model_copy(update={"arrival": min(other.arrival, first.berth_start),
+                                     "berth_start": first.berth_start, "berth_end": other.berth_end - shift})
+    left_out = plan[-1].call_id
+    hand = [{"call_id": a.call_id, "berth_id": a.berth_id, "arrival": a.arrival.isoformat(),
+             "berth_start": a.berth_start.isoformat(), "berth_end": a.berth_end.isoformat()}
+            for a in (moved if a is other else a for a in plan) if a.call_id != left_out]
+    problem_file, plan_file = tmp_path / "week.json", tmp_path / "alat-by-hand.json"
+    bad_file = tmp_path / "bad.json"
+    problem_file.write_text(json.dumps(week))
+    plan_file.write_text(json.dumps(hand))
+    bad_file.write_text(json.dumps([dict(hand[0], berth_start="after lunch")]))
+    page.goto(f"{srv.url}/board")
+    page.focus("#open-box summary")
+    page.keyboard.press("Enter")  # the control opens from the keyboard
+    page.wait_for_selector("#open-problem", state="visible")
+    # a plan the server refuses: the page says which field, and draws nothing
+    page.set_input_files("#open-problem", str(problem_file))
+    page.set_input_files("#open-plan", str(bad_file))
+    page.click("#open-form button[type=submit]")
+    page.wait_for_selector("#open-result li")
+    assert "plan.0.berth_start" in page.inner_text("#open-result")
+    assert page.locator("#board").is_hidden()
+    # the planner's plan: drawn with its bars, the breaches listed and the breaching calls marked
+    page.set_input_files("#open-plan", str(plan_file))
+    page.click("#open-form button[type=submit]")
+    page.wait_for_selector("body[data-rendered='1']")
+    page.wait_for_selector("body[data-complete='1']")
+    assert page.inner_text("#open-result") == ""
+    assert "week.json + alat-by-hand.json" in page.inner_text("#title")
+    assert {c["id"] for c in board_calls(page)} == {h["call_id"] for h in hand}
+    page.click("#fit-btn")
+    page.wait_for_timeout(300)
+    assert len(shown_calls(page)) == len(hand)
+    breaches = page.inner_text("#breaches")
+    assert "Rule breaches" in breaches and "berth overlap" in breaches and "missing call" in breaches
+    assert page.locator(f"#breach-list li[data-call='{left_out}'][data-kind='missing_call']").count() == 1
+    assert left_out in page.inner_text("#unserved-table")
+    assert "Plan from files (bare assignments), not solved here" in page.inner_text("#solver")
+    marked = page.locator("#timeline .vis-item.call.breach")
+    assert marked.count() >= 1
+    assert "⚠" in marked.first.inner_text()
+    overlap = page.locator("#breach-list li[data-kind='berth_overlap'] a").first
+    overlap.click()
+    page.wait_for_selector("#panel:not([hidden])")
+    assert "Rule breaches" in page.inner_text("#panel") and "overlap" in page.inner_text("#panel")
+    shot(page, "file-breaches")

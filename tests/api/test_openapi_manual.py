@@ -63,6 +63,10 @@ def test_every_request_body_has_an_example_the_api_takes(client: TestClient) -> 
             elif path == "/v1/check":
                 r = client.post(path, json=value)
                 assert r.status_code == 200 and r.json()["ok"] is True, r.text
+            elif path == "/v1/board/plans":
+                r = client.post(path, json=value)
+                assert r.status_code == 200, r.text
+                assert len(r.json()["calls"]) == len(value["problem"]["calls"]) and r.json()["unserved"] == []
             else:
                 r = client.post(path, json=value)
                 assert r.status_code == (202 if path == "/v1/batches" else 201), r.text

@@ -14,7 +14,7 @@
 
   const state = {data: null, timeline: null, items: null, groups: null, tz: "UTC", offsetMin: 0,
     byId: new Map(), search: "", hits: [], version: null, latest: null, follow: true,
-    lastEventId: null, streamAbort: null, pollTimer: null, retryTimer: null, collapsed: false};
+    lastEventId: null, streamAbort: null, pollTimer: null, retryTimer: null, collapsed: false, file: false, wired: false};
 
   function esc(s) {
     return String(s == null ? "" : s).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
@@ -148,7 +148,9 @@
     const cls = ["call", `k-${c.k || ""}`, fact ? "fact" : "planned", `st-${c.st}`];
     if (c.l > 0) cls.push("late");
     if (state.data.changes[c.id]) cls.push("changed");
-    return {id: c.id, group: c.b, start: c.s * 1000, end: c.e * 1000, className: cls.join(" "), label: c.n, code: CODES[c.k] || "?"};
+    if (c.br) cls.push("breach");
+    return {id: c.id, group: c.b, start: c.s * 1000, end: c.e * 1000, className: cls.join(" "), label: c.n,
+      code: (c.br ? "⚠ " : "") + (CODES[c.k] || "?")};
   }
   function tooltip(c) {
     const lines = [`<b>${esc(c.n)}</b> · ${esc(c.id)}${c.imo ? " · IMO " + esc(c.imo) : ""}`,
@@ -157,6 +159,7 @@
     if (c.w > 0) lines.push(`waits ${hm(c.w)} at anchorage`);
     if (c.sp != null) lines.push(`inbound ${c.sp} kn`);
     if (c.l > 0) lines.push(`late ${hm(c.l)}`);
+    if (c.br) lines.push(`<b>⚠ breaks: ${esc(c.br.join(", ").replace(/_/g, " "))}</b>`);
     return lines.join("<br>");
   }
   function buildItems(d) {
@@ -297,6 +300,13 @@
       why.append(li);
     }
     p.append(why);
+    const breaches = (state.data.breaches || []).filter((b) => b.id === c.id);
+    if (breaches.length) {
+      p.append(el("h4", {text: `⚠ Rule breaches (${breaches.length})`}));
+      const ul = el("ul", {class: "breaches"});
+      for (const b of breaches) ul.append(el("li", {text: `${b.kind.replace(/_/g, " ")}: ${b.detail}`}));
+      p.append(ul);
+    }
     if (c.lk && c.lk.length) {
       p.append(el("h4", {text: "Linked calls"}));
       const ul = el("ul");
@@ -309,7 +319,7 @@
       }
       p.append(ul);
     }
-    if (LIVE) {
+    if (LIVE && !state.file) {
       p.append(el("h4", {text: `Change since version ${(state.version || 1) - 1}`}));
       const ch = state.data.changes[c.id];
       if (!ch) p.append(el("p", {class: "muted", text: state.version > 1 ? "unchanged" : "version 1: the first plan"}));
@@ -322,7 +332,7 @@
       }
     }
     const src = state.data.source || {};
-    p.append(el("p", {}, el("a", {href: src.kind === "live" ? src.links.version : src.links.self, target: "_blank", rel: "noopener", text: "The plan as JSON"})));
+    if (src.links) p.append(el("p", {}, el("a", {href: src.kind === "live" ? src.links.version : src.links.self, target: "_blank", rel: "noopener", text: "The plan as JSON"})));
     p.hidden = false;
   }
   function summary(ev) {
@@ -350,7 +360,8 @@
     document.title = `${d.title} · berth board`;
     const nb = d.ports.reduce((n, p) => n + p.berths.length, 0);
     $("#facts").textContent = `${d.problem.name} · ${d.ports.map((p) => p.title).join(" · ")} · ${nb} berths · ${d.calls.length} calls on the board, ${d.unserved.length} unserved · horizon ${fmt(d.problem.horizon[0], "UTC")} to ${fmt(d.problem.horizon[1], "UTC")} UTC`;
-    $("#json-link").href = src.kind === "live" ? src.links.version : src.links.self;
+    $("#json-link").hidden = !src.links;  // a plan opened from files has no address
+    if (src.links) $("#json-link").href = src.kind === "live" ? src.links.version : src.links.self;
     const k = $("#kpis");
     k.textContent = "";
     if (d.kpis) {
@@ -377,7 +388,8 @@
       for (const n of d.kpis.notes) k.append(el("p", {class: "muted", text: n}));
     }
     const s = d.solver || {};
-    $("#solver").textContent = `Solver: ${s.summary || "no facts"} · ${s.served} served, ${s.unserved} unserved (${s.proven || 0} proven, ${s.not_found || 0} not found)`;
+    const by = src.kind === "file" ? `Plan from files (${src.shape === "plan" ? "a Plan" : "bare assignments"}), not solved here${d.solver && d.solver.status ? `; its solver facts: ${s.summary}` : ""}` : `Solver: ${s.summary || "no facts"}`;
+    $("#solver").textContent = `${by} · ${s.served} served, ${s.unserved} unserved (${s.proven || 0} proven, ${s.not_found || 0} not found)`;
     const u = $("#unserved");
     u.textContent = "";
     if (d.unserved.length) {
@@ -392,6 +404,7 @@
       t.append(tb);
       u.append(t);
     }
+    breachList(d);
     const w = $("#warnings");
     w.textContent = "";
     if (d.warnings.length) {
@@ -400,6 +413,27 @@
       for (const x of d.warnings) ul.append(el("li", {text: `${x.id || ""} ${x.kind}: ${x.detail}`}));
       w.append(ul);
     }
+  }
+  function breachList(d) {
+    // a plan opened from files: every rule the independent checker finds it breaks
+    const b = $("#breaches");
+    b.textContent = "";
+    if (!d.breaches) return;
+    const frozen = (d.check && d.check.frozen_facts) || [];
+    if (frozen.length) b.append(el("p", {class: "muted", text: `Frozen calls that break a rule by themselves (facts the plan keeps, not its fault): ${frozen.map((x) => `${x.id || ""} ${x.kind}`).join(", ")}`}));
+    if (!d.breaches.length) { b.append(el("p", {class: "ok", text: "Rule check: the plan breaks no rule (independent checker)."})); return; }
+    b.append(el("h2", {text: `⚠ Rule breaches (${d.breaches.length}): ${Object.entries(d.check.kinds).map(([k, n]) => `${k.replace(/_/g, " ")} ×${n}`).join(", ")}`}));
+    const ul = el("ul", {id: "breach-list"});
+    for (const x of d.breaches.slice(0, 500)) {
+      const li = el("li", {"data-call": x.id || null, "data-kind": x.kind}, el("span", {class: "kind", text: x.kind.replace(/_/g, " ")}), " ");
+      if (x.id && state.byId.has(x.id)) li.append(el("a", {href: "#", text: x.id, onclick: (e) => { e.preventDefault(); openCall(x.id, true); }}), " ");
+      else if (x.id && d.unserved.some((u) => u.id === x.id)) li.append(el("a", {href: "#", text: x.id, onclick: (e) => { e.preventDefault(); openUnserved(x.id); }}), " ");
+      else if (x.id) li.append(`${x.id} `);
+      li.append(`— ${x.detail}`);
+      ul.append(li);
+    }
+    if (d.breaches.length > 500) ul.append(el("li", {class: "muted", text: `… and ${d.breaches.length - 500} more (the counts per kind are in the heading)`}));
+    b.append(ul);
   }
   function legend(d) {
     const L = $("#legend");
@@ -413,6 +447,7 @@
       el("span", {}, el("span", {class: "sw", style: "background:repeating-linear-gradient(135deg,rgba(213,94,0,.5) 0 4px,#fff 4px 8px);border:none"}), "port closure"),
       el("span", {}, el("span", {class: "sw", style: "background:repeating-linear-gradient(45deg,#555 0 2px,#fff 2px 6px);border:none"}), "berth maintenance"),
       el("span", {text: "! late · black ring: changed in this version · pink ring: search match · red line: now"}));
+    if (d.breaches && d.breaches.length) L.append(el("span", {}, el("span", {class: "sw", style: "box-shadow:0 0 0 3px #b00020"}), "⚠ breaks a rule (listed below the board)"));
   }
 
   // ---- drawing
@@ -630,7 +665,9 @@
 
   // ---- live plans: stream, fallback polling, versions, events
   async function showVersion(n) {
+    if (state.file) return;  // a plan opened from files replaced the live plan on this page
     const d = await loadPlan(n);
+    if (state.file) return;
     state.version = d.source.version;
     state.latest = Math.max(state.latest || 0, d.source.latest);
     render(d);
@@ -757,6 +794,8 @@
 
   // ---- controls and keys
   function wire() {
+    if (state.wired) return;
+    state.wired = true;
     document.querySelectorAll("[data-span]").forEach((b) => b.addEventListener("click", () => zoomTo(+b.dataset.span)));
     $("#now-btn").addEventListener("click", goNow);
     $("#fit-btn").addEventListener("click", fit);
@@ -809,6 +848,76 @@
     state.timeline.setSelection([inView[i].id]);
     openCall(inView[i].id, false);
   }
+  // ---- a plan made elsewhere, opened from files: posted to /v1/board/plans, drawn, nothing stored
+  async function readJson(input, what) {
+    const file = input.files[0];
+    if (!file) return undefined;
+    const text = await file.text();
+    try { return JSON.parse(text); } catch (err) {
+      throw Object.assign(new Error(`the ${what} file ${file.name} is not JSON: ${err.message}`), {local: true});
+    }
+  }
+  function showOpenError(err) {
+    const box = $("#open-result");
+    box.textContent = "";
+    box.append(el("strong", {text: err.local ? err.message : `The server refused the files (${err.status || "no answer"}): ${err.message}`}));
+    const list = (err.body && err.body.errors) || [];
+    if (list.length) {
+      const ul = el("ul");
+      for (const e of list.slice(0, 20)) ul.append(el("li", {text: `${e.field}: ${e.msg}`}));
+      if (list.length > 20) ul.append(el("li", {text: `… and ${list.length - 20} more`}));
+      box.append(ul);
+    }
+    if (err.status === 409) box.append(el("p", {text: "Tick \u201copen a plan made for another problem\u201d to open it anyway."}));
+  }
+  async function openFiles(e) {
+    e.preventDefault();
+    const box = $("#open-result"), button = $("#open-form button[type=submit]");
+    box.textContent = "";
+    button.disabled = true;
+    try {
+      const first = await readJson($("#open-problem"), "problem");
+      const second = await readJson($("#open-plan"), "plan");
+      let body;
+      if (first && typeof first === "object" && !Array.isArray(first) && "problem" in first && "plan" in first && second === undefined) body = first;
+      else if (second === undefined) throw Object.assign(new Error("choose a plan file too (or one JSON with both \"problem\" and \"plan\")"), {local: true});
+      else body = {problem: first, plan: second};
+      const names = [$("#open-problem"), $("#open-plan")].map((i) => i.files[0] && i.files[0].name).filter(Boolean);
+      body = Object.assign({}, body, {force: $("#open-force").checked || body.force === true});
+      if (!body.title) body.title = `${names.join(" + ")} · plan from files`;
+      const d = await api("/v1/board/plans", {method: "POST", body: JSON.stringify(body), headers: {"Content-Type": "application/json"}});
+      showFile(d);
+      $("#open-box").open = false;
+    } catch (err) {
+      showOpenError(err);
+      $("#open-result").focus();
+    } finally {
+      button.disabled = false;
+    }
+  }
+  function showFile(d) {
+    // whatever this page showed before (a list, a job, a live plan) makes way for the file's plan
+    state.file = true;
+    if (state.streamAbort) { const ctl = state.streamAbort; state.streamAbort = null; ctl.abort(); }
+    stopPolling();
+    clearTimeout(state.retryTimer);
+    banner("");
+    $("#live-bar").hidden = true;
+    $("#listing").hidden = true;
+    closePanel();
+    if (state.timeline) { state.timeline.destroy(); state.timeline = null; }
+    for (const s of ["#f-port", "#f-berth", "#f-vessel", "#f-cargo", "#f-status"]) $(s).value = "";
+    $("#search").value = "";
+    delete document.body.dataset.rendered;
+    delete document.body.dataset.complete;
+    delete document.body.dataset.version;
+    wire();
+    render(d);
+    document.body.dataset.source = "file";
+  }
+  $("#open-result").setAttribute("tabindex", "-1");
+  $("#open-form").addEventListener("submit", openFiles);
+
   window.board = {zoomTo, pan, fit, goNow, csv, png, openCall, state, setZone, windowSpan};
 
   // The plan's data is asked for before anything else (the library is still being read)
@@ -835,7 +944,7 @@
         render(d);
         banner("");
         if (d.source.status === "solving" || d.source.status === "queued") {
-          setInterval(async () => { try { const n = await loadPlan(); if (n.solver.summary !== state.data.solver.summary) render(n); } catch (e) { /* kept: next try */ } }, 5000);
+          setInterval(async () => { try { const n = await loadPlan(); if (!state.file && n.solver.summary !== state.data.solver.summary) render(n); } catch (e) { /* kept: next try */ } }, 5000);
         }
       } else {
         state.version = d.source.version; state.latest = d.source.latest;
