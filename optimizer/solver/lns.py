@@ -19,7 +19,18 @@ from ortools.sat.python import cp_model
 from optimizer.params import ObjectiveWeights
 from optimizer.solver.model import BerthModel
 from optimizer.solver.subproblem import restrict
+from optimizer.solver.variables import Variables
 from optimizer.steps import Placement, plan_objective
+
+
+@dataclass
+class _Sub:
+    """A round's CP-SAT model and how to read its plan back into the whole problem's."""
+
+    m: cp_model.CpModel
+    v: Variables
+    free: dict[int, int]  # model call index -> whole-problem call index, of the calls it re-plans
+    read: Callable[[cp_model.CpSolver], dict[int, Placement] | None]  # the whole plan; None: refused
 
 
 @dataclass
@@ -164,17 +175,10 @@ class Lns:
             return None
         adaptive = free is None
         free = self.neighbourhood(placed) if free is None else free
-        compact = None
-        if len(self.cp.calls) >= self.compact_calls:
-            compact = restrict(self.cp, placed, free, margin=round(self.margin_hours * 60 / self.cp.step))
-        if compact is not None:
-            small = compact.model(placed, self.w)
-            sub, read = small.m, small.read
-        else:
-            sub, read = self._fixed_outside(placed, free), self.model.read
+        sub = self._sub(placed, free, margin=round(self.margin_hours * 60 / self.cp.step))
         solver = self._solver(seconds, deterministic_time)
         t0 = time.monotonic()
-        code = run(solver, sub)
+        code = run(solver, sub.m)
         took = time.monotonic() - t0
         self.stats.rounds += 1
         if deterministic_time is not None:
@@ -189,7 +193,7 @@ class Lns:
                 self.size = max(self.size * 0.95, 6)
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
-        new = read(solver) if compact is None else compact.merge(placed, read(solver))
+        new = sub.read(solver)
         if new is None:
             return None
         value = plan_objective(self.cp, self.w, new)
@@ -208,37 +212,42 @@ class Lns:
         `proven_out` then says whether CP-SAT proved that this neighbourhood has none."""
         cp = self.cp
         self.proven_out = False
-        compact = restrict(cp, placed, free) if len(cp.calls) >= self.compact_calls else None
-        if compact is not None:  # exact (no margin): a proof here is a proof for the whole model
-            free = set(compact.calls[: compact.free])
-            small = compact.model(placed, self.w)
-            sub, v, read = small.m, small.v, small.read
-            calls = {k: i for k, i in enumerate(compact.calls[: compact.free])}
-        else:
-            sub, v, read = self._fixed_outside(placed, free), self.model.v, self.model.read
-            calls = {i: i for i in free}
-        choice = [k for k, i in calls.items()
+        sub = self._sub(placed, free)  # exact (no margin): a proof here is a proof for the whole model
+        choice = [k for k, i in sub.free.items()
                   if cp.calls[i].optional and cp.calls[i].can_serve and cp.calls[i].frozen is None]
-        now = sum(1 for k in choice if placed[calls[k]].served)
+        now = sum(1 for k in choice if placed[sub.free[k]].served)
         if now == len(choice):
             return None
-        sub.clear_objective()
-        sub.add(sum(v.calls[k].served for k in choice) >= now + 1)
+        sub.m.clear_objective()
+        sub.m.add(sum(sub.v.calls[k].served for k in choice) >= now + 1)
         solver = self._solver(seconds, deterministic_time)
-        code = run(solver, sub)
+        code = run(solver, sub.m)
         self.stats.rounds += 1
         self.proven_out = code == cp_model.INFEASIBLE
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
-        first = read(solver) if compact is None else compact.merge(placed, read(solver))
+        first = sub.read(solver)
         if first is None:
             return None
         value = plan_objective(cp, self.w, first)
         if value >= best:
             return None
         better = self.round(first, value, seconds / 2, run,
-                            None if deterministic_time is None else deterministic_time / 2, free=set(free))
+                            None if deterministic_time is None else deterministic_time / 2,
+                            free=set(sub.free.values()))
         return better if better is not None else (first, value)
+
+    def _sub(self, placed: dict[int, Placement], free: set[int], margin: int | None = None) -> _Sub:
+        """The model of a round re-planning `free`: from `compact_calls` calls a neighbourhood of
+        its own (subproblem.py; `margin` caps how far past the latest end a call may go), else the
+        whole model with every other call fixed."""
+        if len(self.cp.calls) < self.compact_calls:
+            return _Sub(self._fixed_outside(placed, free), self.model.v, {i: i for i in free},
+                        self.model.read)
+        nb = restrict(self.cp, placed, free) if margin is None else restrict(self.cp, placed, free, margin)
+        small = nb.model(placed, self.w)
+        return _Sub(small.m, small.v, dict(enumerate(nb.calls[: nb.free])),
+                    lambda solver: nb.merge(placed, small.read(solver)))
 
     def _solver(self, seconds: float, deterministic_time: float | None) -> cp_model.CpSolver:
         solver = cp_model.CpSolver()
