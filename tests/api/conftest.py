@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.db import Database
 from api.settings import Settings
 from tests.api.fleet_support import BROKER, Fleet, base_of, broker_unreachable, fleet_on
 from tests.builders import two_ships_one_berth_dict
@@ -154,3 +155,16 @@ def fleet(tmp_path: Path) -> Iterator[Fleet]:
         pytest.skip(why)
     with fleet_on(base_of(BROKER), tmp_path) as f:
         yield f
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """The job store, migrated, on SQLite and on PostgreSQL (skipped without one)."""
+    if request.param == "sqlite":
+        d = Database(f"sqlite:///{tmp_path / 'jobs.db'}")
+    else:
+        url, schema = request.getfixturevalue("pg_schema")
+        d = Database(url, schema)
+    d.migrate()
+    yield d
+    d.dispose()

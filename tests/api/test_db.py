@@ -4,25 +4,12 @@ nothing written twice, late writes of an old attempt ignored."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from api.db import Database, IdempotencyConflict, JobStatus
 from optimizer.plan import Plan, SolverFacts, SolveStatus
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        d = Database(f"sqlite:///{tmp_path / 'jobs.db'}")
-    else:
-        url, schema = request.getfixturevalue("pg_schema")
-        d = Database(url, schema)
-    d.migrate()
-    yield d
-    d.dispose()
 
 
 def new_job(db: Database, key: str | None = None, body: str = "{}", owner: str = "") -> str:

@@ -4,26 +4,10 @@ a new attempt, every write of the old attempt refused, unclaimed jobs found agai
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
-
-import pytest
 
 from api.db import Database, JobStatus, utcnow
 from optimizer.plan import Plan, SolverFacts, SolveStatus
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        d = Database(f"sqlite:///{tmp_path / 'jobs.db'}")
-    else:
-        url, schema = request.getfixturevalue("pg_schema")
-        d = Database(url, schema)
-    d.migrate()
-    yield d
-    d.dispose()
 
 
 def new_job(db: Database) -> str:
