@@ -145,22 +145,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.replanner = replanner
     app.state.live_plan_exists = live_store.exists  # for POST /v1/webhooks
     errors.install(app)
-    app.include_router(schedules.router)
-    app.include_router(batches.router)
-    app.include_router(solve.router)
-    app.include_router(check.router)
-    app.include_router(live_plans.router)
-    app.include_router(webhooks.router)
-    app.include_router(health.router)
-    app.include_router(workers.router)
-    app.include_router(board.router)
-    app.include_router(board_files.router)
-    app.include_router(docs.router)
+    routers = (schedules, batches, solve, check, live_plans, webhooks, health, workers, board, board_files,
+               docs)
+    for module in routers:
+        app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=board.STATIC), name="static")
     # DCSA JIT 2.0 under /v2: carriers' timestamps become the live plans' events (api/jit/README.md)
     include_jit(app, db, lambda: LiveGateway(live_store, replanner.wake))
-    routers = (schedules, batches, solve, check, live_plans, webhooks, health, workers, board, board_files,
-               docs)
     app.state.route_table = errors.route_table(
         [*app.router.routes, *(r for m in routers for r in m.router.routes)])
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
