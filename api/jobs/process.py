@@ -202,6 +202,7 @@ class JobRun:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._done = threading.Event()
+        self._solving: tuple[Problem, ObjectiveWeights] | None = None  # while the search runs
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -209,26 +210,33 @@ class JobRun:
         from optimizer.solver import solve
 
         job_id_var.set(self.job_id)  # every log line of this solve names the job (api.logs)
-        loaded = self.load()
-        if loaded is None:
-            return
-        problem, options, weights = loaded
-        initial_plan, options = self.resume_from_best(options)
-        watcher = threading.Thread(target=contextvars.copy_context().run,
-                                   args=(self.monitor, problem, weights),
+        # The monitor beats from the claim to the last write: loading a large problem in a fresh
+        # worker process (imports included), or writing its final plan, can take longer than a
+        # lease, and an attempt that stops beating is handed to another worker.
+        watcher = threading.Thread(target=contextvars.copy_context().run, args=(self.monitor,),
                                    name=f"job-{self.job_id[:8]}", daemon=True)
         watcher.start()
         try:
-            result = solve(problem, options, initial_plan=initial_plan, on_progress=self.on_progress,
-                           stop=self.stop)
-        except Exception as exc:
+            loaded = self.load()
+            if loaded is None:
+                return
+            problem, options, weights = loaded
+            initial_plan, options = self.resume_from_best(options)
+            self._solving = (problem, weights)
+            try:
+                result = solve(problem, options, initial_plan=initial_plan, on_progress=self.on_progress,
+                               stop=self.stop)
+            except Exception as exc:
+                log.warning("job %s failed: %s", self.job_id, exc)
+                self.db.finish(self.job_id, self.attempt, JobStatus.FAILED,
+                               error=str(exc) or type(exc).__name__, spent_s=self.spent())
+                return
+            finally:
+                with self._lock:  # the final plan is finish's to write, not the monitor's
+                    self._solving, self._latest = None, None
+            self.finish(problem, weights, result)
+        finally:
             self._end_monitor(watcher)
-            log.warning("job %s failed: %s", self.job_id, exc)
-            self.db.finish(self.job_id, self.attempt, JobStatus.FAILED, error=str(exc) or type(exc).__name__,
-                           spent_s=self.spent())
-            return
-        self._end_monitor(watcher)
-        self.finish(problem, weights, result)
 
     def load(self) -> tuple[Problem, SolveOptions, ObjectiveWeights] | None:
         """The job's problem, options and weights, and what an earlier attempt left; None when the
@@ -288,7 +296,7 @@ class JobRun:
             self._latest = p
         self._wake.set()
 
-    def monitor(self, problem: Problem, weights: ObjectiveWeights) -> None:
+    def monitor(self) -> None:
         """The monitor thread: poll the stop flag and beat, store the latest progress when the
         throttle interval is over, until the solve has ended."""
         last_write = -math.inf
@@ -305,20 +313,22 @@ class JobRun:
                     if beat:
                         last_beat = now
                     self.poll_stop(beat)
-                p = self._take_latest() if now - last_write >= self.cfg.progress_interval_s else None
-                if p is not None and not self.lost:
+                taken = self._take_latest() if now - last_write >= self.cfg.progress_interval_s else None
+                if taken is not None and not self.lost:
                     last_write = now
-                    self.record_progress(problem, weights, p)
+                    self.record_progress(*taken)
                 elif self._latest is not None:
                     # Come back when the throttle interval is over, not a whole poll later.
                     self._wake.wait(max(0.0, last_write + self.cfg.progress_interval_s - now))
             except Exception:
                 log.exception("job %s: progress bookkeeping failed; the solve goes on", self.job_id)
 
-    def _take_latest(self) -> Progress | None:
+    def _take_latest(self) -> tuple[Problem, ObjectiveWeights, Progress] | None:
         with self._lock:
             p, self._latest = self._latest, None
-        return p
+            if p is None or self._solving is None:
+                return None
+            return (*self._solving, p)
 
     def poll_stop(self, beat: bool) -> None:
         """Read (with `beat`, also beat) the job's row: stop the search when a client asked, or

@@ -3,11 +3,16 @@ a new attempt, every write of the old attempt refused, unclaimed jobs found agai
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
+from typing import Any
+
+import pytest
 
 from api.db import Database, JobStatus, utcnow
 from optimizer.plan import Plan, SolverFacts, SolveStatus
+from optimizer.solver import SolveOptions
 
 
 def new_job(db: Database) -> str:
@@ -81,3 +86,34 @@ def test_unclaimed_jobs_are_found_once_per_interval(db: Database) -> None:
     assert db.unclaimed(older_than_s=1.0) == []  # just published again
     fresh = new_job(db)
     assert fresh not in db.unclaimed(older_than_s=1.0)
+
+
+def test_an_attempt_beats_while_it_loads_so_a_slow_start_keeps_its_lease(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fresh worker process imports the solver and parses a large problem before it searches:
+    longer than a lease. The attempt beats from its claim, so the job is not handed on meanwhile."""
+    import optimizer.loading
+    from api.jobs.process import JobRun, WorkerConfig
+    from tests.builders import two_ships_one_berth
+
+    real_load = optimizer.loading.load_problem
+
+    def slow_load(body: str) -> Any:
+        time.sleep(3.0)
+        return real_load(body)
+
+    monkeypatch.setattr(optimizer.loading, "load_problem", slow_load)
+    job_id = db.create_job(owner="o", problem_json=two_ships_one_berth().model_dump_json(), problem_name="p",
+                           calls=2, options_json=SolveOptions(time_limit_s=1).model_dump_json(),
+                           request_hash="h", idempotency_key=None).id
+    attempt = db.claim_job(job_id, "w1/1", lease_s=2)
+    assert attempt == 1
+    cfg = WorkerConfig(database_url="unused", database_schema=None, progress_interval_s=0.2,
+                       poll_interval_s=0.1, lease_s=2)
+    run = threading.Thread(target=JobRun(cfg, db, job_id, attempt).run)
+    run.start()
+    time.sleep(2.5)  # past the claim's lease, still loading
+    assert db.expire_leases(max_crashes=3) == []
+    run.join(timeout=30)
+    row = db.get_job(job_id)
+    assert row is not None and row.status == "done" and row.attempt == 1 and row.crashes == 0
