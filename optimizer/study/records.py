@@ -45,7 +45,8 @@ class PortKpis(BaseModel):
     occupancy: float = Field(ge=0, description="Berth-hours occupied over berth-hours open, after the "
                              "warm-up (0-1).")
     wait_mean_h: float = Field(ge=0, description="Mean waiting, hours: berthing - ready (the vessel could be "
-                               "there at service speed and its cargo is ready), at anchor or held back at sea.")
+                               "there at service speed and its cargo is ready), at anchor or held back at "
+                               "sea.")
     wait_p95_h: float = Field(ge=0, description="95th percentile of waiting, hours.")
     anchorage_wait_mean_h: float = Field(
         default=0.0, ge=0, description="Mean of berthing - actual arrival at the port, hours: the wait spent "
