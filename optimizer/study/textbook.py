@@ -52,7 +52,7 @@ WARMUP_SHARE = 0.1
 #: Default calls per seed: enough for 3 seeds to land within REL_TOLERANCE at occupancy <= 0.8;
 #: above, the queue forgets its past ever more slowly (as 1 / (1 - rho)^2) and runs grow so.
 BASE_CALLS = 20_000
-MAX_CALLS = 80_000
+MAX_CALLS = 60_000
 #: Stated tolerance of the simulated mean Wq/S against the exact M/E2/n value.
 REL_TOLERANCE, ABS_TOLERANCE = 0.10, 0.02
 REL_TOLERANCE_HIGH = 0.20  # above occupancy 0.8 (slower convergence: see BASE_CALLS)
