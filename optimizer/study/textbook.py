@@ -116,8 +116,8 @@ def textbook_problem(berths: int, occupancy: float, calls: int, seed: int) -> tu
         "name": f"textbook M/E2/{berths} at occupancy {occupancy:g}, seed {seed}",
         "description": f"Poisson arrivals, Erlang-2 handling of mean {s:.2f} min, {berths} identical "
                        "berths, first come first served (compressed time: Wq/S is scale-free).",
-        "horizon_start": START.isoformat(),
-        "horizon_end": (START + timedelta(minutes=int(etas[-1]), days=DRAIN_DAYS)).isoformat(),
+        "horizon_start": START,
+        "horizon_end": START + timedelta(minutes=int(etas[-1]), days=DRAIN_DAYS),
         "ports": [{
             "id": PORT_ID, "name": f"Textbook port, {berths} berth(s)", "timezone": "UTC",
             "berths": [{"id": f"B{b + 1}", "length_m": 200, "max_draft_m": 12, "cargo_kinds": ["general"]}
@@ -128,7 +128,7 @@ def textbook_problem(berths: int, occupancy: float, calls: int, seed: int) -> tu
         "calls": [{"id": f"C{i:0{width}d}", "vessel_id": f"V{i:0{width}d}", "port_id": PORT_ID,
                    "cargo": "general", "handling": {"hours": int(h) / 60}}
                   for i, h in enumerate(handling)],
-        "voyages": [{"vessel_id": f"V{i:0{width}d}", "eta": (START + timedelta(minutes=int(t))).isoformat(),
+        "voyages": [{"vessel_id": f"V{i:0{width}d}", "eta": START + timedelta(minutes=int(t)),
                      "call_ids": [f"C{i:0{width}d}"]}
                     for i, t in enumerate(etas)],
     }
