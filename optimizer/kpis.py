@@ -353,9 +353,14 @@ def objective(problem: Problem, assignments: Iterable[CallAssignment],
 
     Calls without an assignment, and calls missing from the previous plan, cost nothing.
     """
-    w = weights or ObjectiveWeights()
     by_call = first_assignments(problem, assignments)
-    metrics = call_metrics(problem, by_call.values())
+    return _objective(problem, by_call, call_metrics(problem, by_call.values()), weights)
+
+
+def _objective(problem: Problem, by_call: Mapping[str, CallAssignment], metrics: Mapping[str, CallMetrics],
+               weights: ObjectiveWeights | None) -> float:
+    """The objective from the calls' metrics already worked out (compute_kpis has them)."""
+    w = weights or ObjectiveWeights()
     total = 0.0
     for m in metrics.values():
         total += w.dwell * m.weight * m.dwell_minutes + w.lateness * m.weight * m.lateness_minutes
@@ -411,7 +416,7 @@ def compute_kpis(problem: Problem, assignments: Iterable[CallAssignment],
         berth_utilization=total.berth_utilization,
         weighted_dwell_minutes=sum(m.weight * m.dwell_minutes for m in ms),
         weighted_lateness_minutes=sum(m.weight * m.lateness_minutes for m in ms),
-        objective=objective(problem, by_call.values(), weights),
+        objective=_objective(problem, by_call, metrics, weights),
         fuel_saved_t=sum(m.fuel_saved_t or 0.0 for m in ms),
         per_port=per_port,
     )

@@ -1,0 +1,168 @@
+"""`portsync study`: capacity studies, and the queueing textbook they are checked against.
+
+Progress goes to stderr, tables to stdout.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from optimizer.study.queueing import erlang_c_scaled_wait_ratio
+from optimizer.study.textbook import (
+    ABS_TOLERANCE,
+    LITTLE_TOLERANCE,
+    REL_TOLERANCE,
+    REL_TOLERANCE_HIGH,
+    WARMUP_SHARE,
+    TextbookPoint,
+    check_textbook_point,
+    default_calls,
+    service_minutes,
+    textbook_point,
+)
+
+study_app = typer.Typer(help="Capacity studies: when the ports choke, with FCFS and with portsync; "
+                        "the queueing textbook they are checked against.", no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+
+
+def _list(text: str, option: str, kind: type[int] | type[float]) -> list[Any]:
+    try:
+        values = [kind(x) for x in text.replace(" ", "").split(",") if x]
+    except ValueError:
+        what = "whole numbers" if kind is int else "numbers"
+        raise typer.BadParameter(f"{text!r} is not a comma-separated list of {what}",
+                                 param_hint=option) from None
+    if not values:
+        raise typer.BadParameter(f"{text!r}: give one or more values", param_hint=option)
+    if len(set(values)) != len(values):
+        raise typer.BadParameter(f"{text!r}: a value is given twice", param_hint=option)
+    return values
+
+
+def _fmt(x: float | None, digits: int = 3) -> str:
+    return "-" if x is None or math.isnan(x) else f"{x:.{digits}f}"
+
+
+def textbook_table(points: list[TextbookPoint]) -> Table:
+    """Simulated Wq/S beside the theory, one row per point (calls, S and time in the caption)."""
+    t = Table(title="Textbook M/E2/n: portsync's FCFS plans against queueing theory, Wq/S",
+              caption="n berths, rho offered occupancy (meas.: from the plans); sim: mean over seeds, "
+                      "95 % t-interval; exact: the M/E2/n Markov chain; closed form: P-K (n = 1) or "
+                      "Erlang C x (1 + Cs^2) / 2; err: sim vs exact; approx: closed form vs exact; "
+                      "Little: largest |L_q - lambda W_q| / L_q over seeds")
+    for name in ("n", "rho", "meas.", "sim [95 % CI]", "exact", "closed form", "err", "approx",
+                 "Little", "ok"):
+        t.add_column(name, justify="center" if name == "ok" else "right")
+    for p in points:
+        ci = f" [{_fmt(p.ci_low)}, {_fmt(p.ci_high)}]" if p.ci_low is not None else ""
+        t.add_row(str(p.berths), f"{p.occupancy:g}", f"{p.occupancy_measured:.3f}", f"{p.simulated:.3f}{ci}",
+                  f"{p.exact:.4f}", f"{p.literature:.4f}", f"{p.rel_error:+.1%}",
+                  f"{(p.literature - p.exact) / p.exact:+.1%}", f"{p.littles_law_gap:.2%}",
+                  "[green]yes[/]" if p.within else "[red]no[/]")
+    return t
+
+
+def runs_line(points: list[TextbookPoint]) -> str:
+    """How long the runs were and took: calls per seed, mean handling, wall time."""
+    calls = sorted({p.calls for p in points})
+    s_min = min(p.service_minutes for p in points)
+    s_max = max(p.service_minutes for p in points)
+    seconds = sum(p.seconds for p in points)
+    return (f"{len(points)} points x {len(points[0].seeds)} seeds, {'/'.join(map(str, calls))} calls "
+            "per seed, "
+            f"mean handling {s_min:.1f}-{s_max:.1f} min (compressed time), {seconds:.0f} s "
+            f"(build + validate, FCFS, checker, measure).")
+
+
+CSV_POINT_FIELDS = ["berths", "service_minutes", "simulated", "ci_low", "ci_high",
+                    "exact", "literature_name", "literature", "rel_error", "within", "tolerance"]
+
+
+def write_csv(path: Path, points: list[TextbookPoint]) -> None:
+    """One row per point and seed: the seed's KPIs (PortKpis) and its point's figures beside theory."""
+    rows = []
+    for p in points:
+        head = {"occupancy_offered": p.occupancy, "calls_per_seed": p.calls,
+                **{f: getattr(p, f) for f in CSV_POINT_FIELDS}}
+        for m in p.months:
+            k = m.ports[0]
+            rows.append({**head, "seed": m.key.seed, "warmup_h": m.warmup_h, "hours": m.hours,
+                         "plans_checked": m.plans_checked,
+                         **{f"{key}_measured" if key == "occupancy" else key: value
+                            for key, value in k.model_dump(mode="json").items()}})
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
+@study_app.command("textbook")
+def textbook_command(
+    berths: Annotated[str, typer.Option("--berths", help="Identical berths, comma-separated.")] = "1,2,3,4",
+    occupancy: Annotated[str, typer.Option("--occupancy", help="Berth occupancies rho (0-1, "
+                                           "exclusive), comma-separated.")] = "0.3,0.5,0.7,0.8",
+    seeds: Annotated[str, typer.Option("--seeds", help="Seeds, comma-separated; one run each.")] = "0,1,2",
+    calls: Annotated[int | None, typer.Option("--calls", min=100, help="Calls per seed (default: enough "
+                                              "for the stated tolerance, 20,000 up to rho 0.8).")] = None,
+    csv_path: Annotated[Path | None, typer.Option("--csv", help="Write one row per point and seed.")] = None,
+) -> None:
+    """The queueing textbook (one port, n identical berths, Poisson arrivals, Erlang-2 handling, first
+    come first served) built as a portsync problem, planned by portsync's FCFS, every plan checked,
+    its Wq/S measured after a warm-up beside the exact M/E2/n value, Pollaczek-Khinchine (one
+    berth) or Erlang C scaled (several). Exit 0 when every point is within tolerance, 1 otherwise."""
+    berth_list = _list(berths, "--berths", int)
+    rho_list = _list(occupancy, "--occupancy", float)
+    seed_list = _list(seeds, "--seeds", int)
+    if any(s < 0 for s in seed_list):
+        raise typer.BadParameter(f"{seeds!r}: seeds are whole numbers >= 0", param_hint="--seeds")
+    points_asked = [(n, rho) for n in berth_list for rho in rho_list]
+    for n, rho in points_asked:
+        try:
+            check_textbook_point(n, rho)
+        except ValueError as exc:
+            hint = "--berths" if "berths" in str(exc) else "--occupancy"
+            raise typer.BadParameter(str(exc), param_hint=hint) from None
+        if calls is not None:
+            try:
+                service_minutes(n, rho, calls)
+            except ValueError as exc:
+                raise typer.BadParameter(str(exc), param_hint="--calls") from None
+    err.print(f"Warm-up: the first {WARMUP_SHARE:.0%} of each run's arrivals not counted. Tolerance: "
+              f"{REL_TOLERANCE:.0%} (rho <= 0.8) or {REL_TOLERANCE_HIGH:.0%} (above) of the exact Wq/S, "
+              f"or {ABS_TOLERANCE:g} absolute; Little's law within {LITTLE_TOLERANCE:.0%} on every run.")
+    points: list[TextbookPoint] = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task("textbook", total=len(points_asked))
+        for n, rho in points_asked:
+            bar.update(task, description=f"M/E2/{n} rho {rho:g}, "
+                       f"{calls or default_calls(n, rho)} calls x {len(seed_list)} seeds")
+            points.append(textbook_point(n, rho, seed_list, calls))
+            bar.advance(task)
+    out.print(textbook_table(points))
+    out.print(runs_line(points))
+    multi = [p for p in points if p.berths > 1]
+    if multi:
+        worst = max(multi, key=lambda p: abs(erlang_c_scaled_wait_ratio(p.berths, p.occupancy) - p.exact)
+                    / p.exact)
+        gap = (worst.literature - worst.exact) / worst.exact
+        out.print(f"Erlang C scaled against the exact chain: at most {gap:+.1%} (M/E2/{worst.berths} at "
+                  f"rho {worst.occupancy:g}).")
+    if csv_path is not None:
+        write_csv(csv_path, points)
+        out.print(f"Wrote {csv_path}")
+    failed = [p for p in points if not p.within]
+    if failed:
+        err.print(f"[red]{len(failed)} of {len(points)} points outside tolerance:[/] "
+                  + ", ".join(f"M/E2/{p.berths} rho {p.occupancy:g}" for p in failed))
+        raise typer.Exit(1)
