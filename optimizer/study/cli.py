@@ -166,3 +166,12 @@ def textbook_command(
         err.print(f"[red]{len(failed)} of {len(points)} points outside tolerance:[/] "
                   + ", ".join(f"M/E2/{p.berths} rho {p.occupancy:g}" for p in failed))
         raise typer.Exit(1)
+
+
+def _register_capacity() -> None:
+    from optimizer.study.capacity_cli import capacity_command
+
+    study_app.command("capacity")(capacity_command)
+
+
+_register_capacity()
