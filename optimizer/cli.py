@@ -24,6 +24,7 @@ from optimizer.loading import MAX_INPUT_ENV, load_plan_file, load_problem_file
 from optimizer.params import ObjectiveWeights, SolveOptions
 from optimizer.plan import Plan
 from optimizer.report import fcfs_table_rows, kpi_table_columns, kpi_table_rows, solver_summary
+from optimizer.study.cli import study_app
 from optimizer.validation import InvalidInput, Issue, issues_from_pydantic
 
 app = typer.Typer(
@@ -472,6 +473,7 @@ def replay(
 
 bench_app.command("planted")(planted_command)
 app.add_typer(bench_app, name="bench", help="Benchmarks: standard BAP instances and Caspian scale.")
+app.add_typer(study_app, name="study", help="Capacity studies: traffic growth and options, lived months.")
 
 
 def _register_worker() -> None:
