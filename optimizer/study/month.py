@@ -49,7 +49,7 @@ from optimizer.live.replan import ReplanSettings
 from optimizer.live.replaying import DRAIN_ROUNDS, percentile, realized
 from optimizer.live.simulate import BerthingDelay, actuals_due, all_departed, seeded_delay
 from optimizer.live.state import LiveState
-from optimizer.params import MipParameters, OneWorkerBudgets, SearchParameters
+from optimizer.params import ContentionBoundParameters, MipParameters, OneWorkerBudgets, SearchParameters
 from optimizer.plan import CallAssignment
 from optimizer.study.options import parse_option
 from optimizer.study.records import MonthKey, MonthResult, Planner, PortKpis
@@ -64,10 +64,13 @@ class MonthLimits(BaseModel):
     first_budget_s: float = Field(default=4.0, gt=0, le=600, description="Version 1's work budget "
                                   "(seconds of work at the one-worker rates).")
     replan_budget_s: float = Field(default=0.3, gt=0, le=60, description="Each later version's work budget.")
-    wall_factor: float = Field(default=5.0, ge=1, le=50, description="Wall-clock limit = budget x this: the "
-                               "work budgets end first, so the month is the same on a loaded machine.")
+    wall_factor: float = Field(default=20.0, ge=1, le=1000, description="Wall-clock limit = budget x this: "
+                               "the work budgets end first, so the month is the same on a loaded machine.")
     rings: int = Field(default=1, ge=0, le=5, description="Widenings of the freed calls per replan "
                        "(optimizer.live.replan.ReplanSettings.rings).")
+    min_round_wall_s: float = Field(default=2.0, ge=0, le=60, description="Each solve's wall-clock limit is "
+                                    "at least this (the factor grows for small budgets): on a loaded machine "
+                                    "model building alone can take a tenth of a second.")
     clock_step_h: float = Field(default=3.0, ge=0.5, le=6, description="Hours between clock ticks: what "
                                 "is reported between two ticks goes in one batch, one version.")
 
@@ -214,7 +217,10 @@ def _materialize(items: list[Item], state: LiveState, truth: Problem, deferred: 
 
 
 def _settings_and_params(limits: MonthLimits, seed: int) -> tuple[ReplanSettings, SearchParameters]:
-    f = limits.wall_factor
+    """Time limits of `factor` x the budgets, and work budgets per second of limit divided by the
+    factor: the work is the budget's, the wall clock a safety net (bounds that only run on the
+    wall clock, the time-indexed MIP and the contention LP, are left out: they do not make plans)."""
+    f = max(limits.wall_factor, limits.min_round_wall_s * (limits.rings + 1) / limits.replan_budget_s)
     settings = ReplanSettings(first_time_limit_s=limits.first_budget_s * f,
                               replan_time_limit_s=limits.replan_budget_s * f, first_workers=1, seed=seed,
                               rings=limits.rings)
@@ -223,7 +229,7 @@ def _settings_and_params(limits: MonthLimits, seed: int) -> tuple[ReplanSettings
         one_worker=dataclasses.replace(one, deterministic_share=one.deterministic_share / f,
                                        ls_moves_per_s=max(1, round(one.ls_moves_per_s / f)),
                                        lns_rounds_per_s=one.lns_rounds_per_s / f),
-        mip=MipParameters(max_s=0.0))  # the time-indexed MIP runs on the wall clock: left out
+        mip=MipParameters(max_s=0.0), contention=ContentionBoundParameters(share=0.0))
     return settings, params
 
 
@@ -256,9 +262,8 @@ def live_stream(stream: MonthStream, make: Callable[..., LivePlan], settings: Re
                             lambda cid: eta_of.get(cid, stream.world.nominal_arrival[cid]))
         batch = [*actuals_due(live.state, live.current, t, delay), *news,
                  Clock(event_id=f"clock-{t:%Y%m%dT%H%M}", now=t, source="clock")]
-        live.submit(batch)
-        if live.replan() is not None:
-            checked += _check(live, live.current.number)
+        live.advance(batch)
+        checked += _check(live, live.current.number)
     for k in range(DRAIN_ROUNDS * 4):
         if all_departed(live.state):
             break
@@ -266,9 +271,8 @@ def live_stream(stream: MonthStream, make: Callable[..., LivePlan], settings: Re
         until = max([*ends, live.state.now]) + timedelta(hours=2)
         batch = [*actuals_due(live.state, live.current, until, delay),
                  Clock(event_id=f"clock-drain-{k + 1}", now=until, source="simulator")]
-        live.submit(batch)
-        if live.replan() is not None:
-            checked += _check(live, live.current.number)
+        live.advance(batch)
+        checked += _check(live, live.current.number)
     return Lived(live=live, checked=checked)
 
 
