@@ -153,8 +153,10 @@ class TrafficModel(BaseModel):
     # -- storms (not scaled by growth; the storms option scales them) --------------------------------
     storm_h: Span = _s(12, 48, f"{CASPIAN}, Weather and congestion: storms close the ports usually for "
                        "1-5 days; ESTIMATE 12-48 h at Alat per storm (Kuryk longer, Aktau shorter)")
-    storm_calm_mean_h: Figure = _f(96, f"ESTIMATE: a storm about every five days in November ({CASPIAN}, "
-                                   "Weather: Kuryk closed about half the time in Nov-Dec at worst)")
+    storm_calm_mean_h: Figure = _f(288, f"ESTIMATE: an average month of the year, a storm every 12 days "
+                                   f"of calm: the storms gather in autumn and winter ({CASPIAN}, Weather: "
+                                   "Kuryk closed about half the time in Nov-Dec), where a storm comes about "
+                                   "every 4 days of calm (the option storms:3 lives such a month)")
     storm_notice_h: Figure = _f(12, "ESTIMATE: a closure is announced 12 h ahead (forecast)")
 
     @model_validator(mode="after")
@@ -332,7 +334,8 @@ def build_world(model: TrafficModel, seed: int, *, storm_scale: float = 1.0,
         b.grain_tonnes("aktau_grain" if port == AKTAU else "kuryk_grain", port, tonnes)
     weather: dict[str, list[Window]] = storm_windows(
         random.Random(f"portsync-study-weather-{seed}"), hours, storm_h=model.storm_h.pair,
-        calm_mean_h=model.storm_calm_mean_h.value / storm_scale, first_within_h=5 * 24.0 / storm_scale)
+        calm_mean_h=model.storm_calm_mean_h.value / storm_scale,
+        first_within_h=model.storm_calm_mean_h.value / storm_scale)  # the first storm: within one calm
     upkeep = maintenance_windows(random.Random(f"portsync-study-maintenance-{seed}"), ports, model.total_days)
     data = _problem_dict(b, name=f"study-month-seed{seed}", description="", start=t0, hours=hours,
                          ports=ports, closures=weather, unavailable=upkeep, links=False, time_step_minutes=1)
