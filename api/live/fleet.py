@@ -134,8 +134,11 @@ class Heartbeat:
         while not self._stop.wait(max(0.1, self.lease_s / 3)):
             try:
                 if not self.store.extend(self.plan_id, self.owner, self.lease_s):
-                    log.warning("live plan %s: its lease was taken over; this replan's version will be "
-                                "refused", self.plan_id)
+                    # no lease any more: the version write released it (the replan is publishing
+                    # its REQs), or another replan took it over after it ran out
+                    if self.store.lease_holder(self.plan_id) is not None:
+                        log.warning("live plan %s: its lease was taken over; this replan's version will "
+                                    "be refused", self.plan_id)
                     return
             except Exception as exc:  # the store is away: the lease may run out, the write is fenced
                 log.warning("live plan %s: heartbeat failed: %s: %s", self.plan_id, type(exc).__name__, exc)

@@ -342,6 +342,12 @@ class LiveStore:
             )
             return res.rowcount == 1  # type: ignore[attr-defined, no-any-return]
 
+    def lease_holder(self, plan_id: str) -> str | None:
+        """Who holds the plan's lease now (None: nobody, e.g. the version write released it)."""
+        with self.db.session() as s:
+            holder: str | None = s.scalar(select(LivePlanRow.lease_owner).where(LivePlanRow.id == plan_id))
+            return holder
+
     def release(self, plan_id: str, owner: str) -> bool:
         """Give the lease up (a no-op when the version write released it or another holds it)."""
         with self.lock(plan_id), self.db.session() as s:

@@ -113,13 +113,17 @@ class Fleet:
         env.update({f"PORTSYNC_{k.upper()}": str(v) for k, v in values.items()})
         return env
 
-    def start_worker(self, name: str, concurrency: int = 1, **overrides: Any) -> Worker:
+    def start_worker(self, name: str, concurrency: int = 1, extra_env: dict[str, str] | None = None,
+                     **overrides: Any) -> Worker:
+        """`extra_env`: more environment, e.g. PGAPPNAME (the application_name of its PostgreSQL
+        connections, by which a test finds them)."""
         log = self.tmp / f"{name}.log"
         with log.open("wb") as out:
             proc = subprocess.Popen(
                 [str(PORTSYNC), "worker", "--concurrency", str(concurrency), "--name", name,
                  "--queues", "portsync.jobs,portsync.solve,portsync.live"],
-                env=self.env(**overrides), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                env={**self.env(**overrides), **(extra_env or {})}, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True)
         w = Worker(name, proc, log)
         self.workers.append(w)
         return w
