@@ -260,10 +260,11 @@ class LiveStore:
     ) -> bool:
         """The version, the facts after it and its events, at once; False when the plan is no
         longer at `expected` (another replan stored it first: nothing is written). On a fleet
-        (`lease_owner`) only the holder of the plan's lease writes, and the same transaction
-        releases the lease: an event accepted after it is the next replan's."""
+        (`lease_owner`) only the holder of the plan's lease writes; it keeps the lease until the
+        version's REQ timestamps are stored too (api.live.fleet.replan_once releases it), so that
+        two workers never publish one plan's REQs at once: version n's are stored before version
+        n+1's, which reply to them. An event accepted meanwhile is the next replan's."""
         fence = [LivePlanRow.lease_owner == lease_owner] if lease_owner is not None else []
-        released = dict(lease_owner=None, lease_expires_at=None) if lease_owner is not None else {}
         with self.lock(plan_id), self.db.session() as s:
             moved = s.execute(
                 update(LivePlanRow)
@@ -273,7 +274,6 @@ class LiveStore:
                     state=state_json,
                     status=LivePlanStatus.LIVE.value,
                     updated_at=utcnow(),
-                    **released,
                 )
             )
             if moved.rowcount != 1:  # type: ignore[attr-defined]
@@ -341,12 +341,6 @@ class LiveStore:
                 .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
             )
             return res.rowcount == 1  # type: ignore[attr-defined, no-any-return]
-
-    def lease_holder(self, plan_id: str) -> str | None:
-        """Who holds the plan's lease now (None: nobody, e.g. the version write released it)."""
-        with self.db.session() as s:
-            holder: str | None = s.scalar(select(LivePlanRow.lease_owner).where(LivePlanRow.id == plan_id))
-            return holder
 
     def release(self, plan_id: str, owner: str) -> bool:
         """Give the lease up (a no-op when the version write released it or another holds it)."""
