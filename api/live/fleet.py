@@ -18,7 +18,10 @@ How a replan travels:
 3. The worker makes the version in its own process (`plan_version`) while a heartbeat thread
    extends the lease; the version write is the one transaction it is with the embedded
    replanner, refused unless the plan is still at the version the replan started from and this
-   worker still holds the lease, and it releases the lease.
+   worker still holds the lease. The worker then stores the version's DCSA JIT REQ timestamps
+   and only then releases the lease: a next replan on another worker, publishing its own REQs
+   while these were being stored, deriving the same JIT records, lost its REQs to a unique
+   violation (and would have replied to the wrong timestamps).
 4. **Then** the worker looks again for waiting events (or version 1 still to make) and, if there
    are any, publishes the plan again. Releasing before looking closes the lost wakeup: an event
    accepted while the lease was held is seen by this look; one accepted after the release finds
@@ -153,10 +156,10 @@ def replan_once(replanner: Replanner, publish: LivePublisher, plan_id: str, owne
         log.info("live plan %s: held by another replan (or failed); message dropped", plan_id)
         return "held"
     try:
-        with Heartbeat(store, plan_id, owner, lease_s):
+        with Heartbeat(store, plan_id, owner, lease_s):  # the version, then its REQ timestamps
             replanner.make_version(plan_id, loaded=loaded, lease_owner=owner)
     finally:
-        store.release(plan_id, owner)  # a no-op once the version write released it
+        store.release(plan_id, owner)  # a no-op when another replan took the lease over
     # after the release: an event accepted while this replan held the lease is seen here; one
     # accepted from now on finds the lease free and is published by the API's loop
     if store.waiting(plan_id) and _send(store, publish, plan_id, republish_after_s):

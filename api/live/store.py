@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import ColumnElement, func, or_, select, update
@@ -210,7 +211,7 @@ class LiveStore:
             fresh_ids = {e.event_id for e in fresh}
             # version 1 applies no event; a replan under way (in this process, or a worker's lease on
             # a fleet) applies only the events it started with
-            busy = plan_id in self.inflight or _leased(row, utcnow())
+            busy = self.replanning(row)
             nxt = 2 if row.version == 0 else row.version + (2 if busy else 1)
             return Accepted(
                 version=nxt,
@@ -219,8 +220,10 @@ class LiveStore:
             )
 
     def replanning(self, row: LivePlanRow) -> bool:
-        """A replan of the plan is under way: in this process, or on a worker holding its lease."""
-        return row.id in self.inflight or _leased(row, utcnow())
+        """A replan of the plan is under way: in this process, or on a worker holding its lease
+        that has not stored its version yet (one storing the version's REQ timestamps has)."""
+        return row.id in self.inflight or (
+            _leased(row, utcnow()) and not (row.lease_owner or "").endswith(VERSION_STORED))
 
     def work(self, batch_window_s: float) -> list[str]:
         """Live plans with work due: version 1 to make, or events waiting longer than the window."""
@@ -260,10 +263,12 @@ class LiveStore:
     ) -> bool:
         """The version, the facts after it and its events, at once; False when the plan is no
         longer at `expected` (another replan stored it first: nothing is written). On a fleet
-        (`lease_owner`) only the holder of the plan's lease writes, and the same transaction
-        releases the lease: an event accepted after it is the next replan's."""
+        (`lease_owner`) only the holder of the plan's lease writes; it keeps the lease until the
+        version's REQ timestamps are stored too (api.live.fleet.replan_once releases it), so that
+        two workers never publish one plan's REQs at once: version n's are stored before version
+        n+1's, which reply to them. An event accepted meanwhile is the next replan's."""
         fence = [LivePlanRow.lease_owner == lease_owner] if lease_owner is not None else []
-        released = dict(lease_owner=None, lease_expires_at=None) if lease_owner is not None else {}
+        kept = dict(lease_owner=lease_owner + VERSION_STORED) if lease_owner is not None else {}
         with self.lock(plan_id), self.db.session() as s:
             moved = s.execute(
                 update(LivePlanRow)
@@ -273,7 +278,7 @@ class LiveStore:
                     state=state_json,
                     status=LivePlanStatus.LIVE.value,
                     updated_at=utcnow(),
-                    **released,
+                    **kept,
                 )
             )
             if moved.rowcount != 1:  # type: ignore[attr-defined]
@@ -337,7 +342,7 @@ class LiveStore:
         with self.db.session() as s:
             res = s.execute(
                 update(LivePlanRow)
-                .where(LivePlanRow.id == plan_id, LivePlanRow.lease_owner == owner)
+                .where(LivePlanRow.id == plan_id, _held_by(owner))
                 .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
             )
             return res.rowcount == 1  # type: ignore[attr-defined, no-any-return]
@@ -347,7 +352,7 @@ class LiveStore:
         with self.lock(plan_id), self.db.session() as s:
             res = s.execute(
                 update(LivePlanRow)
-                .where(LivePlanRow.id == plan_id, LivePlanRow.lease_owner == owner)
+                .where(LivePlanRow.id == plan_id, _held_by(owner))
                 .values(lease_owner=None, lease_expires_at=None)
             )
             return res.rowcount == 1  # type: ignore[attr-defined, no-any-return]
@@ -397,7 +402,18 @@ class LiveStore:
                 .where(LivePlanRow.lease_owner.is_not(None))
                 .order_by(LivePlanRow.lease_owner)
             ).all()
-        return [(str(r[0]), str(r[1]), r[2], str(r[3])) for r in rows]
+        return [(str(r[0]).removesuffix(VERSION_STORED), str(r[1]), r[2], str(r[3])) for r in rows]
+
+
+#: Appended to a lease's owner by its version write: the replan has stored its version and is
+#: storing the version's REQ timestamps; it still holds the plan (no other replan claims it), but
+#: an event accepted now is the next version's, not the one after.
+VERSION_STORED = " (version stored)"
+
+
+def _held_by(owner: str) -> Any:
+    """The plan's lease is `owner`'s (before or after its version write)."""
+    return LivePlanRow.lease_owner.in_([owner, owner + VERSION_STORED])
 
 
 def _leased(row: LivePlanRow, now: datetime) -> bool:

@@ -27,7 +27,10 @@ def readyz(request: Request) -> Ready:
         raise APIError(503, f"database unreachable: {type(exc).__name__}") from exc
     runner = runner_of(request)
     if runner.settings.fleet:
-        # the fleet: the broker must take messages; the workers are elsewhere (GET /v1/workers)
+        # the fleet: the broker must take messages and this API's reconciler run (it re-publishes
+        # what a lost message or a dead worker left); the workers are elsewhere (GET /v1/workers)
+        if not runner.alive():
+            raise APIError(503, "the job runner is not running")
         if not runner.ready():
             raise APIError(503, "the broker is unreachable", headers={"Retry-After": "1"})
         return Ready(status="ready", database="ok", broker="ok", solver_processes=0, jobs=counts)

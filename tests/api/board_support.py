@@ -34,9 +34,10 @@ def fcfs_month(calls: int = 2000, days: int = 30, seed: int = 1) -> tuple[Proble
     return problem, fcfs_plan(problem)
 
 
-def seed_job(database_url: str, problem: Problem, plan: Plan, owner: str = "") -> str:
-    """Store `problem` as a job that is done with `plan`: the id of the job."""
-    db = Database(database_url)
+def seed_job(database_url: str, problem: Problem, plan: Plan, owner: str = "",
+             schema: str | None = None) -> str:
+    """Store `problem` as a job that is done with `plan` (in `schema` on PostgreSQL): the id of the job."""
+    db = Database(database_url, schema)
     db.migrate()
     try:
         new = db.create_job(owner=owner, problem_json=problem.model_dump_json(), problem_name=problem.name,

@@ -7,6 +7,8 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,22 +59,56 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+def idle_settings(tmp: Path, request: pytest.FixtureRequest, **overrides: Any) -> Settings:
+    """Settings of an app whose jobs stay queued: embedded, an app whose runner is not started; on
+    the fleet, a fresh schema on a vhost no worker consumes (its messages wait there)."""
+    if not ON_FLEET:
+        return make_settings(tmp, **overrides)
+    broker: str = request.getfixturevalue("idle_broker")
+    schema = f"portsync_idle_{uuid.uuid4().hex[:10]}"
+    request.addfinalizer(lambda: _drop_schema(schema))
+    fleet = Fleet(broker, PG_URL or "", schema, tmp)
+    settings: Settings = fleet.settings(**{**FLEET_API, "workers": 1, **overrides})
+    return settings
+
+
+def _drop_schema(schema: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(PG_URL or "")
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def idle_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """On the fleet: the URL of a vhost of this session's that no worker consumes."""
+    why = broker_unreachable(BROKER)
+    if why:
+        pytest.skip(why)
+    with fleet_on(base_of(BROKER), tmp_path_factory.mktemp("idle")) as fleet:
+        yield fleet.broker_url
+
+
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    """The app on a fresh database, without its runner: jobs stay queued (no solver processes)."""
-    app = create_app(make_settings(tmp_path))
+def client(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[TestClient]:
+    """The app on a fresh database, without its runner: jobs stay queued (no solver processes;
+    on the fleet, no worker on its vhost)."""
+    app = create_app(idle_settings(tmp_path, request))
     yield TestClient(app)
     app.state.runner.stop()
     app.state.db.dispose()
 
 
 @pytest.fixture
-def app_factory(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
-    """Apps with chosen settings, without their runner."""
+def app_factory(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., TestClient]]:
+    """Apps with chosen settings, without their runner (on the fleet, each on a fresh schema of
+    an idle vhost)."""
     apps = []
 
     def make(**overrides: Any) -> TestClient:
-        app = create_app(make_settings(tmp_path, **overrides))
+        app = create_app(idle_settings(tmp_path, request, **overrides))
         apps.append(app)
         return TestClient(app)
 
@@ -91,33 +127,83 @@ def wait_ready(c: Any, timeout: float = 60.0) -> None:
     raise AssertionError("the server did not become ready")
 
 
-#: `fleet` runs the tests that use `live` against a worker fleet (two `portsync worker` processes on
-#: the machine's RabbitMQ and PostgreSQL) instead of the embedded runner: the same API, the same answers.
+#: `fleet` runs the backend-switched tests (those that take `backend`, `live`, `client`,
+#: `app_factory` or `server_backend`) against a worker fleet: two `portsync worker` processes on
+#: the machine's RabbitMQ and PostgreSQL, instead of the embedded runner and SQLite. The same
+#: assertions on both: an answer that differs between backends is a defect.
 BACKEND = os.environ.get("PORTSYNC_TEST_BACKEND", "embedded")
+ON_FLEET = BACKEND == "fleet"
+
+#: The API settings of the fleet's apps in the tests (the embedded ones: make_settings).
+FLEET_API: dict[str, Any] = dict(poll_interval_s=0.1, sync_time_limit_cap_s=2.0, default_time_limit_s=2.0,
+                                 progress_interval_s=0.2, solver_threads=1)
+
+
+@dataclass
+class Backend:
+    """Where a test's app solves: `embedded` (its own solver processes, SQLite in the test's
+    folder) or `fleet` (two workers on a fresh vhost and schema, shared by a module's tests)."""
+
+    name: str
+    fleet: Fleet | None = None
+
+    def settings(self, tmp: Path, **overrides: Any) -> Settings:
+        if self.fleet is None:
+            return make_settings(tmp, **overrides)
+        settings: Settings = self.fleet.settings(**{**FLEET_API, **overrides})
+        return settings
+
+    @contextmanager
+    def app(self, tmp: Path, **overrides: Any) -> Iterator[TestClient]:
+        """The app with its runner (lifespan started), ready."""
+        with TestClient(create_app(self.settings(tmp, **overrides))) as c:
+            wait_ready(c)
+            yield c
+
+    def server_env(self, env: dict[str, str]) -> dict[str, str]:
+        """A real server's PORTSYNC_* environment (tests.api.live_server) moved onto this backend:
+        on the fleet, the store and broker of the fleet (the server runs the API only)."""
+        if self.fleet is None:
+            return env
+        mine = ("PORTSYNC_DATABASE_URL", "PORTSYNC_DATABASE_SCHEMA", "PORTSYNC_WORKERS")
+        moved = {k: v for k, v in env.items() if k not in mine}
+        fleet_env = self.fleet.env()
+        moved.update({k: v for k, v in fleet_env.items() if k.startswith("PORTSYNC_") and k not in moved})
+        return moved
+
+
+@contextmanager
+def fleet_backend(tmp: Path, name: str, workers: int = 2, **worker_settings: Any) -> Iterator[Backend]:
+    """A fleet of `workers` workers (concurrency 1) on a fresh vhost and schema; skipped, with the
+    reason, when RabbitMQ or PostgreSQL is not there."""
+    why = broker_unreachable(BROKER)
+    if why:
+        pytest.skip(why)
+    with fleet_on(base_of(BROKER), tmp) as fleet:
+        started = [fleet.start_worker(f"w{i}@{name}", **{"poll_interval_s": 0.1, **worker_settings})
+                   for i in range(workers)]
+        for w in started:
+            w.wait_ready()
+        yield Backend("fleet", fleet)
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """The app with its runner (two solver processes, or two fleet workers with
-    PORTSYNC_TEST_BACKEND=fleet), shared by a module's tests."""
-    tmp = tmp_path_factory.mktemp("live")
-    if BACKEND == "fleet":
-        why = broker_unreachable(BROKER)
-        if why:
-            pytest.skip(why)
-        with fleet_on(base_of(BROKER), tmp) as fleet:
-            workers = [fleet.start_worker(f"w{i}@live", poll_interval_s=0.1) for i in range(2)]
-            for w in workers:
-                w.wait_ready()
-            settings = fleet.settings(api_keys=["key-a", "key-b"], poll_interval_s=0.1,
-                                      sync_time_limit_cap_s=2.0)
-            with TestClient(create_app(settings)) as c:
-                wait_ready(c)
-                yield c
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    """The backend of the module's tests (PORTSYNC_TEST_BACKEND): on the fleet, two workers on a
+    vhost and schema of the module's own (started once: a fleet takes seconds to start)."""
+    if not ON_FLEET:
+        yield Backend("embedded")
         return
-    settings = make_settings(tmp, workers=2, api_keys=["key-a", "key-b"])
-    with TestClient(create_app(settings)) as c:
-        wait_ready(c)
+    name = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")[:20]
+    with fleet_backend(tmp_path_factory.mktemp("fleet"), name) as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def live(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The app with its runner (two solver processes, or the two fleet workers with
+    PORTSYNC_TEST_BACKEND=fleet), shared by a module's tests."""
+    with backend.app(tmp_path_factory.mktemp("live"), workers=2, api_keys=["key-a", "key-b"]) as c:
         yield c
 
 

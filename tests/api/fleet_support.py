@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -113,13 +114,17 @@ class Fleet:
         env.update({f"PORTSYNC_{k.upper()}": str(v) for k, v in values.items()})
         return env
 
-    def start_worker(self, name: str, concurrency: int = 1, **overrides: Any) -> Worker:
+    def start_worker(self, name: str, concurrency: int = 1, extra_env: dict[str, str] | None = None,
+                     **overrides: Any) -> Worker:
+        """`extra_env`: more environment, e.g. PGAPPNAME (the application_name of its PostgreSQL
+        connections, by which a test finds them)."""
         log = self.tmp / f"{name}.log"
         with log.open("wb") as out:
             proc = subprocess.Popen(
                 [str(PORTSYNC), "worker", "--concurrency", str(concurrency), "--name", name,
                  "--queues", "portsync.jobs,portsync.solve,portsync.live"],
-                env=self.env(**overrides), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                env={**self.env(**overrides), **(extra_env or {})}, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True)
         w = Worker(name, proc, log)
         self.workers.append(w)
         return w
@@ -156,6 +161,73 @@ def fleet_on(broker_base: str, tmp: Path) -> Iterator[Fleet]:
         engine.dispose()
         with suppress(Exception):
             rabbitmqctl("delete_vhost", vhost, node=node)
+
+
+class CuttableLink:
+    """A TCP relay to PostgreSQL that a test can cut: while cut, every connection through it is
+    closed and new ones are closed as they come (a worker's network path to the store gone, the
+    database itself untouched for everyone else). `url` is the database URL through it."""
+
+    def __init__(self, database_url: str):
+        from sqlalchemy.engine import make_url
+
+        target = make_url(database_url)
+        self.target = (target.host or "127.0.0.1", int(target.port or 5432))
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = target.set(host="127.0.0.1", port=self.server.getsockname()[1]).render_as_string(
+            hide_password=False)
+        self.up = threading.Event()
+        self.up.set()
+        self.closed = False
+        self._open: list[socket.socket] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, name="pg-link", daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.closed:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            if not self.up.is_set():
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        with suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        for sock in (src, dst):
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        self.up.clear()
+        with self._lock:
+            opened, self._open = self._open, []
+        for sock in opened:
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def restore(self) -> None:
+        self.up.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self.cut()
+        self.server.close()
 
 
 #: Brokers started by the tests, by port: their node names.

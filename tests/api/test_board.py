@@ -16,14 +16,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from optimizer.baseline import fcfs
 from optimizer.gantt import gantt_html
 from optimizer.gantt.board import board_data
 from optimizer.loading import load_problem
 from optimizer.plan import Plan
 from tests.api.board_support import fcfs_month, partial_week, seed_job
-from tests.api.conftest import WEEK, make_settings
+from tests.api.conftest import WEEK, Backend
 from tests.api.test_live_plans import wait_version
 from tests.builders import at, corridor_dict
 
@@ -32,9 +31,9 @@ VENDOR = STATIC / "vendor"
 
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(make_settings(tmp_path, live_batch_window_s=0.05))
-    with TestClient(app) as c:
+def api(backend: Backend, tmp_path: Path) -> Iterator[TestClient]:
+    """The app with its runner and replanner, embedded or on the fleet (PORTSYNC_TEST_BACKEND)."""
+    with backend.app(tmp_path, live_batch_window_s=0.05) as c:
         yield c
 
 
@@ -63,12 +62,11 @@ def test_board_page_and_its_assets_come_from_this_server(api: TestClient) -> Non
     assert "http" not in (STATIC / "board" / "board.js").read_text().replace("http/1", "")
 
 
-def test_job_board_data_is_the_plan_as_laid_out(tmp_path: Path) -> None:
+def test_job_board_data_is_the_plan_as_laid_out(backend: Backend, tmp_path: Path) -> None:
     problem, plan = fcfs_month(120, 8, 2)
-    url = f"sqlite:///{tmp_path / 'portsync.db'}"
-    job_id = seed_job(url, problem, plan)
-    app = create_app(make_settings(tmp_path))
-    with TestClient(app) as c:
+    settings = backend.settings(tmp_path)
+    job_id = seed_job(settings.database_url, problem, plan, schema=settings.database_schema)
+    with backend.app(tmp_path) as c:
         r = c.get(f"/v1/board/jobs/{job_id}", headers={"Accept-Encoding": "gzip"})
         assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
         data = r.json()
@@ -156,9 +154,8 @@ def test_live_board_data_names_the_change_and_the_event_behind_it(api: TestClien
     assert api.get(f"/v1/board/live-plans/{plan_id}?version=0").status_code == 422
 
 
-def test_board_data_needs_the_owners_key(tmp_path: Path) -> None:
-    app = create_app(make_settings(tmp_path, api_keys=["key-a", "key-b"]))
-    with TestClient(app) as c:
+def test_board_data_needs_the_owners_key(backend: Backend, tmp_path: Path) -> None:
+    with backend.app(tmp_path, api_keys=["key-a", "key-b"]) as c:
         assert c.get("/board").status_code == 200  # the page holds no data
         r = c.post("/v1/live-plans?time_limit_s=1", json=corridor_dict(), headers={"X-API-Key": "key-a"})
         plan_id = r.json()["id"]

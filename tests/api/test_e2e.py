@@ -22,7 +22,7 @@ import pytest
 from optimizer.checker import check
 from optimizer.loading import load_problem
 from optimizer.plan import Plan
-from tests.api.conftest import WEEK, long_problem
+from tests.api.conftest import ON_FLEET, WEEK, Backend, long_problem
 from tests.api.live_server import LiveServer, alive
 
 pytestmark = pytest.mark.slow
@@ -52,10 +52,12 @@ def poll(url: str, until: Any, timeout: float, every: float = 0.1) -> dict[str, 
 
 
 @pytest.fixture(scope="module")
-def week_job(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, str, dict[str, Any]]]:
-    """A server that solved the week until a client stopped it: (server, job URL, what was seen)."""
+def week_job(backend: Backend,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, str, dict[str, Any]]]:
+    """A server that solved the week until a client stopped it: (server, job URL, what was seen);
+    with PORTSYNC_TEST_BACKEND=fleet the server is the API only and the fleet's workers solve."""
     tmp = tmp_path_factory.mktemp("e2e")
-    server = LiveServer(server_env(tmp), tmp / "server.log")
+    server = LiveServer(backend.server_env(server_env(tmp)), tmp / "server.log")
     server.start()
     try:
         body = WEEK.read_bytes() if WEEK.exists() else json.dumps(long_problem()).encode()
@@ -128,6 +130,8 @@ def test_gantt_page_renders_in_headless_chromium(week_job: tuple[LiveServer, str
     assert {c["call_id"] for c in plan["calls"]} <= rendered_calls
 
 
+@pytest.mark.skipif(ON_FLEET, reason="the embedded server's own solver processes die with it; on a fleet the "
+                    "solves run on workers, and test_fleet.py kills those")
 @pytest.mark.parametrize("database", ["sqlite", "postgres"])
 def test_job_survives_sigkill_of_the_server(database: str, tmp_path: Path,
                                             request: pytest.FixtureRequest) -> None:

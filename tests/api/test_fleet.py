@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import time
 from pathlib import Path
@@ -166,20 +167,28 @@ def test_a_frozen_worker_cannot_write_over_the_new_holder(fleet: Fleet) -> None:
 
 
 def test_stops_reach_a_solve_on_a_worker_within_2_s(fleet: Fleet) -> None:
-    """20 stops of jobs solving on workers, at different moments of their solve (model building
-    and search): each ends `stopped` within 2 s, its best plan kept."""
+    """20 stops of jobs solving on workers, at different moments of their solve (loading, model
+    building, search): each ends `stopped` within 2 s at the 99th percentile, its best plan kept.
+
+    Measured as a client sees it (the POST until its 200 `stopped`), on CI machines that other
+    work keeps busy: after the first round (two jobs, one per worker, to see GET /v1/workers
+    name both), one job solves at a time, so that the test does not itself fill both cores and
+    the 2 s measure the stop's path (flag, the worker's poll, CP-SAT's stop, the final write),
+    not the queueing of the test's own solves for a core. The load average is printed with the
+    figures."""
     workers = [fleet.start_worker("wa@test"), fleet.start_worker("wb@test")]
     for w in workers:
         w.wait_ready()
     latencies = []
     problem = long_problem()
     with TestClient(create_app(fleet.settings(stop_wait_s=5.0, progress_interval_s=0.2))) as c:
-        for round_ in range(10):
-            ids = [submit(c, problem, 60.0) for _ in range(2)]
+        round_ = 0
+        while len(latencies) < 20:
+            ids = [submit(c, problem, 60.0) for _ in range(2 if round_ == 0 else 1)]
             claimed = [wait_held(c, job_id) for job_id in ids]
             t_claimed = time.monotonic()
-            assert len({r.lease_owner.split("/")[0] for r in claimed if r.lease_owner}) == 2
             if round_ == 0:  # GET /v1/workers: both workers, each holding one of the two jobs
+                assert len({r.lease_owner.split("/")[0] for r in claimed if r.lease_owner}) == 2
                 seen = c.get("/v1/workers").json()
                 assert seen["backend"] == "fleet" and set(seen["queue_depth"]) == {
                     "portsync.jobs", "portsync.solve", "portsync.live"}
@@ -189,16 +198,17 @@ def test_stops_reach_a_solve_on_a_worker_within_2_s(fleet: Fleet) -> None:
                 assert sorted(j["job_id"] for w in by_name.values() for j in w["jobs"]) == sorted(ids)
             for i, job_id in enumerate(ids):
                 # 0, 0.15, ... 1.35 s after the claim: loading, building the model, searching
-                time.sleep(max(0.0, ((round_ % 5) * 2 + i) * 0.15 - (time.monotonic() - t_claimed)))
+                time.sleep(max(0.0, ((len(latencies) + i) % 10) * 0.15 - (time.monotonic() - t_claimed)))
                 t0 = time.monotonic()
                 r = c.post(f"/v1/schedules/{job_id}/stop")
                 latencies.append(time.monotonic() - t0)
                 assert r.status_code == 200, r.text
                 assert r.json()["status"] == "stopped"
+            round_ += 1
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
     print(f"stop latency over {len(latencies)} stops: p50 {latencies[len(latencies) // 2]:.2f} s, "
-          f"p99 {p99:.2f} s")
+          f"p99 {p99:.2f} s (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     assert p99 <= 2.0, latencies
 
 

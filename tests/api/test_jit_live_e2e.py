@@ -9,6 +9,7 @@ store held its transaction open across the live plan's write)."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.api.conftest import ON_FLEET, fleet_backend
 from tests.api.jit_support import (
     assert_valid,
     berth_service,
@@ -91,101 +93,110 @@ def utc(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
-@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize("database", ["fleet"] if ON_FLEET else [
+    "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_a_carriers_e_r_p_a_through_the_live_plan(
     database: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    pg = request.getfixturevalue("pg_schema") if database == "postgres" else None
-    env = {**server_env(tmp_path, database, pg), "PORTSYNC_WORKERS": "1", "PORTSYNC_SOLVER_THREADS": "1",
-           "PORTSYNC_LIVE_BATCH_WINDOW_S": "0.2"}
-    server = LiveServer(env, tmp_path / "server.log")
-    server.start()
-    c = Carrier(server)
-    try:
-        r = c._do("POST", "/v1/live-plans?time_limit_s=3&replan_time_limit_s=2", json=corridor_with_imos())
-        assert r.status_code == 201, r.text
-        live = r.headers["location"]
-
-        def plan() -> Any:
-            return c.get(live)
-
-        def settled(n: int) -> Callable[[Any], bool]:
-            return lambda b: b["status"] == "live" and b["version"] >= n and b["pending_events"] == 0
-
-        v1 = c.until("version 1", plan, settled(1))
-        planned_v1 = utc(next(x for x in v1["plan"]["calls"] if x["call_id"] == CALL)["arrival"])
-
-        # the carrier's records: port call, terminal call naming the call, BERTH / ARRI service
-        pid, tid, sid = new_id(), new_id(), new_id()
-        c.put(f"port-calls/{pid}", port_call(pid, "KZAAU", IMO_V2), "PortCall")
-        c.put(f"terminal-calls/{tid}", terminal_call(tid, pid, reference=CALL), "TerminalCall")
-        c.put(f"port-call-services/{sid}", berth_service(sid, tid, "ARRI", "KZAAU"), "PortCallService")
-
-        # EST: 4 h later than planned, in Aktau's local time as a carrier sends it
-        eta = planned_v1 + timedelta(hours=4)
-        est = new_id()
-        c.put(f"timestamps/{est}", timestamp(est, sid, "EST", aktau(eta)), "Timestamp")
-        v2 = c.until("the EST's version", plan, settled(2))
-        log = c.get(f"{live}/events")
-        (est_event,) = [e for e in log if e["event_id"] == f"jit-{est}"]
-        assert est_event["type"] == "eta" and est_event["event"]["call_id"] == CALL
-        assert utc(est_event["event"]["eta"]) == eta
-        applied = est_event["version"]
-        assert applied is not None and applied >= 2
-        version = c.get(f"{live}/versions/{applied}")
-        assert f"jit-{est}" in version["event_ids"]
-        (voyage,) = [v for v in version["problem"]["voyages"] if v["call_ids"][0] == CALL]
-        assert utc(voyage["eta"]) == eta  # the version carries the carrier's ETA
-        arrival = utc(next(x for x in version["plan"]["calls"] if x["call_id"] == CALL)["arrival"])
-        assert arrival >= eta
-        assert v2["version"] >= applied
-
-        # portsync's REQ (RTA-Berth) replies to the EST, valid, in Aktau's offset
-        def stamps() -> list[dict[str, Any]]:
-            got: list[dict[str, Any]] = c.get("/v2/timestamps", portCallServiceID=sid)
-            return got
-
-        got = c.until("the REQ", stamps, lambda ts: any(t["classifierCode"] == "REQ" for t in ts))
-        assert_valid(got, "Timestamps")
-        req = next(t for t in got if t["classifierCode"] == "REQ")
-        assert req["replyToTimestampID"] == est and req["portCallServiceID"] == sid
-        assert req["dateTime"].endswith("+05:00") and utc(req["dateTime"]) == arrival
-        assert [t["timestampID"] for t in got[:2]] == [est, req["timestampID"]]
-
-        # PLN: the carrier agrees, echoing the REQ's dateTime; stored, readable
-        pln = new_id()
-        c.put(f"timestamps/{pln}", timestamp(pln, sid, "PLN", req["dateTime"], reply_to=req["timestampID"]),
-              "Timestamp")
-        (stored,) = c.get("/v2/timestamps", timestampID=pln)
-        assert stored["classifierCode"] == "PLN" and stored["dateTime"] == req["dateTime"]
-        assert_valid(stored, "Timestamp")
-
-        # ACT: the vessel arrived, 20 min after the agreed time; a fact of the next version
-        ata = arrival + timedelta(minutes=20)
-        act = new_id()
-        before = plan()["version"]
-        c.put(f"timestamps/{act}", timestamp(act, sid, "ACT", aktau(ata)), "Timestamp")
-        c.until("the ACT's version", plan, settled(before + 1))
-        (act_event,) = [e for e in c.get(f"{live}/events") if e["event_id"] == f"jit-{act}"]
-        assert act_event["type"] == "actual_arrival" and utc(act_event["event"]["time"]) == ata
-        assert act_event["version"] is not None
-        after = c.get(f"{live}/versions/{act_event['version']}")
-        assert utc(after["now"]) >= ata  # an actual ahead of the clock moves it
-        (voyage,) = [v for v in after["problem"]["voyages"] if v["call_ids"][0] == CALL]
-        assert utc(voyage["eta"]) == ata
-        assert utc(next(x for x in after["plan"]["calls"] if x["call_id"] == CALL)["arrival"]) == ata
-        order = [t["classifierCode"] for t in stamps()]
-        assert order[:4] == ["EST", "REQ", "PLN", "ACT"], order
-
-        # an EST for a service portsync does not know: the standard's 400
-        ghost, unknown = new_id(), new_id()
-        r = c._do("PUT", f"/v2/timestamps/{ghost}", json=timestamp(ghost, unknown, "EST", aktau(eta)))
-        assert r.status_code == 400, r.text
-        assert_valid(r.json(), "ErrorResponse")
-        assert r.json()["errors"][0]["property"] == "portCallServiceID"
-
-        assert not [a for a in c.answers if a[2] >= 500], c.answers
-    finally:
-        server.stop()
+    """On the fleet (PORTSYNC_TEST_BACKEND=fleet) the server runs the API only; two workers make the
+    versions and store their REQs."""
+    with contextlib.ExitStack() as stack:
+        fleet = stack.enter_context(fleet_backend(tmp_path, "jit-e2e", live_batch_window_s=0.2)) \
+            if database == "fleet" else None
+        pg = request.getfixturevalue("pg_schema") if database == "postgres" else None
+        base = server_env(tmp_path, "sqlite" if database == "fleet" else database, pg)
+        env = {**(fleet.server_env(base) if fleet is not None else base), "PORTSYNC_WORKERS": "1",
+               "PORTSYNC_SOLVER_THREADS": "1", "PORTSYNC_LIVE_BATCH_WINDOW_S": "0.2"}
+        server = LiveServer(env, tmp_path / "server.log")
+        server.start()
+        stack.callback(server.stop)
+        carrier_session(server)
     text = (tmp_path / "server.log").read_text(errors="replace")
     assert "database is locked" not in text and "Traceback" not in text, text[-3000:]
+
+
+def carrier_session(server: LiveServer) -> None:
+    c = Carrier(server)
+    r = c._do("POST", "/v1/live-plans?time_limit_s=3&replan_time_limit_s=2", json=corridor_with_imos())
+    assert r.status_code == 201, r.text
+    live = r.headers["location"]
+
+    def plan() -> Any:
+        return c.get(live)
+
+    def settled(n: int) -> Callable[[Any], bool]:
+        return lambda b: b["status"] == "live" and b["version"] >= n and b["pending_events"] == 0
+
+    v1 = c.until("version 1", plan, settled(1))
+    planned_v1 = utc(next(x for x in v1["plan"]["calls"] if x["call_id"] == CALL)["arrival"])
+
+    # the carrier's records: port call, terminal call naming the call, BERTH / ARRI service
+    pid, tid, sid = new_id(), new_id(), new_id()
+    c.put(f"port-calls/{pid}", port_call(pid, "KZAAU", IMO_V2), "PortCall")
+    c.put(f"terminal-calls/{tid}", terminal_call(tid, pid, reference=CALL), "TerminalCall")
+    c.put(f"port-call-services/{sid}", berth_service(sid, tid, "ARRI", "KZAAU"), "PortCallService")
+
+    # EST: 4 h later than planned, in Aktau's local time as a carrier sends it
+    eta = planned_v1 + timedelta(hours=4)
+    est = new_id()
+    c.put(f"timestamps/{est}", timestamp(est, sid, "EST", aktau(eta)), "Timestamp")
+    v2 = c.until("the EST's version", plan, settled(2))
+    log = c.get(f"{live}/events")
+    (est_event,) = [e for e in log if e["event_id"] == f"jit-{est}"]
+    assert est_event["type"] == "eta" and est_event["event"]["call_id"] == CALL
+    assert utc(est_event["event"]["eta"]) == eta
+    applied = est_event["version"]
+    assert applied is not None and applied >= 2
+    version = c.get(f"{live}/versions/{applied}")
+    assert f"jit-{est}" in version["event_ids"]
+    (voyage,) = [v for v in version["problem"]["voyages"] if v["call_ids"][0] == CALL]
+    assert utc(voyage["eta"]) == eta  # the version carries the carrier's ETA
+    arrival = utc(next(x for x in version["plan"]["calls"] if x["call_id"] == CALL)["arrival"])
+    assert arrival >= eta
+    assert v2["version"] >= applied
+
+    # portsync's REQ (RTA-Berth) replies to the EST, valid, in Aktau's offset
+    def stamps() -> list[dict[str, Any]]:
+        got: list[dict[str, Any]] = c.get("/v2/timestamps", portCallServiceID=sid)
+        return got
+
+    got = c.until("the REQ", stamps, lambda ts: any(t["classifierCode"] == "REQ" for t in ts))
+    assert_valid(got, "Timestamps")
+    req = next(t for t in got if t["classifierCode"] == "REQ")
+    assert req["replyToTimestampID"] == est and req["portCallServiceID"] == sid
+    assert req["dateTime"].endswith("+05:00") and utc(req["dateTime"]) == arrival
+    assert [t["timestampID"] for t in got[:2]] == [est, req["timestampID"]]
+
+    # PLN: the carrier agrees, echoing the REQ's dateTime; stored, readable
+    pln = new_id()
+    c.put(f"timestamps/{pln}", timestamp(pln, sid, "PLN", req["dateTime"], reply_to=req["timestampID"]),
+          "Timestamp")
+    (stored,) = c.get("/v2/timestamps", timestampID=pln)
+    assert stored["classifierCode"] == "PLN" and stored["dateTime"] == req["dateTime"]
+    assert_valid(stored, "Timestamp")
+
+    # ACT: the vessel arrived, 20 min after the agreed time; a fact of the next version
+    ata = arrival + timedelta(minutes=20)
+    act = new_id()
+    before = plan()["version"]
+    c.put(f"timestamps/{act}", timestamp(act, sid, "ACT", aktau(ata)), "Timestamp")
+    c.until("the ACT's version", plan, settled(before + 1))
+    (act_event,) = [e for e in c.get(f"{live}/events") if e["event_id"] == f"jit-{act}"]
+    assert act_event["type"] == "actual_arrival" and utc(act_event["event"]["time"]) == ata
+    assert act_event["version"] is not None
+    after = c.get(f"{live}/versions/{act_event['version']}")
+    assert utc(after["now"]) >= ata  # an actual ahead of the clock moves it
+    (voyage,) = [v for v in after["problem"]["voyages"] if v["call_ids"][0] == CALL]
+    assert utc(voyage["eta"]) == ata
+    assert utc(next(x for x in after["plan"]["calls"] if x["call_id"] == CALL)["arrival"]) == ata
+    order = [t["classifierCode"] for t in stamps()]
+    assert order[:4] == ["EST", "REQ", "PLN", "ACT"], order
+
+    # an EST for a service portsync does not know: the standard's 400
+    ghost, unknown = new_id(), new_id()
+    r = c._do("PUT", f"/v2/timestamps/{ghost}", json=timestamp(ghost, unknown, "EST", aktau(eta)))
+    assert r.status_code == 400, r.text
+    assert_valid(r.json(), "ErrorResponse")
+    assert r.json()["errors"][0]["property"] == "portCallServiceID"
+
+    assert not [a for a in c.answers if a[2] >= 500], c.answers

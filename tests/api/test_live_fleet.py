@@ -303,3 +303,30 @@ def test_a_refused_publish_is_tried_again_at_the_next_pass(pg_live: LiveStore) -
     assert publish_due(store, hub, 0.0, 3600.0) == 0
     hub.away = False
     assert publish_due(store, hub, 0.0, 3600.0) == 1 and hub.sent == [plan_id]
+
+
+def test_a_replan_holds_the_lease_until_its_req_timestamps_are_stored(pg_live: LiveStore) -> None:
+    """The REQ timestamps of a version are stored under the plan's lease: a next replan on
+    another worker cannot claim the plan meanwhile (two workers storing one plan's REQs at once
+    derived the same JIT records; one lost its REQs to a unique violation, seen in the fleet's
+    end-to-end test). The lease is free once they are stored."""
+    from api.jit import JitStore
+
+    store, hub = pg_live, Recorder()
+    settings = ReplanSettings(first_time_limit_s=0.5, replan_time_limit_s=0.3, first_workers=1)
+    plan_id = store.create("me", tiny(), settings, 60.0)
+    worker = WorkerReplanner(store, None, jit=JitStore(store.db))
+    seen: list[tuple[int, Any, Any]] = []
+    real_publish = worker.publish
+
+    def publish(pid: str, version: Version) -> None:
+        seen.append((version.number, store.leases(), store.claim(pid, "w2/2", 5.0)))
+        real_publish(pid, version)
+
+    worker.publish = publish  # type: ignore[method-assign]
+    assert replan_once(worker, hub, plan_id, "w1/1", 5.0, 60.0) == "ran"
+    [(number, leases, other)] = seen
+    assert number == 1 and [(o, p) for o, p, _, _ in leases] == [("w1/1", plan_id)]
+    assert other is None  # another worker's claim is refused while the REQs are stored
+    assert store.leases() == []
+    assert store.claim(plan_id, "w2/2", 5.0) is not None  # and taken once they are

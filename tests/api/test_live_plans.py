@@ -12,11 +12,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from optimizer.checker import check
 from optimizer.domain import Problem
 from optimizer.plan import Plan
-from tests.api.conftest import make_settings
+from tests.api.conftest import Backend
 from tests.builders import at, corridor_dict
 
 
@@ -25,9 +24,10 @@ def corridor() -> dict[str, Any]:
 
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(make_settings(tmp_path, live_batch_window_s=0.05))
-    with TestClient(app) as c:
+def api(backend: Backend, tmp_path: Path) -> Iterator[TestClient]:
+    """The app with its replanner: embedded, or publishing to the fleet's workers, which make
+    every version under the live plan's lease (PORTSYNC_TEST_BACKEND=fleet)."""
+    with backend.app(tmp_path, live_batch_window_s=0.05) as c:
         yield c
 
 

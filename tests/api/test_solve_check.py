@@ -6,20 +6,28 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from optimizer.checker import check
 from optimizer.loading import load_problem
 from optimizer.plan import Plan
-from tests.api.conftest import long_problem, tiny_problem
+from tests.api.conftest import ON_FLEET, Backend, long_problem, tiny_problem
 from tests.builders import at, call, voyage
 
 
-def test_solve_returns_a_checked_plan_and_the_applied_time_limit(client: TestClient) -> None:
-    r = client.post("/v1/solve", json={"problem": tiny_problem(), "options": {"time_limit_s": 60}})
+@pytest.fixture(scope="module")
+def solver(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """An app whose synchronous solves run: in its solver processes, or on the fleet's workers."""
+    with backend.app(tmp_path_factory.mktemp("solve")) as c:
+        yield c
+
+
+def test_solve_returns_a_checked_plan_and_the_applied_time_limit(solver: TestClient) -> None:
+    r = solver.post("/v1/solve", json={"problem": tiny_problem(), "options": {"time_limit_s": 60}})
     assert r.status_code == 200, r.text
     assert r.headers["x-time-limit-s"] == "2"  # capped by PORTSYNC_SYNC_TIME_LIMIT_CAP_S
     plan = Plan.model_validate(r.json())
@@ -28,12 +36,14 @@ def test_solve_returns_a_checked_plan_and_the_applied_time_limit(client: TestCli
     assert check(load_problem(tiny_problem()), plan).ok
 
 
-def test_solve_takes_a_bare_problem(client: TestClient) -> None:
-    r = client.post("/v1/solve?time_limit_s=1", json=tiny_problem())
+def test_solve_takes_a_bare_problem(solver: TestClient) -> None:
+    r = solver.post("/v1/solve?time_limit_s=1", json=tiny_problem())
     assert r.status_code == 200 and r.headers["x-time-limit-s"] == "1"
     assert len(r.json()["calls"]) == 2
 
 
+@pytest.mark.skipif(ON_FLEET, reason="the embedded runner's synchronous solver process; on a fleet the "
+                    "solve is a worker's task (test_fleet.py kills whole workers)")
 def test_a_sync_solver_process_that_dies_answers_503_and_is_replaced(
         app_factory: Callable[..., TestClient]) -> None:
     c = app_factory(sync_time_limit_cap_s=30)
@@ -74,14 +84,14 @@ def test_solve_validates_the_problem(client: TestClient) -> None:
     assert r.json()["errors"][0]["field"] == "problem.voyages.0.call_ids.1"
 
 
-def test_solve_of_an_overfull_problem_plans_the_rest_and_explains_the_unserved(client: TestClient) -> None:
+def test_solve_of_an_overfull_problem_plans_the_rest_and_explains_the_unserved(solver: TestClient) -> None:
     p = tiny_problem()
     p["calls"][0] = call("C1", "V1", "KZAAU", 10, latest_departure=at(30))
     p["calls"][1] = call("C2", "V2", "KZAAU", 10, latest_departure=at(30))
     p["calls"].append(call("C3", "V3", "KZAAU", 10, latest_departure=at(30)))
     p["vessels"].append({**p["vessels"][0], "id": "V3"})
     p["voyages"].append(voyage("V3", 1, "C3"))
-    r = client.post("/v1/solve", json=p)
+    r = solver.post("/v1/solve", json=p)
     assert r.status_code == 200, r.text
     plan = r.json()
     assert plan["solver"]["status"] == "partial"
@@ -93,19 +103,19 @@ def test_solve_of_an_overfull_problem_plans_the_rest_and_explains_the_unserved(c
     assert plan["solver"]["proven_unserved_calls"] == 0
 
 
-def test_solve_says_which_unserved_calls_are_proven(client: TestClient) -> None:
+def test_solve_says_which_unserved_calls_are_proven(solver: TestClient) -> None:
     # C1 holds the berth, frozen, from 0 h to 20 h; C2 must leave by 12 h: no plan can serve it.
     p = tiny_problem()
     p["calls"][0]["frozen"] = {"berth_id": "A1", "berth_start": at(0), "berth_end": at(20)}
     p["voyages"][0]["eta"] = at(0)
     p["calls"][1]["latest_departure"] = at(12)
-    r = client.post("/v1/solve", json=p)
+    r = solver.post("/v1/solve", json=p)
     assert r.status_code == 200, r.text
     plan = r.json()
     got = [(u["call_id"], u["kind"], u["rule"]) for u in plan["unserved"]]
     assert got == [("C2", "proven", "relaxed_model")]
     assert plan["solver"]["proven_unserved_calls"] == 1
-    schema = client.get("/openapi.json").json()["components"]["schemas"]
+    schema = solver.get("/openapi.json").json()["components"]["schemas"]
     assert schema["UnservedKind"]["enum"] == ["proven", "not_found"]
     assert "relaxed_model" in schema["ProofRule"]["enum"]
 
@@ -160,16 +170,16 @@ def test_check_needs_a_plan(client: TestClient) -> None:
     assert r.json()["errors"][0]["field"] == "plan"
 
 
-def test_check_refuses_a_plan_made_for_another_problem_unless_forced(client: TestClient) -> None:
-    solved = client.post("/v1/solve", json=tiny_problem())
+def test_check_refuses_a_plan_made_for_another_problem_unless_forced(solver: TestClient) -> None:
+    solved = solver.post("/v1/solve", json=tiny_problem())
     assert solved.status_code == 200, solved.text
     plan = solved.json()
     assert plan["problem_digest"]
-    assert client.post("/v1/check", json={"problem": tiny_problem(), "plan": plan}).json()["ok"] is True
+    assert solver.post("/v1/check", json={"problem": tiny_problem(), "plan": plan}).json()["ok"] is True
     other = tiny_problem()
     other["calls"][0]["handling"] = {"hours": 30}
-    r = client.post("/v1/check", json={"problem": other, "plan": plan})
+    r = solver.post("/v1/check", json={"problem": other, "plan": plan})
     assert r.status_code == 409 and r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["errors"][0]["field"] == "plan.problem_digest"
-    forced = client.post("/v1/check", json={"problem": other, "plan": plan, "force": True})
+    forced = solver.post("/v1/check", json={"problem": other, "plan": plan, "force": True})
     assert forced.status_code == 200 and forced.json()["ok"] is False
