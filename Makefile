@@ -27,13 +27,13 @@ test: $(STAMP)
 
 # The API's backend-switched tests again, on a worker fleet (RabbitMQ + PostgreSQL of this machine;
 # skipped without). The modules where the backend matters: jobs solved and stopped (runner, workers,
-# batches, sync solve, the real-server week job), live plans made by workers under a lease (events,
+# batches, a capacity study's months, sync solve, the real-server week job), live plans made by workers under a lease (events,
 # versions, diffs, SSE, webhooks, board data, the real-server live plan with a replanner crash, the
 # DCSA JIT chain), and submit/read/idempotency (the fleet's publish, PostgreSQL's store). Left out:
 # modules that never reach a runner (the checker, garbage bodies, OpenAPI, migrations, the
 # deliverer's unit tests, the JIT gateway with a fake live plan), and test_fleet*.py, which
 # run in `make test` against fleets of their own.
-FLEET_SUITE := test_runner test_workers test_batches test_solve_check test_submit test_read \
+FLEET_SUITE := test_runner test_workers test_batches test_studies test_solve_check test_submit test_read \
 	test_live_plans test_board test_e2e test_live_e2e test_jit_live_e2e
 test-fleet: $(STAMP)
 	PORTSYNC_TEST_BACKEND=fleet $(BIN)/pytest -q $(FLEET_SUITE:%=tests/api/%.py)

@@ -16,8 +16,8 @@ from tests.api.conftest import wait_finished
 
 A = {"X-API-Key": "key-a"}
 B = {"X-API-Key": "key-b"}
-#: Two and a half lived days after one of warm-up, short budgets: a month takes seconds.
-SETTINGS: dict[str, Any] = {"traffic": {"days": 2, "warmup_days": 1, "tail_days": 0.5},
+#: One counted day after half a day of warm-up, short budgets: a month takes seconds.
+SETTINGS: dict[str, Any] = {"traffic": {"days": 1, "warmup_days": 0.5, "tail_days": 0.25},
                             "limits": {"first_budget_s": 0.5, "replan_budget_s": 0.05}}
 
 

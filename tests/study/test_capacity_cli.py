@@ -1,4 +1,4 @@
-"""`portsync study capacity` on a small study (3 levels x 2 seeds, two-day months, short budgets):
+"""`portsync study capacity` on a small study (3 levels x 2 seeds, one counted day after half a day of warm-up, short budgets):
 the CSVs and plots a planner reads, every plan behind a point checked, the same months again
 reused, bad input refused naming it."""
 
@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from optimizer.cli import app
 
-CONFIG = "days = 1\nwarmup_days = 1\ntail_days = 0.5\n"
+CONFIG = "days = 1\nwarmup_days = 0.5\ntail_days = 0.25\n"
 ARGS = ["study", "capacity", "--growth", "1.0,1.5,2.0", "--seeds", "0,1", "--first-budget", "0.3",
         "--replan-budget", "0.05", "--jobs", "2"]
 
