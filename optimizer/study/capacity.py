@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from optimizer.study.records import MonthKey, MonthResult, Planner, PortKpis
+from optimizer.study.records import RECORDS_VERSION, MonthKey, MonthResult, Planner, PortKpis
 
 #: Wq/S thresholds of the port-planning literature: 0.1 (a comfortable port), 0.3 (congestion
 #: ships and shippers start to pay for; UNCTAD's port development handbook).
@@ -111,6 +111,9 @@ class SummaryRow(BaseModel):
     growth: float = Field(description="Traffic as a multiple of today's.")
     planner: Planner = Field(description="Who planned the months.")
     port_id: str = Field(description="The port.")
+    terminal: str = Field(
+        default="", description="'' the whole port, or one terminal (ferry, container, oil, dry)."
+    )
     berths: int = Field(description="Berths the port had.")
     figures: dict[str, Interval] = Field(
         description="Each PortKpis figure (calls, occupancy, wait_mean_h, wq_over_s, ...) over the seeds."
@@ -124,6 +127,7 @@ class Knee(BaseModel):
 
     option: str = Field(description="The option.")
     port_id: str = Field(description="The port.")
+    terminal: str = Field(default="", description="'' the whole port, or one terminal.")
     planner: Planner = Field(description="Who planned the months.")
     growth_at: dict[str, float | None] = Field(
         description="Per threshold ('wq/s=0.1', 'wq/s=0.3', 'wait x2'): the growth at which it is crossed."
@@ -158,7 +162,8 @@ class StudySpec(BaseModel):
         ]
 
     def digest(self) -> str:
-        text = json.dumps(self.settings, sort_keys=True, default=str)
+        text = json.dumps({"records": RECORDS_VERSION, "settings": self.settings}, sort_keys=True,
+                          default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -266,25 +271,27 @@ def rows(months: Iterable[MonthResult]) -> list[dict[str, Any]]:
                     "seed": m.key.seed,
                     "planner": p.planner.value,
                     "port_id": p.port_id,
+                    "terminal": p.terminal,
                     "berths": p.berths,
                     "warmup_h": m.warmup_h,
                     "hours": m.hours,
                     **{f: getattr(p, f) for f in FIGURES},
                 }
             )
-    out.sort(key=lambda r: (r["option"], r["growth"], r["planner"], r["port_id"], r["seed"]))
+    out.sort(key=lambda r: (r["option"], r["growth"], r["planner"], r["port_id"], r["terminal"], r["seed"]))
     return out
 
 
 def summarize(months: Iterable[MonthResult]) -> list[SummaryRow]:
-    """Each (option, growth, planner, port) point: every figure's mean and 95 % interval over seeds."""
-    groups: dict[tuple[str, float, Planner, str], list[PortKpis]] = {}
+    """Each (option, growth, planner, port, terminal) point: every figure's mean and 95 % interval
+    over seeds."""
+    groups: dict[tuple[str, float, Planner, str, str], list[PortKpis]] = {}
     for m in months:
         for p in m.ports:
-            groups.setdefault((m.key.option, m.key.growth, p.planner, p.port_id), []).append(p)
+            groups.setdefault((m.key.option, m.key.growth, p.planner, p.port_id, p.terminal), []).append(p)
     out = []
-    for (option, growth, planner, port), kpis in sorted(
-        groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2].value, kv[0][3])
+    for (option, growth, planner, port, terminal), kpis in sorted(
+        groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2].value, kv[0][3], kv[0][4])
     ):
         out.append(
             SummaryRow(
@@ -292,6 +299,7 @@ def summarize(months: Iterable[MonthResult]) -> list[SummaryRow]:
                 growth=growth,
                 planner=planner,
                 port_id=port,
+                terminal=terminal,
                 berths=max(k.berths for k in kpis),
                 figures={f: Interval.of([float(getattr(k, f)) for k in kpis]) for f in FIGURES},
             )
@@ -325,12 +333,12 @@ def knees(summary: Sequence[SummaryRow], today: float = 1.0) -> list[Knee]:
     """The knee of every (option, port, planner) curve: where mean Wq/S crosses 0.1 and 0.3, and
     where mean waiting doubles from its value at `today`'s traffic (None when today's level was not
     studied or waiting was zero there)."""
-    curves: dict[tuple[str, str, Planner], list[SummaryRow]] = {}
+    curves: dict[tuple[str, str, str, Planner], list[SummaryRow]] = {}
     for r in summary:
-        curves.setdefault((r.option, r.port_id, r.planner), []).append(r)
+        curves.setdefault((r.option, r.port_id, r.terminal, r.planner), []).append(r)
     out = []
-    for (option, port, planner), points in sorted(
-        curves.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2].value)
+    for (option, port, terminal, planner), points in sorted(
+        curves.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2], kv[0][3].value)
     ):
         points.sort(key=lambda r: r.growth)
         xs = [r.growth for r in points]
@@ -352,6 +360,7 @@ def knees(summary: Sequence[SummaryRow], today: float = 1.0) -> list[Knee]:
             Knee(
                 option=option,
                 port_id=port,
+                terminal=terminal,
                 planner=planner,
                 growth_at=growth_at,
                 occupancy_at={k: _interp(xs, occ, g) for k, g in growth_at.items()},
@@ -377,25 +386,33 @@ def write_csvs(months: Sequence[MonthResult], root: Path) -> tuple[Path, Path, P
     with summary_path.open("w", newline="", encoding="utf-8") as f:
         w2 = csv.writer(f)
         w2.writerow(
-            ["option", "growth", "planner", "port_id", "berths", "seeds"]
+            ["option", "growth", "planner", "port_id", "terminal", "berths", "seeds"]
             + [c for fig in FIGURES for c in (fig, f"{fig}_ci95")]
         )
         for s in summary:
             w2.writerow(
-                [s.option, _cell(s.growth), s.planner.value, s.port_id, s.berths, s.figures["calls"].n]
+                [
+                    s.option,
+                    _cell(s.growth),
+                    s.planner.value,
+                    s.port_id,
+                    s.terminal,
+                    s.berths,
+                    s.figures["calls"].n,
+                ]
                 + [_cell(v) for fig in FIGURES for v in (s.figures[fig].mean, s.figures[fig].half_width)]
             )
     with knee_path.open("w", newline="", encoding="utf-8") as f:
         w3 = csv.writer(f)
         names = ["wq/s=0.1", "wq/s=0.3", "wait x2"]
         w3.writerow(
-            ["option", "port_id", "planner"]
+            ["option", "port_id", "terminal", "planner"]
             + [c for n in names for c in (f"growth@{n}", f"occupancy@{n}")]
             + ["below_lowest_level"]
         )
         for k in knees(summary):
             w3.writerow(
-                [k.option, k.port_id, k.planner.value]
+                [k.option, k.port_id, k.terminal, k.planner.value]
                 + [_cell(v) for n in names for v in (k.growth_at.get(n), k.occupancy_at.get(n))]
                 + [";".join(k.below_lowest)]
             )

@@ -158,7 +158,7 @@ def summary_table(summary: list[SummaryRow]) -> Table:
         t.add_row(
             r.option,
             f"{r.growth:g}",
-            r.port_id,
+            _where(r.port_id, r.terminal),
             r.planner.value,
             _pm(f["occupancy"], "{:.2f}"),
             _pm(f["wait_mean_h"]),
@@ -185,8 +185,12 @@ def knee_table(found: list[Knee]) -> Table:
                 if o is not None
                 else f"x{g:.2f}"
             )
-        t.add_row(k.option, k.port_id, k.planner.value, *cells)
+        t.add_row(k.option, _where(k.port_id, k.terminal), k.planner.value, *cells)
     return t
+
+
+def _where(port: str, terminal: str) -> str:
+    return f"{port} {terminal}" if terminal else port
 
 
 def _pm(i: Interval, fmt: str = "{:.1f}") -> str:

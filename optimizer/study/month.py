@@ -33,15 +33,16 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from functools import partial
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from optimizer.checker import check, summary
-from optimizer.domain import Call, Problem
+from optimizer.domain import Call, CargoKind, Problem
 from optimizer.live.baselines import FcfsLivePlan
 from optimizer.live.events import CallAdded, CargoReady, Clock, ClosureEvent, Eta, Event
 from optimizer.live.live_plan import LivePlan
@@ -358,12 +359,43 @@ def _open_minus(windows: list[tuple[datetime, datetime]], lo: datetime, hi: date
     return out
 
 
-def port_kpis(stream: MonthStream, facts: list[CallFacts], port_id: str, planner: Planner) -> PortKpis:
-    """One port's realized figures over the counted days (see the module docstring)."""
+class Terminal(StrEnum):
+    """A port's berths by the trade they take: the pools a vessel queues for."""
+
+    FERRY = "ferry"  # rail ferries and Ro-Ro
+    CONTAINER = "container"
+    OIL = "oil"
+    DRY = "dry"  # general cargo, dry bulk, grain
+
+
+def terminal_of(kinds: Iterable[CargoKind]) -> Terminal:
+    """The terminal of a berth taking `kinds` (or of a call of one kind)."""
+    k = set(kinds)
+    if k & {CargoKind.RAIL_FERRY, CargoKind.RO_RO}:
+        return Terminal.FERRY
+    if CargoKind.LIQUID_BULK in k:
+        return Terminal.OIL
+    if CargoKind.CONTAINER in k:
+        return Terminal.CONTAINER
+    return Terminal.DRY
+
+
+def port_kpis(stream: MonthStream, facts: list[CallFacts], port_id: str, planner: Planner,
+              terminal: Terminal | None = None) -> PortKpis:
+    """One port's realized figures over the counted days (see the module docstring), or one of its
+    terminals': its berths, and the calls they served (a call never served counts where its cargo
+    goes)."""
     lo, hi = stream.world.counted_from, stream.world.counted_to
     T = _hours(hi - lo)
     port = next(x for x in stream.truth.ports if x.id == port_id)
     mine = [f for f in facts if f.port_id == port_id]
+    if terminal is not None:
+        berth_terminal = {b.id: terminal_of(b.cargo_kinds) for b in port.berths}
+        cargo = {c.id: c.cargo for c in stream.truth.calls if c.port_id == port_id}
+        mine = [f for f in mine if (berth_terminal[f.berth_id] if f.berth_id in berth_terminal
+                                    else terminal_of([cargo[f.call_id]])) == terminal]
+        kept = [b for b in port.berths if berth_terminal[b.id] == terminal]
+        port = port.model_copy(update={"berths": kept})
     counted = [f for f in mine if lo <= f.ready < hi]
     served = [f for f in counted if f.berthing is not None and f.departure is not None]
     waits = [max(0.0, _hours(f.berthing - f.ready)) for f in served if f.berthing]
@@ -398,7 +430,8 @@ def port_kpis(stream: MonthStream, facts: list[CallFacts], port_id: str, planner
     s = sum(services) / len(services) if services else 0.0
     gap = abs(queue - lam * wq) / max(queue, lam * wq, 1e-9)
     return PortKpis(
-        port_id=port_id, planner=planner, berths=len(port.berths), calls=len(served),
+        port_id=port_id, terminal=terminal.value if terminal else "", planner=planner,
+        berths=len(port.berths), calls=len(served),
         unservable=len(counted) - len(served), occupancy=occupied / open_h if open_h else 0.0,
         wait_mean_h=wq, wait_p95_h=percentile(waits, 0.95),
         anchorage_wait_mean_h=sum(anchor) / len(anchor) if anchor else 0.0, service_mean_h=s,
@@ -442,7 +475,11 @@ def live_month_full(model: TrafficModel, key: MonthKey, limits: MonthLimits | No
     ports = []
     for who, run in runs.items():
         facts = call_facts(stream, run.live.state)
-        ports += [port_kpis(stream, facts, p.id, who) for p in stream.truth.ports]
+        for p in stream.truth.ports:
+            ports.append(port_kpis(stream, facts, p.id, who))
+            terminals = sorted({terminal_of(b.cargo_kinds) for b in p.berths})
+            if len(terminals) > 1:
+                ports += [port_kpis(stream, facts, p.id, who, t) for t in terminals]
     w = stream.world
     result = MonthResult(key=key, warmup_h=w.warmup_h, hours=w.hours,
                          tail_h=_hours(stream.truth.horizon_end - w.counted_to),

@@ -16,13 +16,23 @@ LINES = ["-", "--", ":", "-."]  # one per option
 MARKERS = {Planner.FCFS: "s", Planner.PORTSYNC: "o"}  # meaning never in colour alone
 
 
+def _points(
+    summary: Sequence[SummaryRow], option: str, planner: Planner, port: str, terminal: str = ""
+) -> list[SummaryRow]:
+    return sorted(
+        (
+            r
+            for r in summary
+            if (r.option, r.planner, r.port_id, r.terminal) == (option, planner, port, terminal)
+        ),
+        key=lambda r: r.growth,
+    )
+
+
 def _series(
     summary: Sequence[SummaryRow], option: str, planner: Planner, port: str, figure: str
 ) -> tuple[list[float], list[float], list[float], list[float]]:
-    pts = sorted(
-        (r for r in summary if (r.option, r.planner, r.port_id) == (option, planner, port)),
-        key=lambda r: r.growth,
-    )
+    pts = _points(summary, option, planner, port)
     xs = [r.growth for r in pts]
     mean = [r.figures[figure].mean for r in pts]
     half = [r.figures[figure].half_width or 0.0 for r in pts]
@@ -62,7 +72,7 @@ def _draw(
 ) -> list[Path]:
 
     out.mkdir(parents=True, exist_ok=True)
-    ports = sorted({r.port_id for r in summary})
+    ports = sorted({r.port_id for r in summary})  # the demand figure: whole ports; congestion: terminals too
     options = sorted({r.option for r in summary}, key=lambda o: (o != "base", o))
     planners = [p for p in Planner if any(r.planner == p for r in summary)]
     written: list[Path] = []
@@ -105,66 +115,86 @@ def _draw(
     written += _save(fig, out / "demand")
     plt.close(fig)
 
-    fig, axes = plt.subplots(1, len(ports), figsize=(4.6 * len(ports), 4.0), squeeze=False)
-    for col, port in enumerate(ports):
-        ax = axes[0][col]
-        berths = max((r.berths for r in summary if r.port_id == port), default=1)
-        top = 0.0
-        for oi, option in enumerate(options):
-            for planner in planners:
-                pts = sorted(
-                    (r for r in summary if (r.option, r.planner, r.port_id) == (option, planner, port)),
-                    key=lambda r: r.growth,
+    panels = {
+        port: ["", *sorted({r.terminal for r in summary if r.port_id == port and r.terminal})]
+        for port in ports
+    }
+    cols = max(len(v) for v in panels.values())
+    fig, axes = plt.subplots(len(ports), cols, figsize=(4.2 * cols, 3.6 * len(ports)), squeeze=False)
+    for row, port in enumerate(ports):
+        for col in range(cols):
+            if col < len(panels[port]):
+                _congestion_panel(
+                    axes[row][col], summary, knees, port, panels[port][col], options, planners, theory
                 )
-                if not pts:
-                    continue
-                occ = [r.figures["occupancy"].mean for r in pts]
-                ratio = [r.figures["wq_over_s"].mean for r in pts]
-                top = max(top, *ratio)
-                ax.plot(
-                    occ,
-                    ratio,
-                    LINES[oi % len(LINES)],
-                    marker=MARKERS[planner],
-                    color=COLOURS[planner],
-                    label=f"{planner.value} · {option}",
-                )
-                for k in knees:
-                    if (k.option, k.port_id, k.planner) != (option, port, planner):
-                        continue
-                    for name, o in k.occupancy_at.items():
-                        if o is not None and name.startswith("wq/s="):
-                            ax.plot(
-                                [o],
-                                [float(name.split("=")[1])],
-                                marker="X",
-                                markersize=10,
-                                color=COLOURS[planner],
-                                markeredgecolor="black",
-                            )
-        if theory is not None:
-            grid = [i / 100 for i in range(5, 96)]
-            values = [theory(berths, x) for x in grid]
-            keep = [(x, v) for x, v in zip(grid, values, strict=True) if v <= max(top * 1.5, 1.0)]
-            ax.plot(
-                [x for x, _ in keep],
-                [v for _, v in keep],
-                color="black",
-                linewidth=1,
-                label=f"M/E2/{berths} (identical berths)",
-            )
-        for threshold in KNEE_RATIOS:
-            ax.axhline(threshold, color="grey", linewidth=0.8, linestyle=":")
-        ax.set_title(f"{port} ({berths} berths)")
-        ax.set_xlabel("Berth occupancy")
-        ax.set_ylabel("Wq/S")
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize="small")
+            else:
+                axes[row][col].set_visible(False)
     fig.suptitle("Waiting over service time against occupancy (× = knee: Wq/S 0.1 and 0.3)")
     fig.tight_layout()
     written += _save(fig, out / "congestion")
     plt.close(fig)
     return written
+
+
+def _congestion_panel(
+    ax: Any,
+    summary: Sequence[SummaryRow],
+    knees: Sequence[Knee],
+    port: str,
+    terminal: str,
+    options: list[str],
+    planners: list[Planner],
+    theory: Callable[[int, float], float] | None,
+) -> None:
+    """Wq/S against occupancy for a port or one of its terminals, the knees marked, the M/E2/n
+    curve for its berth count beside it."""
+    berths = max((r.berths for r in summary if (r.port_id, r.terminal) == (port, terminal)), default=1)
+    top = 0.0
+    for oi, option in enumerate(options):
+        for planner in planners:
+            pts = _points(summary, option, planner, port, terminal)
+            if not pts:
+                continue
+            ratio = [r.figures["wq_over_s"].mean for r in pts]
+            top = max(top, *ratio)
+            ax.plot(
+                [r.figures["occupancy"].mean for r in pts],
+                ratio,
+                LINES[oi % len(LINES)],
+                marker=MARKERS[planner],
+                color=COLOURS[planner],
+                label=f"{planner.value} · {option}",
+            )
+            for k in knees:
+                if (k.option, k.port_id, k.terminal, k.planner) != (option, port, terminal, planner):
+                    continue
+                for name, o in k.occupancy_at.items():
+                    if o is not None and name.startswith("wq/s="):
+                        ax.plot(
+                            [o],
+                            [float(name.split("=")[1])],
+                            marker="X",
+                            markersize=10,
+                            color=COLOURS[planner],
+                            markeredgecolor="black",
+                        )
+    if theory is not None and berths > 0:
+        grid = [i / 100 for i in range(5, 96)]
+        keep = [(x, v) for x, v in ((x, theory(berths, x)) for x in grid) if v <= max(top * 1.5, 1.0)]
+        ax.plot(
+            [x for x, _ in keep],
+            [v for _, v in keep],
+            color="black",
+            linewidth=1,
+            label=f"M/E2/{berths} (identical berths)",
+        )
+    for threshold in KNEE_RATIOS:
+        ax.axhline(threshold, color="grey", linewidth=0.8, linestyle=":")
+    ax.set_title(f"{port}{' · ' + terminal if terminal else ''} ({berths} berths)")
+    ax.set_xlabel("Berth occupancy")
+    ax.set_ylabel("Wq/S")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="x-small")
 
 
 def _save(fig: object, stem: Path) -> list[Path]:

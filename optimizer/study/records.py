@@ -11,6 +11,10 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: Bumped when a lived month's figures change meaning or gain fields: stored months of another
+#: version are lived again (a study never mixes them).
+RECORDS_VERSION = 2
+
 
 class Planner(StrEnum):
     """Who plans the month: each port re-planning first come, first served on every event (how the
@@ -38,6 +42,9 @@ class PortKpis(BaseModel):
     """One port's realized figures over one lived month, for one planner, after the warm-up."""
 
     port_id: str = Field(description="The port (UN/LOCODE-like id of the problem).")
+    terminal: str = Field(default="", description="The berths counted: '' the whole port, or one terminal "
+                          "of it (ferry, container, oil, dry: the berths that take that trade, and the calls "
+                          "they served), where queues form first.")
     planner: Planner = Field(description="Who planned the month.")
     berths: int = Field(ge=0, description="Berths the port had in the month.")
     calls: int = Field(ge=0, description="Calls counted (ETA after the warm-up, served).")

@@ -33,16 +33,16 @@ def test_a_study_lives_its_months_as_jobs_and_gathers_them(live: TestClient) -> 
     assert body["counts"] == {"done": 2}, body["months"]
     # the figures are those of the same month lived here, directly (the months are deterministic)
     direct = live_direct(MonthKey(option="base", growth=2.0, seed=3))
-    served = {(p["port_id"], p["planner"]): p for p in body["summary"] if p["growth"] == 2.0}
+    served = {(p["port_id"], p["terminal"], p["planner"]): p for p in body["summary"] if p["growth"] == 2.0}
     for p in direct.ports:
-        got = served[(p.port_id, p.planner.value)]["figures"]
+        got = served[(p.port_id, p.terminal, p.planner.value)]["figures"]
         assert got["wait_mean_h"]["mean"] == p.wait_mean_h and got["calls"]["mean"] == p.calls
         assert got["wait_mean_h"]["half_width"] is None  # one seed: no interval claimed
-    assert {(k["port_id"], k["planner"]) for k in body["knees"]} == set(served)
+    assert {(k["port_id"], k["terminal"], k["planner"]) for k in body["knees"]} == set(served)
     points = live.get(body["files"]["points.csv"], headers=A)
     assert points.status_code == 200 and points.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(points.text)))
-    assert len(rows) == 2 * 2 * 3  # levels x planners x ports
+    rows = [r for r in csv.DictReader(io.StringIO(points.text)) if not r["terminal"]]
+    assert len(rows) == 2 * 2 * 3  # levels x planners x ports (and their terminals beside)
     svg = live.get(body["files"]["congestion.svg"], headers=A)
     assert svg.status_code == 200 and svg.text.lstrip().startswith("<?xml") and "M/E2/" in svg.text
     png = live.get(body["files"]["demand.png"], headers=A)

@@ -130,7 +130,7 @@ def test_the_same_months_give_the_same_csv_and_processes_change_nothing(tmp_path
         assert fa.read_bytes() == fb.read_bytes()
     points = files_a[0].read_text().splitlines()
     assert len(points) == 1 + 3 * 3 * 2  # header + levels x seeds x planners (one port)
-    assert points[0].startswith("option,growth,seed,planner,port_id,berths,warmup_h,hours,calls")
+    assert points[0].startswith("option,growth,seed,planner,port_id,terminal,berths,warmup_h,hours,calls")
     summary = files_a[1].read_text().splitlines()
     assert len(summary) == 1 + 3 * 2
     row = dict(zip(summary[0].split(","), summary[1].split(","), strict=True))

@@ -1,6 +1,6 @@
-"""`portsync study capacity` on a small study (3 levels x 2 seeds, one counted day after half a day of warm-up, short budgets):
-the CSVs and plots a planner reads, every plan behind a point checked, the same months again
-reused, bad input refused naming it."""
+"""`portsync study capacity` on a small study (3 levels x 2 seeds, one counted day after half a day
+of warm-up, short budgets): the CSVs and plots a planner reads, every plan behind a point checked,
+the same months again reused, bad input refused naming it."""
 
 from __future__ import annotations
 
@@ -28,13 +28,22 @@ def test_a_small_study_writes_its_points_summary_knees_and_plots(tmp_path: Path)
     for m in months:  # every version of both planners passed the checker while the month was lived
         result = json.loads(m.read_text())["result"]
         assert result["plans_checked"] > 0 and {p["planner"] for p in result["ports"]} == {"fcfs", "portsync"}
-    points = list(csv.DictReader((out / "points.csv").open()))
+        for whole in (p for p in result["ports"] if not p["terminal"]):
+            # a port's terminals (ferry, container, oil, dry) split its berths and its calls between them
+            parts = [p for p in result["ports"] if p["terminal"] and (p["port_id"], p["planner"])
+                     == (whole["port_id"], whole["planner"])]
+            assert len(parts) >= 2
+            assert sum(p["berths"] for p in parts) == whole["berths"]
+            assert sum(p["calls"] for p in parts) == whole["calls"]
+    points = [p for p in csv.DictReader((out / "points.csv").open()) if not p["terminal"]]
     assert len(points) == 3 * 2 * 2 * 3  # levels x seeds x planners x ports
     summary = list(csv.DictReader((out / "summary.csv").open()))
-    assert len(summary) == 3 * 2 * 3 and all(row["seeds"] == "2" for row in summary)
+    assert len([r for r in summary if not r["terminal"]]) == 3 * 2 * 3
+    assert all(r["seeds"] == "2" for r in summary)
     knees = list(csv.DictReader((out / "knees.csv").open()))
     assert {(k["port_id"], k["planner"]) for k in knees} == {(p, w) for p in ("KZAAU", "KZKUR", "AZBAK")
                                                           for w in ("fcfs", "portsync")}
+    assert ("KZKUR", "ferry") in {(k["port_id"], k["terminal"]) for k in knees}  # Kuryk's ferry complex
     for name in ("demand.png", "demand.svg", "congestion.png", "congestion.svg"):
         assert (out / name).stat().st_size > 1000
     before = (out / "summary.csv").read_bytes()
