@@ -24,8 +24,11 @@ arrival rate counted times the mean waiting of the calls counted.
 
 from __future__ import annotations
 
+import gc
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -211,6 +214,26 @@ def textbook_month(berths: int, occupancy: float, calls: int, seed: int,
     whole run at once knowing every arrival (a clairvoyant static plan, free to serve a short
     handling first), so it waits less than any queue discipline that learns arrivals as they come.
     """
+    with _without_cyclic_gc():
+        return _textbook_month(berths, occupancy, calls, seed, portsync_s)
+
+
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """Python's cyclic collector off while one run builds, plans and checks its tens of thousands of
+    records: it rescans the growing heap again and again (a 20,000-call run took 250 us a call with
+    it, 170 without: linear again). Nothing of a run is kept in cycles; on again afterwards."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+def _textbook_month(berths: int, occupancy: float, calls: int, seed: int,
+                    portsync_s: float | None) -> tuple[MonthResult, float]:
     problem, s = textbook_problem(berths, occupancy, calls, seed)
     plans = [(Planner.FCFS, _checked(problem, fcfs(problem), "FCFS"))]
     if portsync_s is not None:
