@@ -35,6 +35,7 @@ from api.routes import (
     live_plans,
     schedules,
     solve,
+    studies,
     webhooks,
     workers,
 )
@@ -145,8 +146,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.replanner = replanner
     app.state.live_plan_exists = live_store.exists  # for POST /v1/webhooks
     errors.install(app)
-    routers = (schedules, batches, solve, check, live_plans, webhooks, health, workers, board, board_files,
-               docs)
+    routers = (schedules, batches, studies, solve, check, live_plans, webhooks, health, workers, board,
+               board_files, docs)
     for module in routers:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=board.STATIC), name="static")

@@ -305,6 +305,16 @@ REQUEST_EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
             "items": [{"problem": TINY_PROBLEM, "options": {"time_limit_s": 2}},
                       {"problem": {**TINY_PROBLEM, "name": "two-ferries-later"},
                        "options": {"time_limit_s": 2}}]}}},
+    ("/v1/studies", "post"): {
+        "aktau-berth": {"summary": "Traffic x1 to x2.5, three seeds: the ports as they are beside one more "
+                                   "container berth at Aktau", "value": {
+            "name": "Aktau: one more berth?", "growth": [1.0, 1.5, 2.0, 2.5], "seeds": [0, 1, 2],
+            "options": ["base", "add-berth:KZAAU-CT"]}},
+        "short": {"summary": "A quick look: two levels, two seeds, ten counted days, short budgets",
+                  "value": {
+            "name": "quick look", "growth": [1.0, 2.0], "seeds": [0, 1],
+            "settings": {"traffic": {"days": 10, "aktau_teu_per_year": 200000},
+                         "limits": {"first_budget_s": 1.0, "replan_budget_s": 0.1}}}}},
     ("/v1/webhooks", "post"): {"subscribe": {
         "summary": "Hear of every new version and moved call", "value": {
             "url": "https://ops.example.org/portsync-hook",

@@ -473,7 +473,8 @@ def replay(
 
 bench_app.command("planted")(planted_command)
 app.add_typer(bench_app, name="bench", help="Benchmarks: standard BAP instances and Caspian scale.")
-app.add_typer(study_app, name="study")
+app.add_typer(study_app, name="study", help="Capacity studies: traffic growth and options, lived months, "
+              "the queueing textbook.")
 
 
 def _register_worker() -> None:

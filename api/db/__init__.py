@@ -14,9 +14,11 @@ from api.db.models import (
     JitTerminalCallRow,
     JitTimestampRow,
     JitVesselStatusRow,
+    JobKind,
     JobRow,
     JobStatus,
     ProblemRow,
+    StudyRow,
     UTCDateTime,
     utcnow,
 )
@@ -31,7 +33,7 @@ from api.db.repository import (
 
 __all__ = [
     "ASSIGNMENTS", "TERMINAL", "Base", "Database", "IdempotencyConflict", "ImprovementRow", "JitPortCallRow",
-    "JitPortCallServiceRow", "JitTerminalCallRow", "JitTimestampRow", "JitVesselStatusRow", "JobRow",
-    "JobStatus", "NewJob", "ProblemRow", "UTCDateTime", "assignments_json", "make_engine", "make_sessions",
-    "read_assignments", "transaction", "utcnow",
+    "JitPortCallServiceRow", "JitTerminalCallRow", "JitTimestampRow", "JitVesselStatusRow", "JobKind",
+    "JobRow", "JobStatus", "NewJob", "ProblemRow", "StudyRow", "UTCDateTime", "assignments_json",
+    "make_engine", "make_sessions", "read_assignments", "transaction", "utcnow",
 ]

@@ -37,6 +37,14 @@ class JobStatus(StrEnum):
 TERMINAL = (JobStatus.DONE, JobStatus.STOPPED, JobStatus.FAILED)
 
 
+class JobKind(StrEnum):
+    """What a job does: solve a problem (POST /v1/schedules, /v1/batches), or live one month of a
+    capacity study (POST /v1/studies: the problem row holds the month's key and settings)."""
+
+    SOLVE = "solve"
+    STUDY_MONTH = "study-month"
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -129,7 +137,24 @@ class JobRow(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    batch_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # POST /v1/batches
+    batch_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # POST /v1/batches, a study's id
+    kind: Mapped[str] = mapped_column(String(16), default=JobKind.SOLVE.value,
+                                      server_default=JobKind.SOLVE.value)
+    result: Mapped[str | None] = mapped_column(Text, nullable=True)  # a study month's MonthResult JSON
+
+
+class StudyRow(Base):
+    """A capacity study (POST /v1/studies): what it lives; its months are jobs of kind study-month
+    whose batch_id is the study's id."""
+
+    __tablename__ = "studies"
+    __table_args__ = (Index("ix_studies_owner_created", "owner", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64), default="")
+    name: Mapped[str] = mapped_column(String(200), default="")
+    spec: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ImprovementRow(Base):

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, defer
 
 from api.db.engine import DEFAULT_SQLITE_BUSY_TIMEOUT_S, make_engine, make_sessions, transaction
 from api.db.migrate import upgrade
-from api.db.models import ImprovementRow, JobRow, JobStatus, ProblemRow, utcnow
+from api.db.models import ImprovementRow, JobKind, JobRow, JobStatus, ProblemRow, StudyRow, utcnow
 from optimizer.plan import CallAssignment, Plan
 
 #: How an improvement's assignments are stored: the five fields of each call, compact JSON.
@@ -138,16 +138,16 @@ class Database:
         """The job, or None when unknown or (with `owner`) another client's."""
         with self.session() as s:
             q = select(JobRow).where(JobRow.id == job_id)
-            if owner is not None:
-                q = q.where(JobRow.owner == owner)
+            if owner is not None:  # a client's read: its solve jobs (a study's months are the study's)
+                q = q.where(JobRow.owner == owner, JobRow.kind == JobKind.SOLVE.value)
             return s.execute(q).scalar_one_or_none()
 
     def get_job_summary(self, job_id: str, owner: str | None = None) -> JobRow | None:
         """Like get_job, without loading the plan text."""
         with self.session() as s:
-            q = select(JobRow).options(defer(JobRow.plan)).where(JobRow.id == job_id)
+            q = select(JobRow).options(defer(JobRow.plan), defer(JobRow.result)).where(JobRow.id == job_id)
             if owner is not None:
-                q = q.where(JobRow.owner == owner)
+                q = q.where(JobRow.owner == owner, JobRow.kind == JobKind.SOLVE.value)
             row = s.execute(q).scalar_one_or_none()
             if row is not None:
                 s.expunge(row)
@@ -162,7 +162,8 @@ class Database:
     ) -> list[JobRow]:
         """The owner's jobs, newest first, without their plans (keyset pagination on `seq`)."""
         with self.session() as s:
-            q = select(JobRow).options(defer(JobRow.plan)).where(JobRow.owner == owner)
+            q = select(JobRow).options(defer(JobRow.plan), defer(JobRow.result)).where(
+                JobRow.owner == owner, JobRow.kind == JobKind.SOLVE.value)
             if before_seq is not None:
                 q = q.where(JobRow.seq < before_seq)
             if status is not None:
@@ -177,7 +178,8 @@ class Database:
         with self.session() as s:
             rows = list(s.execute(
                 select(JobRow).options(defer(JobRow.plan))
-                .where(JobRow.owner == owner, JobRow.batch_id == batch_id).order_by(JobRow.seq)
+                .where(JobRow.owner == owner, JobRow.batch_id == batch_id, JobRow.kind == JobKind.SOLVE.value)
+                .order_by(JobRow.seq)
             ).scalars())
             for r in rows:
                 s.expunge(r)
@@ -367,6 +369,74 @@ class Database:
                 .where(JobRow.id == job_id, JobRow.attempt == attempt,
                        JobRow.status == JobStatus.SOLVING.value)
                 .values(**values)
+            )
+            return getattr(res, "rowcount", 0) == 1
+
+    # -- capacity studies (POST /v1/studies): a study row and one job per month ----------------
+
+    def create_study(self, *, owner: str, name: str, spec_json: str,
+                     months: list[tuple[str, str]]) -> tuple[str, list[str]]:
+        """Store the study and one queued job of kind study-month per month (`months`: a label and
+        the month's body, the key and settings it is lived with), in one transaction; the study's
+        id and its jobs' ids, in order."""
+        study_id = str(uuid.uuid4())
+        ids: list[str] = []
+        now = utcnow()
+        with self.session() as s:
+            s.add(StudyRow(id=study_id, owner=owner, name=name[:200], spec=spec_json, created_at=now))
+            for label, body in months:
+                problem_id, job_id = str(uuid.uuid4()), str(uuid.uuid4())
+                digest = hashlib.sha256(body.encode()).hexdigest()
+                s.add(ProblemRow(id=problem_id, sha256=digest, name=label[:200], calls=0, body=body,
+                                 created_at=now))
+                s.flush()
+                s.add(JobRow(id=job_id, owner=owner, request_hash=digest,
+                             problem_id=problem_id, problem_name=label[:200], calls=0, options="{}",
+                             status=JobStatus.QUEUED.value, created_at=now, batch_id=study_id,
+                             kind=JobKind.STUDY_MONTH.value))
+                ids.append(job_id)
+        return study_id, ids
+
+    def get_study(self, study_id: str, owner: str) -> StudyRow | None:
+        with self.session() as s:
+            row = s.execute(select(StudyRow).where(StudyRow.id == study_id, StudyRow.owner == owner)
+                            ).scalar_one_or_none()
+            if row is not None:
+                s.expunge(row)
+            return row
+
+    def list_studies(self, owner: str, limit: int = 100) -> list[StudyRow]:
+        """The owner's studies, newest first."""
+        with self.session() as s:
+            rows = list(s.execute(select(StudyRow).where(StudyRow.owner == owner)
+                                  .order_by(StudyRow.created_at.desc()).limit(limit)).scalars())
+            for r in rows:
+                s.expunge(r)
+            return rows
+
+    def study_months(self, study_id: str) -> list[JobRow]:
+        """A study's month jobs in the order submitted, with their results."""
+        with self.session() as s:
+            rows = list(s.execute(
+                select(JobRow).options(defer(JobRow.plan))
+                .where(JobRow.batch_id == study_id, JobRow.kind == JobKind.STUDY_MONTH.value)
+                .order_by(JobRow.seq)
+            ).scalars())
+            for r in rows:
+                s.expunge(r)
+            return rows
+
+    def finish_month(self, job_id: str, attempt: int, result_json: str, spent_s: float) -> bool:
+        """Store a lived month's result and end its job done; refused (False) when the job is no
+        longer this attempt's."""
+        now = utcnow()
+        with self.session() as s:
+            res = s.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.attempt == attempt,
+                       JobRow.status == JobStatus.SOLVING.value)
+                .values(status=JobStatus.DONE.value, result=result_json, finished_at=now, heartbeat_at=now,
+                        spent_s=spent_s, lease_owner=None, lease_expires_at=None)
             )
             return getattr(res, "rowcount", 0) == 1
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING
 
-from api.db import Database, JobRow, JobStatus
+from api.db import Database, JobKind, JobRow, JobStatus
 from api.db.engine import DEFAULT_SQLITE_BUSY_TIMEOUT_S
 from api.logs import job_id_var
 
@@ -249,6 +249,9 @@ class JobRun:
         if loaded is None:
             return None
         job, body = loaded
+        if job.kind == JobKind.STUDY_MONTH.value:
+            self.live_month(job, body)
+            return None
         try:
             problem = load_problem(body)
             options = SolveOptions.model_validate_json(job.options)
@@ -259,6 +262,26 @@ class JobRun:
             return None
         self._take_over(job, best_before)
         return problem, options, options.weights
+
+    def live_month(self, job: JobRow, body: str) -> None:
+        """A capacity study's month: live it (optimizer.study) and store its result. It runs to its
+        end once started (a stop asked before it starts ends it stopped, unlived)."""
+        from optimizer.study.runner import live_month_body
+
+        self._take_over(job, None)
+        if self.user_stop:
+            self.db.finish(self.job_id, self.attempt, JobStatus.STOPPED, error="stopped on request before "
+                           "the month was lived", spent_s=self.spent())
+            return
+        try:
+            result = live_month_body(body)
+        except Exception as exc:
+            log.warning("study month %s failed: %s", self.job_id, exc)
+            self.db.finish(self.job_id, self.attempt, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}",
+                           spent_s=self.spent())
+            return
+        if not self.lost:
+            self.db.finish_month(self.job_id, self.attempt, result, self.spent())
 
     def _take_over(self, job: JobRow, best_before: Plan | None) -> None:
         self.spent_before = job.spent_s or 0.0

@@ -40,6 +40,25 @@ MIX: dict[str, float] = {
 WEIGHT = {"rail_ferry": 3, "ro_ro": 2, "container": 2}  # others 1: ferries carry rail connections
 
 
+@dataclass(frozen=True)
+class CallSizes:
+    """What one call handles, drawn uniformly from these ranges (shared/domain/caspian.md: fleet,
+    handling and sailing; the rest ESTIMATES). A capacity study states and may override them."""
+
+    feeder_teu: tuple[float, float] = (260.0, 480.0)  # TEU handled per Aktau-Alat feeder call (ESTIMATE)
+    tanker_t: tuple[float, float] = (8000.0, 12000.0)  # ~10,000 t loads at Aktau today
+    grain_t: tuple[float, float] = (4000.0, 5500.0)  # ~5,000 dwt grain ships
+    dry_bulk_t: tuple[float, float] = (3000.0, 5000.0)  # ESTIMATE
+    general_h: tuple[float, float] = (14.0, 30.0)  # general cargo hours at berth (ESTIMATE)
+    rail_ferry_single_h: tuple[float, float] = (6.0, 8.0)  # Kuryk: 6-8 h single deck
+    rail_ferry_double_h: tuple[float, float] = (10.0, 12.0)  # Kuryk: 10-12 h double deck
+    ro_ro_h: tuple[float, float] = (5.0, 8.0)  # ESTIMATE
+
+    @staticmethod
+    def mean(r: tuple[float, float]) -> float:
+        return (r[0] + r[1]) / 2.0
+
+
 @dataclass
 class _Call:
     id: str
@@ -68,8 +87,9 @@ def quantize(x: float, step: float) -> float:
 class Builder:
     """Collects vessels, calls, voyages and links while the streams are generated."""
 
-    def __init__(self, hours: float, rng: random.Random, ports: list[Port]):
+    def __init__(self, hours: float, rng: random.Random, ports: list[Port], sizes: CallSizes | None = None):
         self.H = hours
+        self.sizes = sizes or CallSizes()
         self.rng = rng
         self.ports = {p.id: p for p in ports}
         self.fleet = Fleet(rng)
@@ -126,10 +146,12 @@ class Builder:
 
     def ferry_hours(self, vessel: Vessel) -> float:
         """Rail ferry: 6-8 h single deck, 10-12 h double deck (Kuryk); Ro-Ro 5-8 h (ESTIMATE)."""
+        z = self.sizes
         if vessel.type == VesselType.RAIL_FERRY:
-            lo, hi = (10.0, 12.0) if self.fleet.deck[vessel.id] == "double" else (6.0, 8.0)
+            double = self.fleet.deck[vessel.id] == "double"
+            lo, hi = z.rail_ferry_double_h if double else z.rail_ferry_single_h
         else:
-            lo, hi = 5.0, 8.0
+            lo, hi = z.ro_ro_h
         return quantize(self.rng.uniform(lo, hi), 0.25)
 
     def shuttle(self, stream: str, kind: str, ports: tuple[str, str], cargo: str, target: int) -> None:
@@ -158,7 +180,7 @@ class Builder:
                 port = ports[side]
                 if cargo == "container":
                     c = self.call(vessel, len(calls), port, cargo, arrive, stream,
-                                  quantity=quantize(rng.uniform(260, 480), 10))
+                                  quantity=quantize(rng.uniform(*self.sizes.feeder_teu), 10))
                     if port == AKTAU and rng.random() < 0.25:  # block train from China not in yet
                         self.hold(c, arrive + rng.uniform(0, 6))
                     self.soft_due(c, 0.85, 4, 12)
@@ -214,7 +236,7 @@ class Builder:
         for _ in range(target):
             vessel = self.fleet.new("tanker")
             c = self.call(vessel, 0, AKTAU, "liquid_bulk", self.eta(), "aktau_tanker",
-                          quantity=quantize(self.rng.uniform(8000, 12000), 100))
+                          quantity=quantize(self.rng.uniform(*self.sizes.tanker_t), 100))
             self.soft_due(c, 0.9, 6, 18)
             c.hard_deadline = self.rng.random() < 0.3  # charter cancelling date
             self.voyage(vessel, [c])
@@ -228,10 +250,12 @@ class Builder:
 
     def grain_tonnes(self, stream: str, port: str, tonnes: float) -> None:
         """Grain ships loading `tonnes` in all at `port` (a throughput target rather than a number of
-        calls): ships are added while at least half a mean lot (2,375 t) is still to load, so the
-        total lands within 2,375 t below and 3,125 t above `tonnes`."""
+        calls): ships are added while at least half a mean lot (2,375 t with the default lots) is
+        still to load, so the total lands within half a mean lot below and the largest lot less half
+        a mean lot above `tonnes`."""
         loaded = 0.0
-        while tonnes - loaded >= 2375.0:
+        half = CallSizes.mean(self.sizes.grain_t) / 2.0
+        while tonnes - loaded >= half:
             loaded += self._grain_ship(stream, port, can_discharge=True)[0].quantity or 0.0
 
     def _grain_ship(self, stream: str, port: str, *, can_discharge: bool) -> list[_Call]:
@@ -239,7 +263,7 @@ class Builder:
         `can_discharge`, half the time a second call discharging it at Alat."""
         rng = self.rng
         vessel = self.fleet.new("bulk")
-        qty = quantize(rng.uniform(4000, 5500), 50)
+        qty = quantize(rng.uniform(*self.sizes.grain_t), 50)
         two = can_discharge and rng.random() < 0.5
         span = qty / self.best_rate(port, "grain") + 24 + (30 if two else 0)
         load = self.call(vessel, 0, port, "grain", self.eta(span), stream, quantity=qty)
@@ -265,11 +289,11 @@ class Builder:
             ports = [kz, ALAT] if rng.random() < 0.7 else [ALAT, kz]
             if made + 2 > target or rng.random() < 0.35:
                 ports = ports[:1]
-            qty = quantize(rng.uniform(3000, 5000), 50) if bulk else None
+            qty = quantize(rng.uniform(*self.sizes.dry_bulk_t), 50) if bulk else None
             calls: list[_Call] = []
             arrive = self.eta(30.0 * len(ports))
             for k, port in enumerate(ports):
-                hours = None if bulk else quantize(rng.uniform(14, 30), 0.5)
+                hours = None if bulk else quantize(rng.uniform(*self.sizes.general_h), 0.5)
                 c = self.call(vessel, k, port, cargo, arrive, "dry_general", hours=hours, quantity=qty)
                 self.soft_due(c, 0.8, 8, 24)
                 calls.append(c)

@@ -12,8 +12,14 @@ from optimizer.generator.ports import AKTAU, ALAT, KURYK, TIMEZONE
 Window = tuple[float, float, str]  # hours from the horizon start, reason
 
 
-def storm_windows(rng: random.Random, hours: float) -> dict[str, list[Window]]:
+def storm_windows(rng: random.Random, hours: float, *, storm_h: tuple[float, float] = (12.0, 48.0),
+                  calm_mean_h: float = 4 * 24.0, first_within_h: float = 5 * 24.0
+                  ) -> dict[str, list[Window]]:
     """NW storms about every five days (ESTIMATE for November), correlated across the basin.
+
+    Each storm closes Alat for a uniform draw from `storm_h` hours; the calm between storms is
+    exponential with mean `calm_mean_h`; the first storm comes within `first_within_h` (a capacity
+    study varies these for a longer storm season).
 
     Alat closes 12-48 h per storm (Azerbaijan closes its ports at once); Kuryk, the most exposed,
     closes up to 4 h earlier and reopens 2-18 h later; Aktau closes in 60 % of the storms, for
@@ -21,16 +27,16 @@ def storm_windows(rng: random.Random, hours: float) -> dict[str, list[Window]]:
     worst November-December record (about half the time), which the storm scenario shows.
     """
     out: dict[str, list[Window]] = defaultdict(list)
-    t = rng.uniform(0, 5 * 24)
+    t = rng.uniform(0, first_within_h)
     while t < hours:
-        d = rng.uniform(12, 48)
+        d = rng.uniform(*storm_h)
         why = "storm: NW wind 18-30 m/s, waves 4-6 m (generated)"
         out[ALAT].append((t, t + d, why + "; Azerbaijan closes its ports"))
         out[KURYK].append((t - rng.uniform(0, 4), t + d + rng.uniform(2, 18), why))
         if rng.random() < 0.6:
             a = t + rng.uniform(0, 4)
             out[AKTAU].append((a, a + d * rng.uniform(0.4, 0.8), why))
-        t += d + rng.expovariate(1 / (4 * 24))
+        t += d + rng.expovariate(1 / calm_mean_h)
     return out
 
 

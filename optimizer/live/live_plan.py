@@ -68,6 +68,18 @@ class LivePlan:
         self._pending_state = self.state
         return version
 
+    def advance(self, events: Sequence[Event]) -> Version:
+        """Apply a batch and make its version in one step, when no event waits (a replay that
+        batches its own events: the batch is applied once, not checked first and applied again).
+        EventsRefused / EventConflict: nothing changes."""
+        if self.pending:
+            raise RuntimeError("events are waiting: replan() them first")
+        self.state, version = replan(self.state, self.current, events, self.settings, self.params,
+                                     planner=self.planner)
+        self.versions.append(version)
+        self._pending_state = self.state
+        return version
+
     def version(self, number: int) -> Version:
         if not 1 <= number <= len(self.versions):
             raise KeyError(number)

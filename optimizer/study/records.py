@@ -44,9 +44,15 @@ class PortKpis(BaseModel):
     unservable: int = Field(ge=0, description="Calls counted that could not be served at all.")
     occupancy: float = Field(ge=0, description="Berth-hours occupied over berth-hours open, after the "
                              "warm-up (0-1).")
-    wait_mean_h: float = Field(ge=0, description="Mean anchorage waiting, hours (berthing - ETA).")
-    wait_p95_h: float = Field(ge=0, description="95th percentile of anchorage waiting, hours.")
-    service_mean_h: float = Field(gt=0, description="Mean time at berth (handling), hours.")
+    wait_mean_h: float = Field(ge=0, description="Mean waiting, hours: berthing - ready (the vessel could be "
+                               "there at service speed and its cargo is ready), at anchor or held back at "
+                               "sea.")
+    wait_p95_h: float = Field(ge=0, description="95th percentile of waiting, hours.")
+    anchorage_wait_mean_h: float = Field(
+        default=0.0, ge=0, description="Mean of berthing - actual arrival at the port, hours: the wait spent "
+        "at anchor (a just-in-time arrival moves the rest to sea; wait_mean_h counts both).")
+    service_mean_h: float = Field(ge=0, description="Mean time at berth (handling), hours (0 when no call "
+                                  "was counted).")
     wq_over_s: float = Field(ge=0, description="Mean waiting over mean service time (Wq/S), the "
                              "port-planning literature's congestion measure.")
     dwell_mean_h: float = Field(ge=0, description="Mean dwell (waiting + at berth), hours.")
@@ -63,6 +69,8 @@ class MonthResult(BaseModel):
     key: MonthKey = Field(description="Option, growth level and seed.")
     warmup_h: float = Field(ge=0, description="Hours at the start of the month not counted.")
     hours: float = Field(gt=0, description="Hours counted after the warm-up.")
+    tail_h: float = Field(default=0.0, ge=0, description="Hours generated and lived after the counted hours, "
+                          "not counted (arrivals there still compete with the last counted calls).")
     calls: int = Field(ge=0, description="Calls in the month (all ports, warm-up included).")
     plans_checked: int = Field(ge=0, description="Plan versions that passed the independent checker.")
     ports: list[PortKpis] = Field(description="Per port and planner.")

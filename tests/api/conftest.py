@@ -131,6 +131,18 @@ def wait_status(c: Any, location: str, statuses: tuple[str, ...] = TERMINAL, tim
         time.sleep(0.05)
 
 
+def wait_finished(c: Any, loc: str, headers: dict[str, str], timeout: float = 60.0) -> dict[str, Any]:
+    """A batch's or a study's gathered answer once every job of it has ended."""
+    deadline = time.monotonic() + timeout
+    body: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        body = c.get(loc, headers=headers).json()
+        if body["status"] == "finished":
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"{loc} not finished: {body.get('counts')}")
+
+
 @pytest.fixture
 def pg_schema() -> Iterator[tuple[str, str]]:
     """(database URL, fresh schema) on the test PostgreSQL server; skipped without one."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import time
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -14,7 +13,7 @@ from optimizer.checker import check
 from optimizer.generator import generate
 from optimizer.loading import load_problem
 from optimizer.plan import Plan
-from tests.api.conftest import tiny_problem
+from tests.api.conftest import tiny_problem, wait_finished
 
 A = {"X-API-Key": "key-a"}
 B = {"X-API-Key": "key-b"}
@@ -23,17 +22,6 @@ B = {"X-API-Key": "key-b"}
 def small(seed: int) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(generate(calls=8, days=2, seed=seed).model_dump_json())
     return data
-
-
-def wait_finished(c: TestClient, loc: str, timeout: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    body: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        body = c.get(loc, headers=A).json()
-        if body["status"] == "finished":
-            return body
-        time.sleep(0.1)
-    raise AssertionError(f"batch not finished: {body.get('counts')}")
 
 
 def test_seeds_of_one_problem_gathered_into_one_result(live: TestClient) -> None:
@@ -45,7 +33,7 @@ def test_seeds_of_one_problem_gathered_into_one_result(live: TestClient) -> None
     assert r.status_code == 202, r.text
     loc = r.headers["location"]
     assert loc == f"/v1/batches/{r.json()['id']}" and len(r.json()["items"]) == 4
-    batch = wait_finished(live, loc)
+    batch = wait_finished(live, loc, A, 60.0)
     assert batch["counts"] == {"done": 4}
     assert [it["options"]["seed"] for it in batch["items"]] == [0, 1, 2, 3]
     objectives = []
@@ -65,7 +53,7 @@ def test_items_of_different_problems_keep_their_order(live: TestClient) -> None:
              {"problem": small(3), "options": {"time_limit_s": 1}}]
     r = live.post("/v1/batches", json={"items": items}, headers=A)
     assert r.status_code == 202, r.text
-    batch = wait_finished(live, r.headers["location"])
+    batch = wait_finished(live, r.headers["location"], A, 60.0)
     assert [it["problem_name"] for it in batch["items"]] == [i["problem"]["name"] for i in items]
     assert batch["counts"] == {"done": 3} and batch["objective"]["items"] == 3
 

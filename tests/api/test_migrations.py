@@ -28,7 +28,7 @@ OLD_SQLITE = DATA / "portsync-v0.db"
 OLD_POSTGRES_DDL = DATA / "portsync-v0-postgresql.sql"
 DONE_JOB = "96bbd404-92e3-4c9e-b1a3-6c477df1a323"
 QUEUED_JOB = "f09da54c-75b3-47f5-b808-2315e2b6d21b"
-HEAD = "0008_batches"
+HEAD = "0009_studies"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -125,7 +125,34 @@
         el("td", {text: j.status}), el("td", {text: String(j.calls)}), el("td", {text: String(j.created_at || "").replace("T", " ").slice(0, 16)}), el("td", {text: j.id})));
       if (!lives.items.length) lb.append(el("tr", {}, el("td", {colspan: 5, class: "muted", text: "No live plans yet (POST /v1/live-plans)."})));
       if (!jobs.items.length) jb.append(el("tr", {}, el("td", {colspan: 5, class: "muted", text: "No jobs yet (POST /v1/schedules)."})));
+      await studies();
     } catch (err) { banner(`Could not list plans: ${err.message}`); }
+  }
+  // Capacity studies: each with its months per status; its plots drawn below on a click (fetched
+  // with the API key, shown as images).
+  async function studies() {
+    const list = await api("/v1/studies"), sb = $("#study-list tbody");
+    for (const s of list.items) {
+      const done = s.counts.done || 0, all = Object.values(s.counts).reduce((a, b) => a + b, 0);
+      const files = el("td", {});
+      for (const f of ["demand.svg", "congestion.svg", "summary.csv", "knees.csv", "points.csv"]) {
+        const a = el("a", {href: "#", text: f, class: "study-file"});
+        a.addEventListener("click", (e) => { e.preventDefault(); openStudyFile(s, f); });
+        files.append(a, " ");
+      }
+      sb.append(el("tr", {}, el("td", {text: s.name || s.id}), el("td", {text: s.status}),
+        el("td", {text: `${done} / ${all} lived`}), el("td", {text: String(s.created_at).replace("T", " ").slice(0, 16)}),
+        done ? files : el("td", {class: "muted", text: "no month lived yet"})));
+    }
+    if (!list.items.length) sb.append(el("tr", {}, el("td", {colspan: 5, class: "muted", text: "No capacity studies yet (POST /v1/studies, portsync study capacity)."})));
+  }
+  async function openStudyFile(s, name) {
+    const r = await fetch(`/v1/studies/${encodeURIComponent(s.id)}/files/${name}`, {headers: headers({Accept: "*/*"})});
+    if (!r.ok) { banner(`Could not fetch ${name}: ${r.statusText}`); return; }
+    const url = URL.createObjectURL(await r.blob());
+    if (name.endsWith(".csv")) { const a = el("a", {href: url, download: `study-${s.id.slice(0, 8)}-${name}`}); document.body.append(a); a.click(); a.remove(); return; }
+    const box = $("#study-plots");
+    box.replaceChildren(el("h3", {text: `${s.name || s.id}: ${name}`}), el("img", {src: url, alt: `${name} of study ${s.name || s.id}`, class: "study-plot"}));
   }
 
   // ---- one plan
