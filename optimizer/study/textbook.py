@@ -176,7 +176,7 @@ def measure(berths: int, etas: dict[str, datetime], plan: list[CallAssignment], 
     return PortKpis(
         port_id=PORT_ID, planner=planner, berths=berths, calls=n,
         unservable=sum(1 for cid, eta in etas.items() if t0 <= eta <= t1 and cid not in planned),
-        occupancy=busy / (berths * hi), wait_mean_h=wait_mean,
+        occupancy=busy / (berths * hi), wait_mean_h=wait_mean, anchorage_wait_mean_h=wait_mean,
         wait_p95_h=float(np.percentile(waits, 95)) / 60, service_mean_h=service_mean,
         wq_over_s=wait_mean / service_mean, dwell_mean_h=float(np.mean(dwells)) / 60,
         lateness_mean_h=0.0, queue_mean=queue_mean, arrivals_per_h=rate, littles_law_gap=little)
