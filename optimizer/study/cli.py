@@ -99,17 +99,17 @@ CSV_POINT_FIELDS = ["berths", "service_minutes", "simulated", "ci_low", "ci_high
 
 
 def write_csv(path: Path, points: list[TextbookPoint]) -> None:
-    """One row per point and seed: the seed's KPIs (PortKpis) and its point's figures beside theory."""
+    """One row per point, seed and planner: the run's KPIs (PortKpis) and its point's figures beside
+    theory (the point's figures are FCFS's: the textbook's)."""
     rows = []
     for p in points:
         head = {"occupancy_offered": p.occupancy, "calls_per_seed": p.calls,
                 **{f: getattr(p, f) for f in CSV_POINT_FIELDS}}
-        for m in p.months:
-            k = m.ports[0]
-            rows.append({**head, "seed": m.key.seed, "warmup_h": m.warmup_h, "hours": m.hours,
-                         "plans_checked": m.plans_checked,
-                         **{f"{key}_measured" if key == "occupancy" else key: value
-                            for key, value in k.model_dump(mode="json").items()}})
+        rows += [{**head, "seed": m.key.seed, "warmup_h": m.warmup_h, "hours": m.hours,
+                  "plans_checked": m.plans_checked,
+                  **{f"{key}_measured" if key == "occupancy" else key: value
+                     for key, value in k.model_dump(mode="json").items()}}
+                 for m in p.months for k in m.ports]
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
@@ -125,6 +125,10 @@ def textbook_command(
     calls: Annotated[int | None, typer.Option("--calls", min=100, help="Calls per seed (default: enough "
                                               "for the stated tolerance, 20,000 up to rho 0.8).")] = None,
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Write one row per point and seed.")] = None,
+    portsync_s: Annotated[float | None, typer.Option(
+        "--portsync-time-limit", min=0.1, max=3600,
+        help="Also plan each run with portsync (one worker, this many seconds) and show its Wq/S beside: "
+        "a clairvoyant static plan of the whole run, a comparison, not the textbook's FCFS.")] = None,
 ) -> None:
     """The queueing textbook (one port, n identical berths, Poisson arrivals, Erlang-2 handling, first
     come first served) built as a portsync problem, planned by portsync's FCFS, every plan checked,
@@ -157,10 +161,15 @@ def textbook_command(
         for n, rho in points_asked:
             bar.update(task, description=f"M/E2/{n} rho {rho:g}, "
                        f"{calls or default_calls(n, rho)} calls x {len(seed_list)} seeds")
-            points.append(textbook_point(n, rho, seed_list, calls))
+            points.append(textbook_point(n, rho, seed_list, calls, portsync_s))
             bar.advance(task)
     out.print(textbook_table(points))
     out.print(runs_line(points))
+    if portsync_s is not None:
+        out.print("portsync (not the textbook): Wq/S of portsync's own plans of the same runs, "
+                  f"{portsync_s:g} s each, one worker; it plans each run whole, knowing every arrival: "
+                  + ", ".join(f"M/E2/{p.berths} rho {p.occupancy:g}: {_fmt(p.portsync)} against FCFS "
+                              f"{p.simulated:.3f}" for p in points))
     multi = [p for p in points if p.berths > 1]
     if multi:
         worst = max(multi, key=lambda p: abs(erlang_c_scaled_wait_ratio(p.berths, p.occupancy) - p.exact)
@@ -174,7 +183,9 @@ def textbook_command(
     failed = [p for p in points if not p.within]
     if failed:
         err.print(f"[red]{len(failed)} of {len(points)} points outside tolerance:[/] "
-                  + ", ".join(f"M/E2/{p.berths} rho {p.occupancy:g}" for p in failed))
+                  + "; ".join(f"M/E2/{p.berths} rho {p.occupancy:g} (Wq/S {p.rel_error:+.1%} against "
+                              f"{p.tolerance}, Little's law gap {p.littles_law_gap:.1%} against "
+                              f"{LITTLE_TOLERANCE:.0%})" for p in failed))
         raise typer.Exit(1)
 
 

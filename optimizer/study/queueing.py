@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -39,9 +40,9 @@ _MAX_QUEUE = 2_000_000  # a cut beyond this means an occupancy so close to 1 the
 
 def check_point(berths: int, occupancy: float) -> None:
     """A clear error for a point the theory cannot take (the occupancy itself may be >= 1: infinite)."""
-    if isinstance(berths, bool) or not isinstance(berths, int) or berths < 1:
+    if isinstance(berths, bool) or not isinstance(berths, numbers.Integral) or berths < 1:
         raise ValueError(f"berths must be a whole number of at least 1 (got {berths!r})")
-    if not isinstance(occupancy, int | float) or math.isnan(occupancy) or occupancy < 0:
+    if not isinstance(occupancy, numbers.Real) or math.isnan(occupancy) or occupancy < 0:
         raise ValueError(f"occupancy must be a number of at least 0 (got {occupancy!r})")
 
 
@@ -208,7 +209,8 @@ def solve_chain(berths: int, occupancy: float, phases: int = 2) -> ChainSolution
 def me2n_wait_ratio(berths: int, occupancy: float) -> float:
     """Wq/S of M/E2/n, exact (the Markov chain): what the port-planning tables give, and the theory
     curve the study's plots draw beside the simulated points. ``math.inf`` at occupancy >= 1."""
-    return solve_chain(berths, occupancy, phases=2).wait_ratio
+    check_point(berths, occupancy)
+    return solve_chain(int(berths), float(occupancy), phases=2).wait_ratio
 
 
 def literature_wait_ratio(berths: int, occupancy: float) -> tuple[str, float]:

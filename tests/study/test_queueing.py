@@ -92,3 +92,10 @@ def test_saturated_queue_is_infinite() -> None:
 def test_bad_points_are_named(berths: int, rho: float, field: str) -> None:
     with pytest.raises(ValueError, match=field):
         me2n_wait_ratio(berths, rho)
+
+
+def test_numpy_numbers_are_taken() -> None:
+    """The study's plots pass numpy scalars."""
+    import numpy as np
+
+    assert me2n_wait_ratio(np.int64(1), np.float64(0.5)) == pytest.approx(0.75)

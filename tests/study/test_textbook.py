@@ -147,3 +147,11 @@ def test_cli_exit_1_outside_tolerance() -> None:
                                  "--calls", "150"])
     assert result.exit_code == 1, result.output
     assert "outside tolerance" in result.output
+
+
+def test_portsync_beside_fcfs_is_labelled_and_checked() -> None:
+    month, _ = textbook_month(2, 0.7, 300, seed=0, portsync_s=2.0)
+    assert [k.planner for k in month.ports] == [Planner.FCFS, Planner.PORTSYNC]
+    assert month.plans_checked == 2  # both plans passed the checker
+    fcfs_kpis, portsync_kpis = month.ports
+    assert portsync_kpis.calls == fcfs_kpis.calls and portsync_kpis.unservable == 0
