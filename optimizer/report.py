@@ -41,9 +41,9 @@ def plan_warnings(problem: Problem, items: Sequence[CallAssignment]) -> list[Pla
     if any(c.frozen is not None for c in problem.calls):  # only frozen facts give warnings
         out = [PlanWarning(kind=w.kind, call_id=w.call_id, detail=w.detail)
                for w in check(problem, items).warnings]
-    kept = problem.previous_in_horizon()
+    kept = {id(a) for a in problem.previous_in_horizon()}  # by identity: == on records is slow
     for a in problem.previous_plan or []:
-        if a not in kept:
+        if id(a) not in kept:
             out.append(PlanWarning(kind="previous_plan_ignored", call_id=a.call_id,
                                    detail=f"previous-plan entry for call {a.call_id} starts at "
                                           f"{fmt_time(a.berth_start)}, outside the horizon: ignored"))

@@ -48,7 +48,7 @@ from optimizer.live.events import (
     HandlingUpdate,
     Maintenance,
 )
-from optimizer.live.repair import repair_last
+from optimizer.live.repair import Repair, repair_last
 from optimizer.live.state import LiveState
 from optimizer.params import ObjectiveWeights
 from optimizer.plan import CallAssignment, Out, Plan
@@ -126,6 +126,7 @@ class MoveContext:
     concerned: Mapping[str, list[str]]  # ... and the closures / maintenance its old place meets
     previous: Mapping[str, CallAssignment]  # the last version's timeline by call
     weights: ObjectiveWeights | None = None
+    repair: Repair | None = None  # the repair of `previous` in the version's view, when made already
 
 
 #: Sailing-time comparisons allow this much slack (minutes), as the checker does.
@@ -141,7 +142,9 @@ class _Explainer:
     def __init__(self, ctx: MoveContext, problem: Problem, plan: Plan):
         self.ctx, self.p, self.plan = ctx, problem, plan
         self.calls = problem.call_map()
-        self.cp, self.prefer, self.placed = repair_last(problem, ctx.previous)
+        made = ctx.repair
+        self.cp, self.prefer, self.placed = (made if made is not None and made[0].problem is problem
+                                             else repair_last(problem, ctx.previous))
         self.repaired = {a.call_id: a for a in to_assignments(self.cp, self.placed)}
         self.final = plan.by_call()
         self.events = {e.event_id: e for e in ctx.events}
