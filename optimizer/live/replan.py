@@ -26,7 +26,7 @@ from functools import cached_property
 
 from pydantic import AwareDatetime, Field
 
-from optimizer.checker import ViolationKind, check
+from optimizer.checker import ViolationKind, check_rules
 from optimizer.compiled import CompiledProblem, compile_problem
 from optimizer.diff import CallChange, KpiChange, Stability, plan_diff
 from optimizer.domain import (
@@ -236,8 +236,8 @@ def _broken_pins(view: Problem, pinned: set[str]) -> set[str]:
     held = [CallAssignment(call_id=c.id, berth_id=c.frozen.berth_id, berth_start=c.frozen.berth_start,
                            berth_end=c.frozen.berth_end, arrival=c.frozen.arrival or c.frozen.berth_start)
             for c in view.calls if c.frozen is not None]
-    report = check(view, held)
-    return {x.call_id for x in [*report.violations, *report.warnings]
+    violations, warnings = check_rules(view, held)
+    return {x.call_id for x in [*violations, *warnings]
             if x.call_id in pinned and x.kind != ViolationKind.MISSING_CALL}
 
 
@@ -445,7 +445,7 @@ def replan(state: LiveState, last: Version, events: Sequence[Event], settings: R
                       reconciliations=applied.reconciliations, freed_calls=freed)
     why = MoveContext(before=state, after=new, events=applied.events, touched=applied.touched,
                       concerned=causes, previous=previous, weights=settings.weights,
-                      repair=view.repair_of(previous))
+                      repair=view.repair_of(previous), plan_kpis=plan.kpis)
     version.changes, version.stability, version.kpis = version_changes(last, version, causes, why)
     version.replan_s = time.monotonic() - started
     return new, version
@@ -547,7 +547,9 @@ def version_changes(last: Version, new: Version, causes: dict[str, list[str]], w
     calls = new.problem.call_map()
     before = [a for a in last.timeline() if a.call_id in calls]
     after = new.plan.calls
-    diff = plan_diff(new.problem, before, after)
+    default_weights = why is not None and (why.weights or ObjectiveWeights()) == ObjectiveWeights()
+    known = why.plan_kpis if why is not None and default_weights else None  # the diff's KPIs: default weights
+    diff = plan_diff(new.problem, before, after, after_kpis=known)
     planned = new.plan.by_call()
     explained: dict[str, Cause] = {}
     if why is not None:
