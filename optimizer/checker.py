@@ -427,17 +427,28 @@ def check(problem: Problem, plan: Plan | Sequence[CallAssignment],
     `plan` may be a full Plan (its calls; its unserved calls count as missing) or a bare list
     of assignments. KPIs cover the assigned calls only.
     """
-    if isinstance(plan, Plan):
-        assignments: list[CallAssignment] = list(plan.calls)
-        unserved = {u.call_id: u.reasons for u in plan.unserved}
-    else:
-        assignments = list(plan)
-        unserved = {}
+    assignments, unserved = _items(plan)
     checker = _Checker(problem, assignments)
     violations = checker.run(unserved)
     return CheckReport(ok=not violations, violations=violations, warnings=checker.warnings,
                        waiting_at_sea=checker.at_sea, unserved=sorted(unserved),
                        kpis=compute_kpis(problem, assignments, weights))
+
+
+def check_rules(problem: Problem, plan: Plan | Sequence[CallAssignment]
+                ) -> tuple[list[Violation], list[FrozenFact]]:
+    """The hard constraints the plan breaks and the frozen facts that break one, as `check` has
+    them, without the KPIs: for callers that only ask whether a plan is clean (a live month asks
+    it many times per version)."""
+    assignments, unserved = _items(plan)
+    checker = _Checker(problem, assignments)
+    return checker.run(unserved), checker.warnings
+
+
+def _items(plan: Plan | Sequence[CallAssignment]) -> tuple[list[CallAssignment], dict[str, list[str]]]:
+    if isinstance(plan, Plan):
+        return list(plan.calls), {u.call_id: u.reasons for u in plan.unserved}
+    return list(plan), {}
 
 
 def summary(report: CheckReport) -> str:

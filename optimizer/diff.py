@@ -10,7 +10,7 @@ from pydantic import Field
 
 from optimizer.domain import Problem
 from optimizer.kpis import compute_kpis, first_assignments, minutes
-from optimizer.plan import CallAssignment, Out
+from optimizer.plan import CallAssignment, Kpis, Out
 
 RTA_MOVED_MINUTES = 30.0  # an RTA that moves more than this is news to the vessel
 
@@ -55,9 +55,10 @@ class PlanDiff(Out):
 
 
 def plan_diff(problem: Problem, before: Iterable[CallAssignment], after: Iterable[CallAssignment],
-              rta_threshold_minutes: float = RTA_MOVED_MINUTES) -> PlanDiff:
+              rta_threshold_minutes: float = RTA_MOVED_MINUTES, after_kpis: Kpis | None = None) -> PlanDiff:
     """The difference between two plans of `problem` (a call missing from a plan is unserved
-    there). A call counts as changed when its berth or served state differs, or a time moved."""
+    there). A call counts as changed when its berth or served state differs, or a time moved.
+    `after_kpis`: the second plan's KPIs under the default weights, when made already."""
     first, second = list(before), list(after)
     a, b = first_assignments(problem, first), first_assignments(problem, second)
     calls = problem.call_map()
@@ -85,7 +86,7 @@ def plan_diff(problem: Problem, before: Iterable[CallAssignment], after: Iterabl
             total_shift += abs(shift)
             rta_moved += abs(rta) > rta_threshold_minutes
         changes.append(change)
-    ka, kb = compute_kpis(problem, first), compute_kpis(problem, second)
+    ka, kb = compute_kpis(problem, first), after_kpis or compute_kpis(problem, second)
     return PlanDiff(
         changes=changes,
         stability=Stability(berth_changes=berth_changes, total_start_shift_minutes=total_shift,

@@ -8,7 +8,7 @@ import hashlib
 import math
 from collections.abc import Callable, Iterable, Sequence
 
-from optimizer.checker import check
+from optimizer.checker import check, check_rules
 from optimizer.domain import Problem
 from optimizer.explain import why_waited
 from optimizer.kpis import call_metrics, compute_kpis, fmt_hours, fmt_num, fmt_percent, fmt_time, local_time
@@ -40,10 +40,10 @@ def plan_warnings(problem: Problem, items: Sequence[CallAssignment]) -> list[Pla
     out: list[PlanWarning] = []
     if any(c.frozen is not None for c in problem.calls):  # only frozen facts give warnings
         out = [PlanWarning(kind=w.kind, call_id=w.call_id, detail=w.detail)
-               for w in check(problem, items).warnings]
-    kept = problem.previous_in_horizon()
+               for w in check_rules(problem, items)[1]]
+    kept = {id(a) for a in problem.previous_in_horizon()}  # by identity: == on records is slow
     for a in problem.previous_plan or []:
-        if a not in kept:
+        if id(a) not in kept:
             out.append(PlanWarning(kind="previous_plan_ignored", call_id=a.call_id,
                                    detail=f"previous-plan entry for call {a.call_id} starts at "
                                           f"{fmt_time(a.berth_start)}, outside the horizon: ignored"))

@@ -7,12 +7,19 @@ from datetime import timedelta
 
 from optimizer.checker import check
 from optimizer.live.baselines import FcfsLivePlan
-from optimizer.live.events import ActualArrival, ActualBerthing, ActualDeparture, CallCancelled, ClosureEvent
+from optimizer.live.events import (
+    EVENTS,
+    ActualArrival,
+    ActualBerthing,
+    ActualDeparture,
+    CallCancelled,
+    ClosureEvent,
+)
 from optimizer.live.live_plan import LivePlan
 from optimizer.live.replaying import EventLine, realized_kpis, run_replay
 from optimizer.live.simulate import actuals_due, all_departed, final_facts_problem, seeded_delay
 from optimizer.live.state import apply_events
-from tests.builders import t
+from tests.builders import at, call, t
 from tests.live_tiny import SETTINGS, tiny, tiny_stream
 
 
@@ -109,3 +116,40 @@ def test_a_search_holding_every_call_ends_with_its_start_plan() -> None:
     result = solve(held, SolveOptions(time_limit_s=1.0, workers=1),
                    params=SearchParameters(full_model_calls=0))
     assert result.has_plan and len(result.assignments) == len(p.calls)
+
+
+def test_applying_a_batch_leaves_the_state_before_as_it_was() -> None:
+    """The state is copied on write (optimizer.live.state._Apply): every kind of event, applied,
+    changes the new state only; the old one dumps to the same JSON as before, and the new one is
+    what applying to a deep copy gives."""
+    live = LivePlan.create(tiny(), SETTINGS)
+    s0 = live.state
+    first = EVENTS.validate_python([
+        {"event_id": "eta", "type": "eta", "call_id": "C4", "eta": at(4)},
+        {"event_id": "storm", "type": "closure", "port_id": "AZBAK", "start": at(20), "end": at(26)},
+        {"event_id": "upkeep", "type": "maintenance", "berth_id": "A2", "start": at(30), "end": at(33)},
+        {"event_id": "train", "type": "cargo_ready", "call_id": "C3", "time": at(3)},
+        {"event_id": "new", "type": "call_added", "call": call("C6", "V2", "AZBAK", 4),
+         "after_call_id": "C3"},
+        {"event_id": "ata", "type": "actual_arrival", "call_id": "C1", "time": at(1)},
+        {"event_id": "atb", "type": "actual_berthing", "call_id": "C1", "berth_id": "A1", "time": at(2)},
+        {"event_id": "clock", "type": "clock", "now": at(3)},
+    ])
+    before = s0.model_dump_json()
+    s1 = apply_events(s0, first).state
+    assert s0.model_dump_json() == before
+    assert s1.model_dump_json() == apply_events(s0.model_copy(deep=True), first).state.model_dump_json()
+    assert s1.actual("C1").berth_id == "A1" and "C6" in s1.problem.call_map() and s1.closures
+    second = EVENTS.validate_python([
+        {"event_id": "lifted", "type": "closure_lifted", "closure_event_id": "storm"},
+        {"event_id": "work", "type": "handling_update", "call_id": "C1", "remaining_hours": 2},
+        {"event_id": "gone", "type": "call_cancelled", "call_id": "C5"},
+        {"event_id": "atb3", "type": "actual_berthing", "call_id": "C3", "berth_id": "A1", "time": at(4)},
+        {"event_id": "clock2", "type": "clock", "now": at(5)},
+    ])
+    after_first = s1.model_dump_json()
+    s2 = apply_events(s1, second).state
+    assert s1.model_dump_json() == after_first and s0.model_dump_json() == before
+    assert s2.model_dump_json() == apply_events(s1.model_copy(deep=True), second).state.model_dump_json()
+    assert "C5" in s2.cancelled and not s2.closures and s2.actual("C1").departure == t(4)  # inferred
+    assert "departure" in s2.actual("C1").inferred

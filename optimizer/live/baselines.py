@@ -9,7 +9,6 @@ optimization, no memory of the last plan beyond what is frozen.
 from __future__ import annotations
 
 from optimizer.baseline import fcfs_steps
-from optimizer.compiled import compile_problem
 from optimizer.live.live_plan import LivePlan
 from optimizer.live.replan import ReplanSettings, View
 from optimizer.params import SearchParameters
@@ -23,7 +22,7 @@ FCFS_UNSERVED = "first come, first served cannot serve it within its hard limits
 def fcfs_planner(view: View, previous: dict[str, CallAssignment], concerned: set[str],
                  settings: ReplanSettings, params: SearchParameters | None) -> tuple[Plan, int]:
     """The planning view planned first-come-first-served, keeping every hard limit (a Planner)."""
-    cp = compile_problem(view.problem)
+    cp = view.compiled
     placed = fcfs_steps(cp, respect_limits=True)
     unserved = [UnservedCall(call_id=cp.calls[i].id, reasons=[FCFS_UNSERVED]) for i in unserved_calls(placed)]
     plan = build_plan(view.problem, to_assignments(cp, placed), weights=settings.weights, unserved=unserved)

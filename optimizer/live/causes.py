@@ -48,10 +48,10 @@ from optimizer.live.events import (
     HandlingUpdate,
     Maintenance,
 )
-from optimizer.live.repair import repair_last
+from optimizer.live.repair import Repair, repair_last
 from optimizer.live.state import LiveState
 from optimizer.params import ObjectiveWeights
-from optimizer.plan import CallAssignment, Out, Plan
+from optimizer.plan import CallAssignment, Kpis, Out, Plan
 from optimizer.steps import to_assignments
 
 
@@ -126,6 +126,8 @@ class MoveContext:
     concerned: Mapping[str, list[str]]  # ... and the closures / maintenance its old place meets
     previous: Mapping[str, CallAssignment]  # the last version's timeline by call
     weights: ObjectiveWeights | None = None
+    repair: Repair | None = None  # the repair of `previous` in the version's view, when made already
+    plan_kpis: Kpis | None = None  # the version's plan's KPIs under `weights`, when made already
 
 
 #: Sailing-time comparisons allow this much slack (minutes), as the checker does.
@@ -141,7 +143,9 @@ class _Explainer:
     def __init__(self, ctx: MoveContext, problem: Problem, plan: Plan):
         self.ctx, self.p, self.plan = ctx, problem, plan
         self.calls = problem.call_map()
-        self.cp, self.prefer, self.placed = repair_last(problem, ctx.previous)
+        made = ctx.repair
+        self.cp, self.prefer, self.placed = (made if made is not None and made[0].problem is problem
+                                             else repair_last(problem, ctx.previous))
         self.repaired = {a.call_id: a for a in to_assignments(self.cp, self.placed)}
         self.final = plan.by_call()
         self.events = {e.event_id: e for e in ctx.events}
@@ -169,7 +173,7 @@ class _Explainer:
 
     def _gain(self) -> SearchGain:
         rep = compute_kpis(self.p, self.repaired.values(), self.ctx.weights)
-        fin = compute_kpis(self.p, self.plan.calls, self.ctx.weights)
+        fin = self.ctx.plan_kpis or compute_kpis(self.p, self.plan.calls, self.ctx.weights)
         return SearchGain(objective_repair=round(rep.objective, 3), objective=round(fin.objective, 3),
                           gain=round(rep.objective - fin.objective, 3) + 0.0,  # never -0.0
                           dwell_hours_saved=round(rep.total_dwell_hours - fin.total_dwell_hours, 3) + 0.0,

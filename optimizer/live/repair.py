@@ -101,11 +101,17 @@ def shift_repair(cp: CompiledProblem, prefer: dict[int, tuple[int, int]]) -> dic
     return placed
 
 
-def repair_last(problem: Problem, previous: Mapping[str, CallAssignment]
-                ) -> tuple[CompiledProblem, dict[int, tuple[int, int]], dict[int, Placement]]:
+#: A repair: the compiled view, what it preferred (call -> (berth, start step)), where it put each call.
+Repair = tuple[CompiledProblem, dict[int, tuple[int, int]], dict[int, Placement]]
+
+
+def repair_last(problem: Problem, previous: Mapping[str, CallAssignment],
+                compiled: CompiledProblem | None = None) -> Repair:
     """The repair of the last version (call id -> its assignment) in `problem`, the planning view:
-    the compiled view, what the repair preferred (call -> (berth, start step)) and where it put
-    each call. The replan searches from it; optimizer.live.causes reads what it had to move."""
-    cp = compile_problem(problem)
+    the compiled view (`compiled` when given: it must be of `problem`), what the repair preferred
+    (call -> (berth, start step)) and where it put each call. The replan searches from it;
+    optimizer.live.causes reads what it had to move. Neither changes what it returns."""
+    cp = compiled if compiled is not None else compile_problem(problem)
+    assert cp.problem is problem
     prefer = cp.preferred(a for cid, a in previous.items() if cid in cp.call_index)
     return cp, prefer, shift_repair(cp, prefer)

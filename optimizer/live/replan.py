@@ -20,13 +20,14 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from pydantic import AwareDatetime, Field
 
-from optimizer.checker import ViolationKind, check
-from optimizer.compiled import CompiledProblem
+from optimizer.checker import ViolationKind, check_rules
+from optimizer.compiled import CompiledProblem, compile_problem
 from optimizer.diff import CallChange, KpiChange, Stability, plan_diff
 from optimizer.domain import (
     FrozenAssignment,
@@ -45,7 +46,7 @@ from optimizer.live.events import (
     Event,
     Maintenance,
 )
-from optimizer.live.repair import repair_last
+from optimizer.live.repair import Repair, repair_last
 from optimizer.live.state import (
     DEFAULT_FROZEN_WINDOW_MINUTES,
     LiveState,
@@ -144,6 +145,24 @@ class View:
     problem: Problem
     history: list[CallAssignment]
     fixed: set[str]  # frozen by facts or pinned by the frozen window
+    previous: dict[str, CallAssignment] = field(default_factory=dict)  # the last version's timeline
+
+    @cached_property
+    def compiled(self) -> CompiledProblem:
+        """The view in model steps, compiled once for the planner and the causes of its changes."""
+        return compile_problem(self.problem)
+
+    @cached_property
+    def repair(self) -> Repair:
+        """The repair of the last version in this view (optimizer.live.repair), made once: the
+        search starts from it and the causes read what it had to move."""
+        return repair_last(self.problem, self.previous, self.compiled)
+
+    def repair_of(self, previous: dict[str, CallAssignment]) -> Repair:
+        """The repair of `previous` (the cached one when it is this view's)."""
+        if previous is self.previous:
+            return self.repair
+        return repair_last(self.problem, previous, self.compiled)
 
 
 def planning_view(state: LiveState, previous: dict[str, CallAssignment], touched: set[str]) -> View:
@@ -178,7 +197,8 @@ def planning_view(state: LiveState, previous: dict[str, CallAssignment], touched
         if not broken:
             break
         pinned -= broken
-    return View(problem=view, history=sorted(history, key=lambda a: a.berth_start), fixed=facts | pinned)
+    return View(problem=view, history=sorted(history, key=lambda a: a.berth_start), fixed=facts | pinned,
+                previous=previous)
 
 
 def _view_problem(state: LiveState, p: Problem, in_view: set[str], facts: dict[str, FrozenAssignment],
@@ -216,8 +236,8 @@ def _broken_pins(view: Problem, pinned: set[str]) -> set[str]:
     held = [CallAssignment(call_id=c.id, berth_id=c.frozen.berth_id, berth_start=c.frozen.berth_start,
                            berth_end=c.frozen.berth_end, arrival=c.frozen.arrival or c.frozen.berth_start)
             for c in view.calls if c.frozen is not None]
-    report = check(view, held)
-    return {x.call_id for x in [*report.violations, *report.warnings]
+    violations, warnings = check_rules(view, held)
+    return {x.call_id for x in [*violations, *warnings]
             if x.call_id in pinned and x.kind != ViolationKind.MISSING_CALL}
 
 
@@ -424,7 +444,8 @@ def replan(state: LiveState, last: Version, events: Sequence[Event], settings: R
                       cancelled=[c for c in new.cancelled if c not in state.cancelled],
                       reconciliations=applied.reconciliations, freed_calls=freed)
     why = MoveContext(before=state, after=new, events=applied.events, touched=applied.touched,
-                      concerned=causes, previous=previous, weights=settings.weights)
+                      concerned=causes, previous=previous, weights=settings.weights,
+                      repair=view.repair_of(previous), plan_kpis=plan.kpis)
     version.changes, version.stability, version.kpis = version_changes(last, version, causes, why)
     version.replan_s = time.monotonic() - started
     return new, version
@@ -446,7 +467,7 @@ def _solve_view(view: View, previous: dict[str, CallAssignment], concerned: set[
     their links), hold the rest, and search from the repair: the search's result (None when
     there was nothing to search or it found no plan), the repair, the calls freed."""
     problem = view.problem
-    cp, prefer, repaired = repair_last(problem, previous)
+    cp, prefer, repaired = view.repair_of(previous)
     start_plan = to_assignments(cp, repaired)
     rounds = 1 + (settings.rings if settings.neighbourhood else 0)
     options = _options(settings, settings.replan_time_limit_s / rounds, 1)
@@ -526,7 +547,9 @@ def version_changes(last: Version, new: Version, causes: dict[str, list[str]], w
     calls = new.problem.call_map()
     before = [a for a in last.timeline() if a.call_id in calls]
     after = new.plan.calls
-    diff = plan_diff(new.problem, before, after)
+    default_weights = why is not None and (why.weights or ObjectiveWeights()) == ObjectiveWeights()
+    known = why.plan_kpis if why is not None and default_weights else None  # the diff's KPIs: default weights
+    diff = plan_diff(new.problem, before, after, after_kpis=known)
     planned = new.plan.by_call()
     explained: dict[str, Cause] = {}
     if why is not None:

@@ -183,10 +183,19 @@ def new_events(state: LiveState, events: Sequence[Event]) -> list[Event]:
 
 class _Apply:
     """Applies events in fact order to a copy of the state, collecting every refusal and every
-    reconciliation."""
+    reconciliation.
+
+    The copy is shallow, copy on write: its containers (actuals, ETAs, closures, maintenance,
+    cancelled, passed, seen) are new, what they hold is shared with the state before. The handlers
+    never change a record in place (a call, a voyage, the problem, a call's actuals): they put a
+    changed copy in its place (model_copy(update=...)), so the state before stays as it was. A deep
+    copy made every version cost the whole month's problem."""
 
     def __init__(self, state: LiveState):
-        self.s = state.model_copy(deep=True)
+        self.s = state.model_copy(update={
+            "actuals": dict(state.actuals), "reported_etas": dict(state.reported_etas),
+            "closures": dict(state.closures), "maintenance": dict(state.maintenance),
+            "cancelled": list(state.cancelled), "passed": list(state.passed), "seen": dict(state.seen)})
         self.issues: list[Issue] = []
         self.reconciled: list[Reconciliation] = []
         self.index = 0

@@ -300,9 +300,9 @@ def mip_bound(search: Search, model: BerthModel) -> None:
 
 
 def _clean(cp: CompiledProblem, placed: dict[int, Placement]) -> bool:
-    from optimizer.checker import check
+    from optimizer.checker import check_rules
 
-    return check(cp.problem, to_assignments(cp, placed)).ok
+    return not check_rules(cp.problem, to_assignments(cp, placed))[0]
 
 
 # -- phase 3: search -----------------------------------------------------------------------------
