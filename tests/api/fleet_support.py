@@ -302,3 +302,11 @@ def short_timeout_broker(tmp: Path, consumer_timeout_ms: int = 3000) -> Iterator
         _NODES.pop(str(port), None)
         out.close()
         shutil.rmtree(base, ignore_errors=True)
+
+
+def submit(c: Any, problem: dict[str, Any], time_limit_s: float) -> str:
+    """POST a job to the fleet's API; its id."""
+    r = c.post(f"/v1/schedules?time_limit_s={time_limit_s}", json=problem)
+    assert r.status_code == 202, r.text
+    job_id: str = r.json()["id"]
+    return job_id

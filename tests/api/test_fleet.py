@@ -27,7 +27,7 @@ from optimizer.generator import generate
 from optimizer.loading import load_problem
 from optimizer.plan import Plan
 from tests.api.conftest import long_problem
-from tests.api.fleet_support import Fleet, fleet_on, short_timeout_broker
+from tests.api.fleet_support import Fleet, fleet_on, short_timeout_broker, submit
 
 pytestmark = [pytest.mark.fleet, pytest.mark.slow, pytest.mark.postgres]
 
@@ -37,13 +37,6 @@ TERMINAL = ("done", "stopped", "failed")
 def small(seed: int) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(generate(calls=8, days=2, seed=seed).model_dump_json())
     return data
-
-
-def submit(c: TestClient, problem: dict[str, Any], time_limit_s: float) -> str:
-    r = c.post(f"/v1/schedules?time_limit_s={time_limit_s}", json=problem)
-    assert r.status_code == 202, r.text
-    job_id: str = r.json()["id"]
-    return job_id
 
 
 def rows(c: TestClient, ids: list[str]) -> dict[str, JobRow]:

@@ -32,7 +32,7 @@ from optimizer.generator import generate
 from optimizer.loading import load_problem
 from optimizer.plan import Plan
 from tests.api.conftest import PG_URL, long_problem
-from tests.api.fleet_support import CuttableLink, Fleet, Worker, rabbitmqctl
+from tests.api.fleet_support import CuttableLink, Fleet, Worker, rabbitmqctl, submit
 
 pytestmark = [pytest.mark.fleet, pytest.mark.slow, pytest.mark.postgres]
 
@@ -42,13 +42,6 @@ TERMINAL = ("done", "stopped", "failed")
 def problem_of(calls: int, seed: int) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(generate(calls=calls, days=4, seed=seed).model_dump_json())
     return data
-
-
-def submit(c: TestClient, problem: dict[str, Any], time_limit_s: float) -> str:
-    r = c.post(f"/v1/schedules?time_limit_s={time_limit_s}", json=problem)
-    assert r.status_code == 202, r.text
-    job_id: str = r.json()["id"]
-    return job_id
 
 
 def job_rows(c: TestClient, ids: list[str]) -> dict[str, JobRow]:
